@@ -1,0 +1,28 @@
+package routes
+
+// Environment variables through which the infrastructure program (and the local stage)
+// configures the functions. Table names come from tables.Table.EnvVar. Endpoints come from
+// the SDK's standard AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_S3.
+const (
+	// EnvImagesBucket is the images bucket's name.
+	EnvImagesBucket = "IMAGES_BUCKET"
+	// EnvImagesBaseURL is the public base URL of images (the CloudFront distribution), no trailing slash.
+	EnvImagesBaseURL = "IMAGES_BASE_URL"
+	// EnvRedisAddr is the cache endpoint, "host:port".
+	EnvRedisAddr = "REDIS_ADDR"
+	// EnvRedisTLS is "true" when the cache requires TLS (always in the cloud).
+	EnvRedisTLS = "REDIS_TLS"
+	// EnvRedisCluster is "true" when the cache runs in cluster mode (ElastiCache Serverless).
+	EnvRedisCluster = "REDIS_CLUSTER"
+	// EnvRedisUser is the RBAC user the functions authenticate as.
+	EnvRedisUser = "REDIS_USER"
+	// EnvRedisIAMCache is the replication group or serverless cache name; when set, functions
+	// authenticate with short-lived IAM tokens they sign themselves.
+	EnvRedisIAMCache = "REDIS_IAM_CACHE"
+	// EnvRedisServerless is "true" when EnvRedisIAMCache names a serverless cache.
+	EnvRedisServerless = "REDIS_SERVERLESS"
+	// EnvCartTTL is how long an idle cart lives, as a Go duration ("720h").
+	EnvCartTTL = "CART_TTL"
+	// EnvLogLevel is the slog level: debug, info, warn or error.
+	EnvLogLevel = "LOG_LEVEL"
+)
