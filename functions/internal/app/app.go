@@ -1,0 +1,50 @@
+// Package app is the shared main of the shop's HTTP functions: it configures JSON logging,
+// builds the clients once per Lambda environment (outside the handler) and starts the runtime.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/routes"
+)
+
+// HTTPFunction builds a function's router from its clients.
+type HTTPFunction func(ctx context.Context, c *clients.Clients) (api.Router, error)
+
+// Setup configures logging and builds the clients from the process environment; it exits
+// the process on a configuration error, which Lambda reports as an init failure.
+func Setup(ctx context.Context) *clients.Clients {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(os.Getenv(routes.EnvLogLevel)))
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})))
+	cfg, err := clients.LoadConfig(os.Getenv)
+	if err != nil {
+		fatal("configuration", err)
+	}
+	c, err := clients.New(ctx, cfg, os.Getenv)
+	if err != nil {
+		fatal("clients", err)
+	}
+	return c
+}
+
+// StartHTTP is the main of an HTTP function.
+func StartHTTP(build HTTPFunction) {
+	ctx := context.Background()
+	router, err := build(ctx, Setup(ctx))
+	if err != nil {
+		fatal("init", err)
+	}
+	lambda.Start(router.Handle)
+}
+
+func fatal(what string, err error) {
+	slog.Error("function cannot start", "stage", what, "err", err)
+	os.Exit(1)
+}

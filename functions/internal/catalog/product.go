@@ -1,0 +1,27 @@
+// Package catalog is the product catalog: the product document, its DynamoDB store and the
+// cache-aside reads that serve shoppers at flash-sale concurrency.
+package catalog
+
+import "regexp"
+
+// Product is the contract's product document; it is also the DynamoDB item.
+type Product struct {
+	ProductID   string  `json:"productId" dynamodbav:"productId"`
+	Name        string  `json:"name" dynamodbav:"name"`
+	Description string  `json:"description" dynamodbav:"description"`
+	Category    string  `json:"category" dynamodbav:"category"`
+	Price       int64   `json:"price" dynamodbav:"price"`
+	Currency    string  `json:"currency" dynamodbav:"currency"`
+	Stock       int64   `json:"stock" dynamodbav:"stock"`
+	ImageURL    *string `json:"imageUrl" dynamodbav:"imageUrl,omitempty"`
+	CreatedAt   string  `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt   string  `json:"updatedAt" dynamodbav:"updatedAt"`
+}
+
+var categoryPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+
+// ValidCategory reports whether s is a well-formed category: 1..64 of [a-z0-9-].
+func ValidCategory(s string) bool { return categoryPattern.MatchString(s) }
+
+// CacheKey is the cache key of a product document.
+func CacheKey(productID string) string { return "product:" + productID }

@@ -1,0 +1,93 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/internal/cache"
+	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/tables"
+)
+
+// Reader serves product reads: documents from the cache, the source of truth behind it.
+type Reader struct {
+	store *Store
+	cache *cache.Cache
+}
+
+// NewReader returns a reader over store and cache.
+func NewReader(store *Store, c *cache.Cache) *Reader { return &Reader{store: store, cache: c} }
+
+// Product returns the product's JSON document and whether the cache had it.
+func (r *Reader) Product(ctx context.Context, id string) ([]byte, cache.Status, error) {
+	doc, status, err := r.cache.Get(ctx, CacheKey(id), func(ctx context.Context) ([]byte, error) {
+		p, err := r.store.Get(ctx, id)
+		if errors.Is(err, api.ErrNotFound) {
+			return nil, cache.ErrMissing
+		}
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(p)
+	})
+	if errors.Is(err, cache.ErrMissing) {
+		return nil, status, api.NotFound("product %s does not exist", id)
+	}
+	return doc, status, err
+}
+
+// Routes returns the catalog function's routes.
+func (r *Reader) Routes() api.Router {
+	return api.Router{
+		"GET /products":             r.list,
+		"GET /products/{productId}": r.get,
+	}
+}
+
+func (r *Reader) get(ctx context.Context, req api.Request) (api.Response, error) {
+	id, err := api.PathID(req, "productId")
+	if err != nil {
+		return api.Response{}, err
+	}
+	doc, status, err := r.Product(ctx, id)
+	if err != nil {
+		return api.Response{}, err
+	}
+	resp := api.RawJSON(http.StatusOK, doc)
+	resp.Headers["X-Cache"] = string(status)
+	return resp, nil
+}
+
+func (r *Reader) list(ctx context.Context, req api.Request) (api.Response, error) {
+	limit, err := api.Limit(req)
+	if err != nil {
+		return api.Response{}, err
+	}
+	category, has := req.QueryStringParameters["category"]
+	if has && !ValidCategory(category) {
+		return api.Response{}, api.Invalid("category must be 1 to 64 characters of a-z 0-9 -")
+	}
+	page, err := r.store.List(ctx, category, limit, req.QueryStringParameters["cursor"])
+	if err != nil {
+		return api.Response{}, err
+	}
+	return api.JSON(http.StatusOK, page), nil
+}
+
+// NewCacheFor returns the product cache of a function, logging through the request logger.
+func NewCacheFor(c *clients.Clients) *cache.Cache {
+	return cache.New(c.Redis, cache.Options{Logger: api.Logger})
+}
+
+// Function builds the catalog function (GET /products, GET /products/{productId}).
+func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
+	table, err := c.Config.Table(tables.Products)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return NewReader(NewStore(c.DynamoDB, table), NewCacheFor(c)).Routes(), nil
+}

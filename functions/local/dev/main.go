@@ -1,0 +1,54 @@
+// Command dev runs the shop locally on real servers (`make dev`): Redis, DynamoDB Local and
+// s3rver on free loopback ports, the sample catalog, and the gateway on $ADDR
+// (default 127.0.0.1:8080), until interrupted.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/shop-serverless/shop/functions/local/stage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	slog.SetDefault(log)
+
+	addr := os.Getenv("ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	fmt.Fprintln(os.Stderr, "starting Redis, DynamoDB Local and s3rver ...")
+	st, err := stage.Start(ctx, stage.Options{Addr: addr, Seed: true, Logger: log})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "make dev:", err)
+		os.Exit(1)
+	}
+	defer st.Close()
+
+	admin, _ := st.Token("admin", "admin")
+	u := st.URL
+	fmt.Printf(`
+The shop is running at %[1]s (Redis %[2]s, DynamoDB Local %[3]s, s3rver %[4]s).
+
+  curl -s %[1]s/health
+  curl -s '%[1]s/products?category=books&limit=5'
+  curl -si %[1]s/products/books-01        # twice: X-Cache: miss, then hit
+  curl -s -X POST %[1]s/_local/token -d '{"sub":"alice"}'
+  curl -s -X POST %[1]s/_local/token -d '{"sub":"admin","groups":["admin"]}'
+
+An admin token for the next 12 hours:
+  export ADMIN_TOKEN=%[5]s
+
+Press Ctrl-C to stop; every server stops with it.
+`, u, st.Servers.Redis.Addr, st.Servers.DynamoDB.Addr, st.Servers.S3.Addr, admin)
+
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "\nstopping ...")
+}

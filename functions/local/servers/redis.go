@@ -1,0 +1,79 @@
+package servers
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+)
+
+// RedisOptions configures a redis-server.
+type RedisOptions struct {
+	// Port to listen on; 0 picks a free one. Restarting on the same port keeps clients' address valid.
+	Port int
+	// Args are extra redis-server arguments, such as "--cluster-enabled", "yes".
+	Args []string
+	// Dir is the working directory (cluster config files land there); empty: a new temporary one.
+	Dir string
+}
+
+// StartRedis starts redis-server on loopback without persistence and waits for PONG.
+func StartRedis(ctx context.Context, opts RedisOptions) (*Process, error) {
+	bin, err := needCommand("redis-server", "install it with `make tools` (apt-get install redis-server)")
+	if err != nil {
+		return nil, err
+	}
+	port := opts.Port
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	dir := opts.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "shop-redis-"); err != nil {
+			return nil, err
+		}
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	argv := append([]string{bin,
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no",
+		"--dir", dir, "--loglevel", "warning",
+	}, opts.Args...)
+	p, err := start("redis-server", addr, argv, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.waitReady(ctx, 10*time.Second, redisPing(addr)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// redisPing speaks just enough RESP to see the server answer.
+func redisPing(addr string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		if _, err := c.Write([]byte("PING\r\n")); err != nil {
+			return err
+		}
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if line != "+PONG\r\n" {
+			return fmt.Errorf("PING answered %q", line)
+		}
+		return nil
+	}
+}

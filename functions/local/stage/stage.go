@@ -1,0 +1,223 @@
+// Package stage runs the shop locally on real servers: it starts Redis, DynamoDB Local and
+// s3rver, creates the tables (from the shared definitions) and the images bucket, gives each
+// function the environment the infrastructure program gives it in the cloud, and serves the
+// route table through the local gateway. `make dev`, the end-to-end tests and the benchmarks
+// all run on it.
+package stage
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/shop-serverless/shop/functions/internal/app"
+	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/health"
+	"github.com/shop-serverless/shop/functions/local/gateway"
+	"github.com/shop-serverless/shop/functions/local/servers"
+	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/tables"
+)
+
+// httpFunctions builds each HTTP function of the route table.
+var httpFunctions = map[string]app.HTTPFunction{
+	routes.Health:  health.Function,
+	routes.Catalog: catalog.Function,
+}
+
+// Local stage identities: s3rver accepts only these credentials, and DynamoDB Local accepts them too.
+const (
+	accessKey   = "S3RVER"
+	secretKey   = "S3RVER"
+	region      = "us-east-1"
+	tablePrefix = "shop-local-"
+	bucket      = "shop-local-images"
+	// Issuer and Audience of the local stage's tokens.
+	Issuer   = "https://shop.local/issuer"
+	Audience = "shop-local"
+)
+
+// Options configure a stage.
+type Options struct {
+	// Addr is where the gateway listens; empty: a free loopback port.
+	Addr string
+	// Seed loads the sample catalog.
+	Seed bool
+	// NoCache gives no function a Redis address: every read goes to DynamoDB (the article's
+	// naive path, for comparison).
+	NoCache bool
+	// Logger receives the gateway's and the functions' logs; default: discard.
+	Logger *slog.Logger
+}
+
+// Stage is a running local stage.
+type Stage struct {
+	// URL is the gateway's base URL, "http://127.0.0.1:8080".
+	URL     string
+	Servers *servers.Set
+	Issuer  *gateway.Issuer
+	// Admin is the clients of an all-access identity, for seeding and for tests to inspect state.
+	Admin   *clients.Clients
+	opts    Options
+	server  *http.Server
+	clients []*clients.Clients
+}
+
+// Start starts the servers, creates the tables and bucket and serves the gateway. On error,
+// everything started is stopped.
+func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	set, err := servers.StartAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stage{Servers: set, opts: opts}
+	ln, err := listen(opts.Addr)
+	if err != nil {
+		set.Stop()
+		return nil, err
+	}
+	s.URL = "http://" + ln.Addr().String()
+	defer func() {
+		if err != nil {
+			ln.Close()
+			s.Close()
+		}
+	}()
+	if s.Admin, err = s.newClients(ctx, s.adminEnv()); err != nil {
+		return nil, err
+	}
+	for _, t := range tables.All {
+		if err := CreateTable(ctx, s.Admin.DynamoDB, t, tablePrefix+t.Name); err != nil {
+			return nil, err
+		}
+	}
+	if err := CreateBucket(ctx, s.Admin.S3, bucket); err != nil {
+		return nil, err
+	}
+	if opts.Seed {
+		if err := Seed(ctx, s.Admin); err != nil {
+			return nil, err
+		}
+	}
+	if s.Issuer, err = gateway.NewIssuer(Issuer, Audience); err != nil {
+		return nil, err
+	}
+	handlers := map[string]gateway.Handler{}
+	var served []routes.Route
+	for _, rt := range routes.All {
+		if _, ok := httpFunctions[rt.Function]; ok {
+			served = append(served, rt)
+		}
+	}
+	for name, build := range httpFunctions {
+		fn, ok := routes.FunctionByName(name)
+		if !ok {
+			return nil, fmt.Errorf("function %q is not in the route table's function list", name)
+		}
+		c, err := s.newClients(ctx, s.Env(fn))
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", name, err)
+		}
+		router, err := build(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", name, err)
+		}
+		handlers[name] = router.Handle
+	}
+	gw, err := gateway.New(served, handlers, s.Issuer, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, 12*time.Hour))
+
+	s.server = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)}
+	go func() { _ = s.server.Serve(ln) }()
+	return s, nil
+}
+
+func listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// Env is the environment of fn on this stage: the variables the infrastructure program sets
+// in the cloud, pointing at the local servers, for exactly the resources fn may use.
+func (s *Stage) Env(fn routes.Function) clients.Env {
+	env := map[string]string{
+		"AWS_REGION":                region,
+		"AWS_ACCESS_KEY_ID":         accessKey,
+		"AWS_SECRET_ACCESS_KEY":     secretKey,
+		"AWS_ENDPOINT_URL_DYNAMODB": s.Servers.DynamoDB.URL(),
+		"AWS_ENDPOINT_URL_S3":       s.Servers.S3.URL(),
+	}
+	for _, ta := range fn.Tables {
+		env[ta.Table.EnvVar] = tablePrefix + ta.Table.Name
+	}
+	if fn.Bucket != "" {
+		env[routes.EnvImagesBucket] = bucket
+		env[routes.EnvImagesBaseURL] = s.ImagesBaseURL()
+	}
+	if fn.Cache && !s.opts.NoCache {
+		env[routes.EnvRedisAddr] = s.Servers.Redis.Addr
+	}
+	return func(k string) string { return env[k] }
+}
+
+// ImagesBaseURL is where the stage serves stored images, as CloudFront does in the cloud.
+func (s *Stage) ImagesBaseURL() string { return s.URL + "/_local/images" }
+
+func (s *Stage) adminEnv() clients.Env {
+	all := routes.Function{Name: "admin", Bucket: routes.ReadWrite, Cache: true}
+	for _, t := range tables.All {
+		all.Tables = append(all.Tables, routes.TableAccess{Table: t, Access: routes.ReadWrite})
+	}
+	return s.Env(all)
+}
+
+func (s *Stage) newClients(ctx context.Context, env clients.Env) (*clients.Clients, error) {
+	cfg, err := clients.LoadConfig(env)
+	if err != nil {
+		return nil, err
+	}
+	c, err := clients.New(ctx, cfg, env)
+	if err != nil {
+		return nil, err
+	}
+	s.clients = append(s.clients, c)
+	return c, nil
+}
+
+// Token issues a bearer token for sub in groups, as POST /_local/token does.
+func (s *Stage) Token(sub string, groups ...string) (string, error) {
+	return s.Issuer.Issue(sub, groups, time.Hour)
+}
+
+// Close stops the gateway and every server; safe to call more than once.
+func (s *Stage) Close() {
+	if s.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.server.Shutdown(ctx)
+		cancel()
+	}
+	for _, c := range s.clients {
+		_ = c.Close()
+	}
+	s.clients = nil
+	if s.Servers != nil {
+		s.Servers.Stop()
+	}
+}
