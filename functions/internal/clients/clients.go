@@ -173,6 +173,7 @@ func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {
 			TLSConfig:                  tlsCfg,
 			CredentialsProviderContext: creds,
 			DialTimeout:                redisDialTimeout,
+			DialerRetries:              1,
 			ReadTimeout:                redisIOTimeout,
 			WriteTimeout:               redisIOTimeout,
 			MaxRetries:                 1,
@@ -183,6 +184,7 @@ func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {
 		TLSConfig:                  tlsCfg,
 		CredentialsProviderContext: creds,
 		DialTimeout:                redisDialTimeout,
+		DialerRetries:              1, // one attempt: the cache is optional, the shopper is waiting
 		ReadTimeout:                redisIOTimeout,
 		WriteTimeout:               redisIOTimeout,
 		MaxRetries:                 -1,

@@ -73,7 +73,7 @@ func Event(r *http.Request, route routes.Route, body []byte, claims map[string]s
 			APIID:        "local",
 			DomainName:   hostOnly(r.Host),
 			DomainPrefix: strings.Split(hostOnly(r.Host), ".")[0],
-			Time:         now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+			Time:         now.UTC().Format(timeLayout),
 			TimeEpoch:    now.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 				Method:    r.Method,
@@ -88,7 +88,8 @@ func Event(r *http.Request, route routes.Route, body []byte, claims map[string]s
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{
 				Claims: claims,
-				Scopes: nil,
+				// API Gateway passes the token's space-separated "scope" claim as a list.
+				Scopes: strings.Fields(claims["scope"]),
 			},
 		}
 	}
@@ -177,3 +178,6 @@ func flatten(v any) string {
 		return fmt.Sprint(v)
 	}
 }
+
+// timeLayout is requestContext.time's layout in API Gateway's events.
+const timeLayout = "02/Jan/2006:15:04:05 -0700"

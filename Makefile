@@ -1,0 +1,41 @@
+# The shop's commands. `make dev` runs the shop locally on real servers; `make test` runs
+# every test. Both install what is missing first (redis-server through apt, the npm packages
+# for DynamoDB Local and s3rver into .tools/, which git ignores).
+
+SHELL := /bin/bash
+GO ?= go
+TOOLS := $(CURDIR)/.tools
+NPM_PACKAGES := amplify-dynamodb-simulator@2.9.30 s3rver@3.7.1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+export SHOP_TOOLS_DIR := $(TOOLS)
+
+.PHONY: dev test tools vet
+
+## dev: run the shop locally (ADDR=127.0.0.1:8080) until Ctrl-C
+dev: tools
+	$(GO) run ./functions/local/dev
+
+## test: every test, against real local servers
+test: tools vet
+	$(GO) test -count=1 -timeout 40m ./...
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## tools: install the local servers when missing
+tools: $(TOOLS)/.npm-installed
+	@command -v redis-server >/dev/null || { \
+		echo "installing redis-server (apt)"; \
+		$(SUDO) apt-get install -y -q redis-server >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q redis-server >/dev/null; }; }
+	@command -v redis-server >/dev/null || { echo "redis-server could not be installed: install the Debian package redis-server"; exit 1; }
+	@command -v java >/dev/null || { echo "Java 17+ is required for DynamoDB Local: apt-get install openjdk-17-jre-headless"; exit 1; }
+
+$(TOOLS)/.npm-installed: Makefile
+	@command -v npm >/dev/null || { echo "npm (Node.js 18+) is required for s3rver and DynamoDB Local: apt-get install nodejs npm"; exit 1; }
+	mkdir -p $(TOOLS)
+	npm install --prefix $(TOOLS) --no-save --no-audit --no-fund --loglevel=error $(NPM_PACKAGES)
+	touch $@

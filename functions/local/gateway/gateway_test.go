@@ -1,0 +1,167 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/shop-serverless/shop/functions/routes"
+)
+
+const (
+	testIssuer   = "https://issuer.test"
+	testAudience = "shop-test"
+)
+
+// echo is a function that answers with the event it received.
+func echo(_ context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	b, _ := json.Marshal(ev)
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: 200, Body: string(b),
+		Headers: map[string]string{"Content-Type": "application/json"},
+		Cookies: []string{"a=1; Path=/", "b=2; Path=/"},
+	}, nil
+}
+
+func newTestGateway(t *testing.T) (*httptest.Server, *Issuer) {
+	t.Helper()
+	issuer, err := NewIssuer(testIssuer, testAudience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rts := []routes.Route{
+		{Method: "GET", Path: "/open", Function: "echo", Auth: routes.Public},
+		{Method: "GET", Path: "/mine/{id}", Function: "echo", Auth: routes.User},
+		{Method: "POST", Path: "/fail", Function: "fail", Auth: routes.Public},
+		{Method: "POST", Path: "/panic", Function: "panic", Auth: routes.Public},
+		{Method: "GET", Path: "/binary", Function: "binary", Auth: routes.Public},
+	}
+	gw, err := New(rts, map[string]Handler{
+		"echo": echo,
+		"fail": func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			return events.APIGatewayV2HTTPResponse{}, io.ErrUnexpectedEOF
+		},
+		"panic": func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			panic("boom")
+		},
+		"binary": func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			return events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: "AAEC", IsBase64Encoded: true,
+				Headers: map[string]string{"Content-Type": "application/octet-stream"}}, nil
+		},
+	}, issuer, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	t.Cleanup(srv.Close)
+	return srv, issuer
+}
+
+func do(t *testing.T, method, url, token string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestProtectedRoutesRefuseBadTokens(t *testing.T) {
+	srv, issuer := newTestGateway(t)
+	other, _ := NewIssuer(testIssuer, testAudience) // same names, another key
+	now := time.Now()
+	claims := func(mod func(*jwt.RegisteredClaims)) jwt.RegisteredClaims {
+		c := jwt.RegisteredClaims{
+			Issuer: testIssuer, Subject: "alice", Audience: jwt.ClaimStrings{testAudience},
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
+		}
+		mod(&c)
+		return c
+	}
+	sign := func(i *Issuer, c jwt.RegisteredClaims) string {
+		s, err := i.Sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	valid := sign(issuer, claims(func(*jwt.RegisteredClaims) {}))
+	hs256, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(func(*jwt.RegisteredClaims) {})).SignedString([]byte("secret"))
+	for name, token := range map[string]string{
+		"missing":         "",
+		"garbage":         "not-a-jwt",
+		"expired":         sign(issuer, claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)) })),
+		"no expiry":       sign(issuer, claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = nil })),
+		"wrong issuer":    sign(issuer, claims(func(c *jwt.RegisteredClaims) { c.Issuer = "https://evil.test" })),
+		"wrong audience":  sign(issuer, claims(func(c *jwt.RegisteredClaims) { c.Audience = jwt.ClaimStrings{"other"} })),
+		"bad signature":   sign(other, claims(func(*jwt.RegisteredClaims) {})),
+		"tampered":        valid[:len(valid)-4] + "AAAA",
+		"HS256 algorithm": hs256,
+		"no subject":      sign(issuer, claims(func(c *jwt.RegisteredClaims) { c.Subject = "" })),
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp, body := do(t, "GET", srv.URL+"/mine/1", token)
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401; body %s", resp.StatusCode, body)
+			}
+			var e struct{ Error struct{ Code string } }
+			if json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != "unauthorized" {
+				t.Errorf("body %s, want the contract's unauthorized error", body)
+			}
+		})
+	}
+	t.Run("valid", func(t *testing.T) {
+		tok, _ := issuer.Issue("alice", []string{"admin"}, time.Minute)
+		resp, body := do(t, "GET", srv.URL+"/mine/42", tok)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal([]byte(body), &ev); err != nil {
+			t.Fatal(err)
+		}
+		c := ev.RequestContext.Authorizer.JWT.Claims
+		if c["sub"] != "alice" || c["cognito:groups"] != "[admin]" || ev.PathParameters["id"] != "42" {
+			t.Errorf("claims %v, path %v", c, ev.PathParameters)
+		}
+		if got := resp.Header.Values("Set-Cookie"); len(got) != 2 {
+			t.Errorf("Set-Cookie %v, want both cookies", got)
+		}
+	})
+}
+
+func TestGatewayAnswersAsAPIGateway(t *testing.T) {
+	srv, _ := newTestGateway(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{"GET", "/nowhere", 404, `{"message":"Not Found"}`},
+		{"POST", "/open", 404, `{"message":"Not Found"}`},
+		{"HEAD", "/open", 404, ``},
+		{"POST", "/fail", 500, `{"message":"Internal Server Error"}`},
+		{"POST", "/panic", 500, `{"message":"Internal Server Error"}`},
+		{"GET", "/binary", 200, "\x00\x01\x02"},
+	} {
+		resp, body := do(t, tc.method, srv.URL+tc.path, "")
+		if resp.StatusCode != tc.status || strings.TrimSpace(body) != tc.body {
+			t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.path, resp.StatusCode, body, tc.status, tc.body)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+package stage_test
+
+import "time"
+
+func sleepBriefly() { time.Sleep(100 * time.Millisecond) }
