@@ -1,0 +1,166 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/aws/aws-lambda-go/events"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+func TestDecodeJSON(t *testing.T) {
+	type body struct {
+		Name  string `json:"name"`
+		Price int64  `json:"price"`
+	}
+	for _, tc := range []struct {
+		name, body, contentType string
+		base64                  bool
+		status                  int
+	}{
+		{"valid", `{"name":"a","price":1}`, "application/json", false, 0},
+		{"valid base64", `{"name":"a","price":1}`, "application/json", true, 0},
+		{"charset", `{"name":"a"}`, "application/json; charset=utf-8", false, 0},
+		{"no content type", `{"name":"a"}`, "", false, 0},
+		{"wrong type", `{"name":1}`, "application/json", false, 400},
+		{"float for int", `{"price":1.5}`, "application/json", false, 400},
+		{"unknown field", `{"nam":"a"}`, "application/json", false, 400},
+		{"two objects", `{"name":"a"}{"name":"b"}`, "application/json", false, 400},
+		{"array", `[1]`, "application/json", false, 400},
+		{"empty", ``, "application/json", false, 400},
+		{"broken", `{"name":`, "application/json", false, 400},
+		{"xml", `<a/>`, "application/xml", false, 415},
+		{"too large", `{"name":"` + strings.Repeat("x", MaxBody) + `"}`, "application/json", false, 413},
+		{"too large base64", `{"name":"` + strings.Repeat("x", MaxBody) + `"}`, "application/json", true, 413},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Request{Body: tc.body, Headers: map[string]string{}}
+			if tc.contentType != "" {
+				req.Headers["content-type"] = tc.contentType
+			}
+			if tc.base64 {
+				req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(tc.body)), true
+			}
+			var b body
+			err := DecodeJSON(req, MaxBody, &b)
+			status := 0
+			if err != nil {
+				e, ok := asError(err)
+				if !ok {
+					t.Fatalf("unexpected error %v", err)
+				}
+				status = e.Status
+				if strings.Contains(e.Message, "api.body") || strings.Contains(e.Message, "int64") {
+					t.Errorf("message leaks Go types: %q", e.Message)
+				}
+			}
+			if status != tc.status {
+				t.Errorf("status %d, want %d (err %v)", status, tc.status, err)
+			}
+		})
+	}
+}
+
+func TestLimit(t *testing.T) {
+	for q, want := range map[string]int{"": DefaultLimit, "1": 1, "100": 100, "0": -1, "101": -1, "x": -1, "-5": -1, "1e2": -1} {
+		req := Request{}
+		if q != "" {
+			req.QueryStringParameters = map[string]string{"limit": q}
+		}
+		n, err := Limit(req)
+		if want == -1 {
+			if err == nil {
+				t.Errorf("limit %q accepted", q)
+			}
+			continue
+		}
+		if err != nil || n != want {
+			t.Errorf("limit %q: %d %v, want %d", q, n, err, want)
+		}
+	}
+}
+
+func TestCallerAndAdmin(t *testing.T) {
+	withClaims := func(claims map[string]string) Request {
+		var r Request
+		if claims != nil {
+			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+			}
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name          string
+		claims        map[string]string
+		caller, admin error
+	}{
+		{"no authorizer", nil, ErrUnauthorized, ErrUnauthorized},
+		{"no sub", map[string]string{"cognito:groups": "[admin]"}, ErrUnauthorized, ErrUnauthorized},
+		{"shopper", map[string]string{"sub": "u1"}, nil, ErrForbidden},
+		{"other group", map[string]string{"sub": "u1", "cognito:groups": "[ops]"}, nil, ErrForbidden},
+		{"admin", map[string]string{"sub": "u1", "cognito:groups": "[ops admin]"}, nil, nil},
+	} {
+		req := withClaims(tc.claims)
+		if _, err := CallerOf(req); err != tc.caller {
+			t.Errorf("%s: CallerOf %v, want %v", tc.name, err, tc.caller)
+		}
+		if _, err := AdminOf(req); err != tc.admin {
+			t.Errorf("%s: AdminOf %v, want %v", tc.name, err, tc.admin)
+		}
+	}
+}
+
+func TestParseGroups(t *testing.T) {
+	for in, want := range map[string][]string{
+		"":                nil,
+		"[admin]":         {"admin"},
+		"[admin editors]": {"admin", "editors"},
+		`["admin","ops"]`: {"admin", "ops"},
+		"admin,ops":       {"admin", "ops"},
+	} {
+		if got := parseGroups(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestRouterMapsErrorsInOnePlace(t *testing.T) {
+	rt := Router{
+		"GET /nf":  func(context.Context, Request) (Response, error) { return Response{}, fmt.Errorf("x: %w", ErrNotFound) },
+		"GET /oos": func(context.Context, Request) (Response, error) { return Response{}, ErrOutOfStock },
+		"GET /503": func(context.Context, Request) (Response, error) { return Response{}, ErrUnavailable },
+		"GET /aws": func(context.Context, Request) (Response, error) {
+			return Response{}, errors.New("AccessDeniedException: arn:aws:...")
+		},
+		"GET /panic": func(context.Context, Request) (Response, error) { panic("boom") },
+	}
+	for key, want := range map[string]struct {
+		status int
+		code   string
+	}{
+		"GET /nf": {404, "not_found"}, "GET /oos": {409, "out_of_stock"}, "GET /503": {503, "unavailable"},
+		"GET /aws": {500, "internal"}, "GET /panic": {500, "internal"}, "GET /none": {404, "not_found"},
+	} {
+		resp, err := rt.Handle(context.Background(), Request{RouteKey: key})
+		if err != nil {
+			t.Fatalf("%s: Handle returned an error to Lambda: %v", key, err)
+		}
+		var body errorBody
+		if json.Unmarshal([]byte(resp.Body), &body) != nil || resp.StatusCode != want.status || body.Error.Code != want.code {
+			t.Errorf("%s: %d %s, want %d %s", key, resp.StatusCode, resp.Body, want.status, want.code)
+		}
+		if strings.Contains(resp.Body, "arn:aws") || strings.Contains(resp.Body, "boom") {
+			t.Errorf("%s leaks the cause: %s", key, resp.Body)
+		}
+		if want.status == 503 && resp.Headers["Retry-After"] == "" {
+			t.Errorf("503 without Retry-After")
+		}
+	}
+}
