@@ -116,11 +116,11 @@ func TestTable(t *testing.T) {
 			if !ok {
 				t.Fatal("component not registered")
 			}
-			tables := m.OfType(dynamoTable)
-			if len(tables) != 1 {
-				t.Fatalf("%d tables", len(tables))
+			recs := m.OfType(dynamoTable)
+			if len(recs) != 1 {
+				t.Fatalf("%d tables", len(recs))
 			}
-			r := tables[0]
+			r := recs[0]
 			if r.Parent != comp.URN || r.Name != tt.args.Definition.Name+"-table" {
 				t.Errorf("table %q parented to %q", r.Name, r.Parent)
 			}
