@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shop-serverless/shop/functions/internal/redisauth"
 	"github.com/shop-serverless/shop/functions/routes"
 	"github.com/shop-serverless/shop/functions/tables"
 )
@@ -165,7 +166,7 @@ func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {
 	}
 	var creds func(context.Context) (string, string, error)
 	if rc.IAMCache != "" {
-		creds = nil // REDISAUTH: redisauth.NewTokenProvider(awsCfg, rc.IAMCache, rc.User, rc.Serverless)
+		creds = redisauth.NewTokenProvider(awsCfg, rc.IAMCache, rc.User, rc.Serverless)
 	}
 	if rc.Cluster {
 		return redis.NewClusterClient(&redis.ClusterOptions{
