@@ -1,0 +1,285 @@
+// Package bucket declares the shop's private images bucket and the CloudFront distribution
+// that serves it. Browsers read images only through CloudFront (origin access control);
+// admins upload through presigned PUT URLs, which is what the bucket's CORS rule allows.
+package bucket
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shop-serverless/shop/components/internal/iampolicy"
+)
+
+// cachingOptimized is CloudFront's managed "CachingOptimized" cache policy.
+const cachingOptimized = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+// BucketArgs configures a Bucket.
+type BucketArgs struct {
+	// BucketName is the physical name; empty: Pulumi's auto-name (globally unique).
+	BucketName string
+	// Versioning keeps overwritten and deleted images recoverable.
+	Versioning bool
+	// NoncurrentVersionDays expires overwritten versions after this many days; 0: keep them.
+	NoncurrentVersionDays int
+	// AbortIncompleteUploadDays aborts unfinished multipart uploads; 0 means 1 day.
+	AbortIncompleteUploadDays int
+	// CORSOrigins may PUT to presigned upload URLs from a browser; none: no CORS rule.
+	CORSOrigins []string
+	// PriceClass is the CloudFront price class; empty: PriceClass_100 (cheapest).
+	PriceClass string
+	// Protect marks the bucket protect and retain-on-delete, so `pulumi destroy` cannot take
+	// the images.
+	Protect bool
+	// Tags are added to the bucket and the distribution.
+	Tags pulumi.StringMapInput
+}
+
+// Bucket is the images bucket and its CDN.
+type Bucket struct {
+	pulumi.ResourceState
+
+	// BucketName is the bucket's name.
+	BucketName pulumi.StringOutput `pulumi:"bucketName"`
+	// Arn is the bucket's ARN.
+	Arn pulumi.StringOutput `pulumi:"arn"`
+	// DistributionArn is the CloudFront distribution's ARN.
+	DistributionArn pulumi.StringOutput `pulumi:"distributionArn"`
+	// DistributionID is the CloudFront distribution's id.
+	DistributionID pulumi.StringOutput `pulumi:"distributionId"`
+	// BaseURL is the public base URL of images, "https://<distribution domain>", no trailing slash.
+	BaseURL pulumi.StringOutput `pulumi:"baseUrl"`
+}
+
+// NewBucket declares the bucket, its protections and its distribution.
+func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulumi.ResourceOption) (*Bucket, error) {
+	if args == nil {
+		args = &BucketArgs{}
+	}
+	a := *args
+	if a.AbortIncompleteUploadDays == 0 {
+		a.AbortIncompleteUploadDays = 1
+	}
+	if a.PriceClass == "" {
+		a.PriceClass = "PriceClass_100"
+	}
+	if err := a.validate(); err != nil {
+		return nil, fmt.Errorf("bucket %q: %w", name, err)
+	}
+
+	b := &Bucket{}
+	if err := ctx.RegisterComponentResource("shop:bucket:Bucket", name, b, opts...); err != nil {
+		return nil, fmt.Errorf("bucket %q: %w", name, err)
+	}
+	if err := b.declare(ctx, name, &a); err != nil {
+		return nil, fmt.Errorf("bucket %q: %w", name, err)
+	}
+	if err := ctx.RegisterResourceOutputs(b, pulumi.Map{
+		"bucketName":      b.BucketName,
+		"arn":             b.Arn,
+		"distributionArn": b.DistributionArn,
+		"distributionId":  b.DistributionID,
+		"baseUrl":         b.BaseURL,
+	}); err != nil {
+		return nil, fmt.Errorf("bucket %q: %w", name, err)
+	}
+	return b, nil
+}
+
+func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error {
+	parent := pulumi.Parent(b)
+	dataOpts := []pulumi.ResourceOption{parent}
+	if a.Protect {
+		dataOpts = append(dataOpts, pulumi.Protect(true), pulumi.RetainOnDelete(true))
+	}
+	bucketArgs := &s3.BucketV2Args{Tags: a.Tags}
+	if a.BucketName != "" {
+		bucketArgs.Bucket = pulumi.String(a.BucketName)
+	}
+	bkt, err := s3.NewBucketV2(ctx, name+"-bucket", bucketArgs, dataOpts...)
+	if err != nil {
+		return err
+	}
+
+	pab, err := s3.NewBucketPublicAccessBlock(ctx, name+"-public-access", &s3.BucketPublicAccessBlockArgs{
+		Bucket:                bkt.ID(),
+		BlockPublicAcls:       pulumi.Bool(true),
+		BlockPublicPolicy:     pulumi.Bool(true),
+		IgnorePublicAcls:      pulumi.Bool(true),
+		RestrictPublicBuckets: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	// BucketOwnerEnforced disables ACLs: the bucket policy alone decides access.
+	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-ownership", &s3.BucketOwnershipControlsArgs{
+		Bucket: bkt.ID(),
+		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
+	}, parent); err != nil {
+		return err
+	}
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
+		Bucket: bkt.ID(),
+		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{
+			// SSE-S3: CloudFront's origin access control reads it without a KMS key policy.
+			&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+				ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+					SseAlgorithm: pulumi.String("AES256"),
+				},
+			},
+		},
+	}, parent); err != nil {
+		return err
+	}
+
+	status := "Suspended"
+	if a.Versioning {
+		status = "Enabled"
+	}
+	versioning, err := s3.NewBucketVersioningV2(ctx, name+"-versioning", &s3.BucketVersioningV2Args{
+		Bucket:                  bkt.ID(),
+		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String(status)},
+	}, parent)
+	if err != nil {
+		return err
+	}
+	rules := s3.BucketLifecycleConfigurationV2RuleArray{
+		&s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:     pulumi.String("abort-incomplete-uploads"),
+			Status: pulumi.String("Enabled"),
+			Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{},
+			AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
+				DaysAfterInitiation: pulumi.Int(a.AbortIncompleteUploadDays),
+			},
+		},
+	}
+	if a.Versioning && a.NoncurrentVersionDays > 0 {
+		rules = append(rules, &s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:     pulumi.String("expire-noncurrent-versions"),
+			Status: pulumi.String("Enabled"),
+			Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{},
+			NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+				NoncurrentDays: pulumi.Int(a.NoncurrentVersionDays),
+			},
+		})
+	}
+	// The lifecycle configuration waits for versioning: S3 validates rules against it.
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: bkt.ID(),
+		Rules:  rules,
+	}, parent, pulumi.DependsOn([]pulumi.Resource{versioning})); err != nil {
+		return err
+	}
+	if len(a.CORSOrigins) > 0 {
+		if _, err := s3.NewBucketCorsConfigurationV2(ctx, name+"-cors", &s3.BucketCorsConfigurationV2Args{
+			Bucket: bkt.ID(),
+			CorsRules: s3.BucketCorsConfigurationV2CorsRuleArray{
+				&s3.BucketCorsConfigurationV2CorsRuleArgs{
+					Id:             pulumi.String("presigned-uploads"),
+					AllowedMethods: pulumi.ToStringArray([]string{"PUT"}),
+					AllowedOrigins: pulumi.ToStringArray(a.CORSOrigins),
+					AllowedHeaders: pulumi.ToStringArray([]string{"content-type", "content-length", "x-amz-*"}),
+					ExposeHeaders:  pulumi.ToStringArray([]string{"etag"}),
+					MaxAgeSeconds:  pulumi.Int(3600),
+				},
+			},
+		}, parent); err != nil {
+			return err
+		}
+	}
+
+	oac, err := cloudfront.NewOriginAccessControl(ctx, name+"-oac", &cloudfront.OriginAccessControlArgs{
+		Description:                   pulumi.String("CloudFront reads the private images bucket"),
+		OriginAccessControlOriginType: pulumi.String("s3"),
+		SigningBehavior:               pulumi.String("always"),
+		SigningProtocol:               pulumi.String("sigv4"),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	const originID = "images-bucket"
+	cdn, err := cloudfront.NewDistribution(ctx, name+"-cdn", &cloudfront.DistributionArgs{
+		Enabled:       pulumi.Bool(true),
+		Comment:       pulumi.String("shop images"),
+		HttpVersion:   pulumi.String("http2and3"),
+		IsIpv6Enabled: pulumi.Bool(true),
+		PriceClass:    pulumi.String(a.PriceClass),
+		Origins: cloudfront.DistributionOriginArray{
+			&cloudfront.DistributionOriginArgs{
+				OriginId:              pulumi.String(originID),
+				DomainName:            bkt.BucketRegionalDomainName,
+				OriginAccessControlId: oac.ID(),
+			},
+		},
+		DefaultCacheBehavior: &cloudfront.DistributionDefaultCacheBehaviorArgs{
+			TargetOriginId:       pulumi.String(originID),
+			ViewerProtocolPolicy: pulumi.String("https-only"),
+			AllowedMethods:       pulumi.ToStringArray([]string{"GET", "HEAD"}),
+			CachedMethods:        pulumi.ToStringArray([]string{"GET", "HEAD"}),
+			CachePolicyId:        pulumi.String(cachingOptimized),
+			Compress:             pulumi.Bool(true),
+		},
+		Restrictions: &cloudfront.DistributionRestrictionsArgs{
+			GeoRestriction: &cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
+		},
+		ViewerCertificate: &cloudfront.DistributionViewerCertificateArgs{CloudfrontDefaultCertificate: pulumi.Bool(true)},
+		Tags:              a.Tags,
+	}, parent)
+	if err != nil {
+		return err
+	}
+
+	objects := pulumi.Sprintf("%s/*", bkt.Arn)
+	policy := iampolicy.Document(
+		iampolicy.Statement{
+			Sid:          "DenyInsecureTransport",
+			Effect:       "Deny",
+			AnyPrincipal: true,
+			Actions:      []string{"s3:*"},
+			Resources:    []pulumi.StringInput{bkt.Arn, objects},
+			Conditions:   []iampolicy.Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: iampolicy.Strings("false")}},
+		},
+		iampolicy.Statement{
+			Sid:        "AllowCloudFrontRead",
+			Principal:  map[string][]string{"Service": {"cloudfront.amazonaws.com"}},
+			Actions:    []string{"s3:GetObject"},
+			Resources:  []pulumi.StringInput{objects},
+			Conditions: []iampolicy.Condition{{Test: "StringEquals", Variable: "AWS:SourceArn", Values: []pulumi.StringInput{cdn.Arn}}},
+		},
+	)
+	// The policy waits for the public access block so S3 never sees it on an unblocked bucket.
+	if _, err := s3.NewBucketPolicy(ctx, name+"-policy", &s3.BucketPolicyArgs{
+		Bucket: bkt.ID(),
+		Policy: policy,
+	}, parent, pulumi.DependsOn([]pulumi.Resource{pab})); err != nil {
+		return err
+	}
+
+	b.BucketName = bkt.Bucket
+	b.Arn = bkt.Arn
+	b.DistributionArn = cdn.Arn
+	b.DistributionID = cdn.ID().ToStringOutput()
+	b.BaseURL = pulumi.Sprintf("https://%s", cdn.DomainName)
+	return nil
+}
+
+func (a *BucketArgs) validate() error {
+	var errs []error
+	if a.NoncurrentVersionDays < 0 || a.AbortIncompleteUploadDays < 0 {
+		errs = append(errs, errors.New("lifecycle days must not be negative"))
+	}
+	switch a.PriceClass {
+	case "PriceClass_100", "PriceClass_200", "PriceClass_All":
+	default:
+		errs = append(errs, fmt.Errorf("price class %q must be PriceClass_100, PriceClass_200 or PriceClass_All", a.PriceClass))
+	}
+	for _, o := range a.CORSOrigins {
+		if o == "*" {
+			errs = append(errs, errors.New(`CORS origin "*" would let any site upload with a leaked URL; list the origins`))
+		}
+	}
+	return errors.Join(errs...)
+}

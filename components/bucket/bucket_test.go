@@ -1,0 +1,167 @@
+package bucket_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shop-serverless/shop/components/awsmock"
+	"github.com/shop-serverless/shop/components/bucket"
+)
+
+func TestBucket(t *testing.T) {
+	tests := []struct {
+		name string
+		args bucket.BucketArgs
+		// wantRules are the lifecycle rule ids.
+		wantRules  []string
+		wantStatus string
+		wantCORS   bool
+	}{
+		{
+			name:       "defaults: no versioning, no CORS",
+			args:       bucket.BucketArgs{},
+			wantRules:  []string{"abort-incomplete-uploads"},
+			wantStatus: "Suspended",
+		},
+		{
+			name:       "versioned, expiring, CORS, protected",
+			args:       bucket.BucketArgs{Versioning: true, NoncurrentVersionDays: 30, CORSOrigins: []string{"https://shop.example.com"}, Protect: true, PriceClass: "PriceClass_All"},
+			wantRules:  []string{"abort-incomplete-uploads", "expire-noncurrent-versions"},
+			wantStatus: "Enabled",
+			wantCORS:   true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := awsmock.New("shop", "test")
+			var baseURL string
+			if err := m.Run(func(ctx *pulumi.Context) error {
+				b, err := bucket.NewBucket(ctx, "images", &tt.args)
+				if err != nil {
+					return err
+				}
+				b.BaseURL.ApplyT(func(s string) string { baseURL = s; return s })
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			comp, _ := m.Named("shop:bucket:Bucket", "images")
+			for _, r := range m.Resources() {
+				if r.Custom && (r.Parent != comp.URN || !strings.HasPrefix(r.Name, "images-")) {
+					t.Errorf("%s: parent %q", r.Name, r.Parent)
+				}
+			}
+			bkt := one(t, m, "aws:s3/bucketV2:BucketV2")
+			if bkt.Protect != tt.args.Protect || bkt.RetainOnDelete != tt.args.Protect {
+				t.Errorf("bucket protect=%v retain=%v", bkt.Protect, bkt.RetainOnDelete)
+			}
+			pab := one(t, m, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").Inputs
+			for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+				if pab[k] != true {
+					t.Errorf("public access block %s = %v", k, pab[k])
+				}
+			}
+			own := one(t, m, "aws:s3/bucketOwnershipControls:BucketOwnershipControls").Inputs
+			if own["rule"].(map[string]any)["objectOwnership"] != "BucketOwnerEnforced" {
+				t.Errorf("ownership = %v", own)
+			}
+			sse := one(t, m, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2").Inputs
+			if !strings.Contains(mustJSON(sse), `"sseAlgorithm":"AES256"`) {
+				t.Errorf("encryption = %v", sse)
+			}
+			ver := one(t, m, "aws:s3/bucketVersioningV2:BucketVersioningV2").Inputs
+			if got := ver["versioningConfiguration"].(map[string]any)["status"]; got != tt.wantStatus {
+				t.Errorf("versioning = %v, want %s", got, tt.wantStatus)
+			}
+			var ids []string
+			for _, r := range one(t, m, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2").Inputs["rules"].([]any) {
+				ids = append(ids, r.(map[string]any)["id"].(string))
+			}
+			if strings.Join(ids, ",") != strings.Join(tt.wantRules, ",") {
+				t.Errorf("lifecycle rules = %v, want %v", ids, tt.wantRules)
+			}
+			if got := len(m.OfType("aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2")); (got == 1) != tt.wantCORS {
+				t.Errorf("%d CORS configurations", got)
+			}
+			cdn := one(t, m, "aws:cloudfront/distribution:Distribution").Inputs
+			dcb := cdn["defaultCacheBehavior"].(map[string]any)
+			if dcb["viewerProtocolPolicy"] != "https-only" {
+				t.Errorf("viewerProtocolPolicy = %v", dcb["viewerProtocolPolicy"])
+			}
+			origin := cdn["origins"].([]any)[0].(map[string]any)
+			if origin["originAccessControlId"] == nil || origin["s3OriginConfig"] != nil {
+				t.Errorf("origin must use origin access control: %v", origin)
+			}
+			if !strings.HasPrefix(baseURL, "https://") || strings.HasSuffix(baseURL, "/") {
+				t.Errorf("baseURL = %q", baseURL)
+			}
+
+			var doc struct {
+				Statement []struct {
+					Sid       string
+					Effect    string
+					Principal any
+					Resource  []string
+					Condition map[string]map[string][]string
+				}
+			}
+			policy := one(t, m, "aws:s3/bucketPolicy:BucketPolicy").Inputs["policy"].(string)
+			if err := json.Unmarshal([]byte(policy), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if len(doc.Statement) != 2 {
+				t.Fatalf("policy = %s", policy)
+			}
+			deny, allow := doc.Statement[0], doc.Statement[1]
+			if deny.Effect != "Deny" || deny.Condition["Bool"]["aws:SecureTransport"][0] != "false" || len(deny.Resource) != 2 {
+				t.Errorf("TLS-only statement = %+v", deny)
+			}
+			if allow.Effect != "Allow" || !strings.Contains(allow.Condition["StringEquals"]["AWS:SourceArn"][0], ":distribution/") {
+				t.Errorf("CloudFront statement = %+v", allow)
+			}
+			if p, ok := allow.Principal.(map[string]any); !ok || p["Service"].([]any)[0] != "cloudfront.amazonaws.com" {
+				t.Errorf("allow principal = %v", allow.Principal)
+			}
+		})
+	}
+}
+
+func TestBucketValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		args bucket.BucketArgs
+		want string
+	}{
+		{"wildcard CORS", bucket.BucketArgs{CORSOrigins: []string{"*"}}, "list the origins"},
+		{"bad price class", bucket.BucketArgs{PriceClass: "cheap"}, "price class"},
+		{"negative days", bucket.BucketArgs{NoncurrentVersionDays: -1}, "negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := awsmock.New("shop", "test").Run(func(ctx *pulumi.Context) error {
+				_, err := bucket.NewBucket(ctx, "images", &tt.args)
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func one(t *testing.T, m *awsmock.Mocks, typ string) awsmock.Resource {
+	t.Helper()
+	rs := m.OfType(typ)
+	if len(rs) != 1 {
+		t.Fatalf("%d resources of type %s", len(rs), typ)
+	}
+	return rs[0]
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
