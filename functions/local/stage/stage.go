@@ -47,9 +47,6 @@ type Options struct {
 	Addr string
 	// Seed loads the sample catalog.
 	Seed bool
-	// NoCache gives no function a Redis address: every read goes to DynamoDB (the article's
-	// naive path, for comparison).
-	NoCache bool
 	// Logger receives the gateway's and the functions' logs; default: discard.
 	Logger *slog.Logger
 }
@@ -63,7 +60,7 @@ type Stage struct {
 	// Admin is the clients of an all-access identity, for seeding and for tests to inspect state.
 	Admin   *clients.Clients
 	opts    Options
-	server  *http.Server
+	servers []*http.Server
 	clients []*clients.Clients
 }
 
@@ -109,6 +106,17 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if s.Issuer, err = gateway.NewIssuer(Issuer, Audience); err != nil {
 		return nil, err
 	}
+	gw, err := s.newGateway(ctx, s.Env)
+	if err != nil {
+		return nil, err
+	}
+	s.serve(ln, gw)
+	return s, nil
+}
+
+// newGateway builds every HTTP function with the environment envFor gives it, as separate
+// instances with their own clients, and a gateway serving the route table over them.
+func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) clients.Env) (*gateway.Gateway, error) {
 	handlers := map[string]gateway.Handler{}
 	var served []routes.Route
 	for _, rt := range routes.All {
@@ -121,7 +129,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 		if !ok {
 			return nil, fmt.Errorf("function %q is not in the route table's function list", name)
 		}
-		c, err := s.newClients(ctx, s.Env(fn))
+		c, err := s.newClients(ctx, envFor(fn))
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
@@ -131,16 +139,43 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 		}
 		handlers[name] = router.Handle
 	}
-	gw, err := gateway.New(served, handlers, s.Issuer, opts.Logger)
+	gw, err := gateway.New(served, handlers, s.Issuer, s.opts.Logger)
 	if err != nil {
 		return nil, err
 	}
 	gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, 12*time.Hour))
+	return gw, nil
+}
 
-	s.server = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)}
-	go func() { _ = s.server.Serve(ln) }()
-	return s, nil
+func (s *Stage) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn)}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// ServeNaive serves a second gateway over the same servers and data in which no function has
+// a cache, so every read is a DynamoDB read: the article's design, for comparison. It
+// returns the gateway's base URL; it stops with the stage.
+func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
+	gw, err := s.newGateway(ctx, func(fn routes.Function) clients.Env {
+		env := s.Env(fn)
+		return func(k string) string {
+			if k == routes.EnvRedisAddr {
+				return ""
+			}
+			return env(k)
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	ln, err := listen("")
+	if err != nil {
+		return "", err
+	}
+	s.serve(ln, gw)
+	return "http://" + ln.Addr().String(), nil
 }
 
 func listen(addr string) (net.Listener, error) {
@@ -171,7 +206,7 @@ func (s *Stage) Env(fn routes.Function) clients.Env {
 		env[routes.EnvImagesBucket] = bucket
 		env[routes.EnvImagesBaseURL] = s.ImagesBaseURL()
 	}
-	if fn.Cache && !s.opts.NoCache {
+	if fn.Cache {
 		env[routes.EnvRedisAddr] = s.Servers.Redis.Addr
 	}
 	return func(k string) string { return env[k] }
@@ -208,11 +243,12 @@ func (s *Stage) Token(sub string, groups ...string) (string, error) {
 
 // Close stops the gateway and every server; safe to call more than once.
 func (s *Stage) Close() {
-	if s.server != nil {
+	for _, srv := range s.servers {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = s.server.Shutdown(ctx)
+		_ = srv.Shutdown(ctx)
 		cancel()
 	}
+	s.servers = nil
 	for _, c := range s.clients {
 		_ = c.Close()
 	}
