@@ -1,0 +1,452 @@
+// Package network declares the shop's VPC: private subnets for the functions and the cache in
+// every availability zone, gateway endpoints so DynamoDB and S3 traffic never leaves AWS's
+// network, security groups that let only the functions reach the cache, and flow logs.
+// Public subnets and NAT gateways exist only when NAT is on: the functions need none, because
+// everything they call is behind a gateway endpoint or inside the VPC.
+package network
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shop-serverless/shop/components/internal/iampolicy"
+)
+
+// NAT modes.
+const (
+	// NATNone: no internet egress at all; the cheapest and the default.
+	NATNone = "none"
+	// NATSingle: one NAT gateway for every zone; egress fails with that zone.
+	NATSingle = "single"
+	// NATPerAZ: one NAT gateway per zone, so losing a zone loses only its egress.
+	NATPerAZ = "perAz"
+)
+
+// subnetBits splits the VPC range into 16 equal subnets: privates take the first eight,
+// publics the last eight, so adding zones never renumbers a subnet.
+const subnetBits = 4
+
+// NetworkArgs configures a Network.
+type NetworkArgs struct {
+	// CIDR is the VPC's IPv4 range, /16 to /24; empty: 10.0.0.0/16.
+	CIDR string
+	// AvailabilityZones get one private (and with NAT one public) subnet each; 1..8.
+	AvailabilityZones []string
+	// NATMode is NATNone (default), NATSingle or NATPerAZ.
+	NATMode string
+	// Region names the gateway endpoint services (com.amazonaws.<region>.dynamodb).
+	Region string
+	// CachePort is the only port on which the functions may reach the cache; 0: 6379.
+	CachePort int
+	// FlowLogRetentionDays is how long flow logs are kept; CloudWatch's allowed values.
+	FlowLogRetentionDays int
+	// FlowLogTrafficType is ALL (default), ACCEPT or REJECT.
+	FlowLogTrafficType string
+	// Tags are added to every resource that takes tags.
+	Tags pulumi.StringMapInput
+}
+
+// Network is the VPC and everything in it.
+type Network struct {
+	pulumi.ResourceState
+
+	// VpcID is the VPC's id.
+	VpcID pulumi.StringOutput `pulumi:"vpcId"`
+	// PrivateSubnetIDs are the functions' and the cache's subnets, one per zone.
+	PrivateSubnetIDs pulumi.StringArrayOutput `pulumi:"privateSubnetIds"`
+	// PublicSubnetIDs hold the NAT gateways; empty without NAT.
+	PublicSubnetIDs pulumi.StringArrayOutput `pulumi:"publicSubnetIds"`
+	// PrivateRouteTableIDs are the private subnets' route tables, one per zone.
+	PrivateRouteTableIDs pulumi.StringArrayOutput `pulumi:"privateRouteTableIds"`
+	// FunctionSecurityGroupID is attached to functions that run in the VPC.
+	FunctionSecurityGroupID pulumi.StringOutput `pulumi:"functionSecurityGroupId"`
+	// CacheSecurityGroupID is attached to the cache.
+	CacheSecurityGroupID pulumi.StringOutput `pulumi:"cacheSecurityGroupId"`
+}
+
+// NewNetwork declares the VPC.
+func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pulumi.ResourceOption) (*Network, error) {
+	if args == nil {
+		return nil, fmt.Errorf("network %q: args are required", name)
+	}
+	a := *args
+	if a.CIDR == "" {
+		a.CIDR = "10.0.0.0/16"
+	}
+	if a.NATMode == "" {
+		a.NATMode = NATNone
+	}
+	if a.CachePort == 0 {
+		a.CachePort = 6379
+	}
+	if a.FlowLogTrafficType == "" {
+		a.FlowLogTrafficType = "ALL"
+	}
+	private, public, err := a.validate()
+	if err != nil {
+		return nil, fmt.Errorf("network %q: %w", name, err)
+	}
+
+	n := &Network{}
+	if err := ctx.RegisterComponentResource("shop:network:Network", name, n, opts...); err != nil {
+		return nil, fmt.Errorf("network %q: %w", name, err)
+	}
+	if err := n.declare(ctx, name, &a, private, public); err != nil {
+		return nil, fmt.Errorf("network %q: %w", name, err)
+	}
+	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
+		"vpcId":                   n.VpcID,
+		"privateSubnetIds":        n.PrivateSubnetIDs,
+		"publicSubnetIds":         n.PublicSubnetIDs,
+		"privateRouteTableIds":    n.PrivateRouteTableIDs,
+		"functionSecurityGroupId": n.FunctionSecurityGroupID,
+		"cacheSecurityGroupId":    n.CacheSecurityGroupID,
+	}); err != nil {
+		return nil, fmt.Errorf("network %q: %w", name, err)
+	}
+	return n, nil
+}
+
+func (n *Network) declare(ctx *pulumi.Context, name string, a *NetworkArgs, privateCIDRs, publicCIDRs []string) error {
+	parent := pulumi.Parent(n)
+	tags := func(role string) pulumi.StringMap {
+		return pulumi.StringMap{"Name": pulumi.String(name + "-" + role)}
+	}
+	merged := func(role string) pulumi.StringMapInput {
+		if a.Tags == nil {
+			return tags(role)
+		}
+		return pulumi.All(a.Tags, tags(role)).ApplyT(func(v []any) map[string]string {
+			out := map[string]string{}
+			for _, m := range v {
+				for k, s := range m.(map[string]string) {
+					out[k] = s
+				}
+			}
+			return out
+		}).(pulumi.StringMapOutput)
+	}
+
+	vpc, err := ec2.NewVpc(ctx, name+"-vpc", &ec2.VpcArgs{
+		CidrBlock:          pulumi.String(a.CIDR),
+		EnableDnsSupport:   pulumi.Bool(true),
+		EnableDnsHostnames: pulumi.Bool(true),
+		Tags:               merged("vpc"),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	// Adopting the default security group with no rules removes its allow-all rules, so
+	// nothing can be attached to it by accident and be reachable.
+	if _, err := ec2.NewDefaultSecurityGroup(ctx, name+"-default-sg", &ec2.DefaultSecurityGroupArgs{
+		VpcId: vpc.ID(),
+		Tags:  merged("default-sg"),
+	}, parent); err != nil {
+		return err
+	}
+
+	var privateSubnets, privateRTs pulumi.StringArray
+	for i, az := range a.AvailabilityZones {
+		role := fmt.Sprintf("private-%d", i)
+		subnet, err := ec2.NewSubnet(ctx, name+"-"+role, &ec2.SubnetArgs{
+			VpcId:               vpc.ID(),
+			AvailabilityZone:    pulumi.String(az),
+			CidrBlock:           pulumi.String(privateCIDRs[i]),
+			MapPublicIpOnLaunch: pulumi.Bool(false),
+			Tags:                merged(role),
+		}, parent)
+		if err != nil {
+			return err
+		}
+		rt, err := ec2.NewRouteTable(ctx, name+"-"+role+"-rt", &ec2.RouteTableArgs{
+			VpcId: vpc.ID(),
+			Tags:  merged(role + "-rt"),
+		}, parent)
+		if err != nil {
+			return err
+		}
+		if _, err := ec2.NewRouteTableAssociation(ctx, name+"-"+role+"-rta", &ec2.RouteTableAssociationArgs{
+			SubnetId:     subnet.ID(),
+			RouteTableId: rt.ID(),
+		}, parent); err != nil {
+			return err
+		}
+		privateSubnets = append(privateSubnets, subnet.ID())
+		privateRTs = append(privateRTs, rt.ID())
+	}
+
+	var publicSubnets pulumi.StringArray
+	if a.NATMode != NATNone {
+		igw, err := ec2.NewInternetGateway(ctx, name+"-igw", &ec2.InternetGatewayArgs{
+			VpcId: vpc.ID(),
+			Tags:  merged("igw"),
+		}, parent)
+		if err != nil {
+			return err
+		}
+		publicRT, err := ec2.NewRouteTable(ctx, name+"-public-rt", &ec2.RouteTableArgs{
+			VpcId: vpc.ID(),
+			Tags:  merged("public-rt"),
+		}, parent)
+		if err != nil {
+			return err
+		}
+		if _, err := ec2.NewRoute(ctx, name+"-public-default-route", &ec2.RouteArgs{
+			RouteTableId:         publicRT.ID(),
+			DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
+			GatewayId:            igw.ID(),
+		}, parent); err != nil {
+			return err
+		}
+		var nats []*ec2.NatGateway
+		for i, az := range a.AvailabilityZones {
+			role := fmt.Sprintf("public-%d", i)
+			// Nothing launched here gets a public address: only the NAT gateways' Elastic
+			// IPs are public.
+			subnet, err := ec2.NewSubnet(ctx, name+"-"+role, &ec2.SubnetArgs{
+				VpcId:               vpc.ID(),
+				AvailabilityZone:    pulumi.String(az),
+				CidrBlock:           pulumi.String(publicCIDRs[i]),
+				MapPublicIpOnLaunch: pulumi.Bool(false),
+				Tags:                merged(role),
+			}, parent)
+			if err != nil {
+				return err
+			}
+			if _, err := ec2.NewRouteTableAssociation(ctx, name+"-"+role+"-rta", &ec2.RouteTableAssociationArgs{
+				SubnetId:     subnet.ID(),
+				RouteTableId: publicRT.ID(),
+			}, parent); err != nil {
+				return err
+			}
+			publicSubnets = append(publicSubnets, subnet.ID())
+			if a.NATMode == NATPerAZ || i == 0 {
+				eip, err := ec2.NewEip(ctx, fmt.Sprintf("%s-nat-%d-eip", name, i), &ec2.EipArgs{
+					Domain: pulumi.String("vpc"),
+					Tags:   merged(fmt.Sprintf("nat-%d-eip", i)),
+				}, parent)
+				if err != nil {
+					return err
+				}
+				nat, err := ec2.NewNatGateway(ctx, fmt.Sprintf("%s-nat-%d", name, i), &ec2.NatGatewayArgs{
+					AllocationId: eip.ID(),
+					SubnetId:     subnet.ID(),
+					Tags:         merged(fmt.Sprintf("nat-%d", i)),
+				}, parent, pulumi.DependsOn([]pulumi.Resource{igw}))
+				if err != nil {
+					return err
+				}
+				nats = append(nats, nat)
+			}
+		}
+		for i := range a.AvailabilityZones {
+			nat := nats[0]
+			if a.NATMode == NATPerAZ {
+				nat = nats[i]
+			}
+			if _, err := ec2.NewRoute(ctx, fmt.Sprintf("%s-private-%d-default-route", name, i), &ec2.RouteArgs{
+				RouteTableId:         privateRTs[i],
+				DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
+				NatGatewayId:         nat.ID(),
+			}, parent); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Gateway endpoints are free and keep DynamoDB and S3 traffic off NAT and the internet.
+	endpoints := map[string]*ec2.VpcEndpoint{}
+	for _, svc := range []string{"dynamodb", "s3"} {
+		ep, err := ec2.NewVpcEndpoint(ctx, name+"-"+svc+"-endpoint", &ec2.VpcEndpointArgs{
+			VpcId:           vpc.ID(),
+			ServiceName:     pulumi.Sprintf("com.amazonaws.%s.%s", a.Region, svc),
+			VpcEndpointType: pulumi.String("Gateway"),
+			RouteTableIds:   privateRTs,
+			Tags:            merged(svc + "-endpoint"),
+		}, parent)
+		if err != nil {
+			return err
+		}
+		endpoints[svc] = ep
+	}
+
+	fnSG, err := ec2.NewSecurityGroup(ctx, name+"-functions-sg", &ec2.SecurityGroupArgs{
+		VpcId:       vpc.ID(),
+		Description: pulumi.String("shop functions: egress to the cache and AWS APIs only"),
+		Tags:        merged("functions-sg"),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	cacheSG, err := ec2.NewSecurityGroup(ctx, name+"-cache-sg", &ec2.SecurityGroupArgs{
+		VpcId:       vpc.ID(),
+		Description: pulumi.String("shop cache: ingress from the functions on the cache port only"),
+		Tags:        merged("cache-sg"),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	// Rules are separate resources because the two groups reference each other.
+	port := pulumi.Int(a.CachePort)
+	rules := []struct {
+		role string
+		args *ec2.SecurityGroupRuleArgs
+	}{
+		{"cache-from-functions", &ec2.SecurityGroupRuleArgs{
+			Type: pulumi.String("ingress"), SecurityGroupId: cacheSG.ID(), SourceSecurityGroupId: fnSG.ID(),
+			Protocol: pulumi.String("tcp"), FromPort: port, ToPort: port,
+			Description: pulumi.String("functions to the cache"),
+		}},
+		{"functions-to-cache", &ec2.SecurityGroupRuleArgs{
+			Type: pulumi.String("egress"), SecurityGroupId: fnSG.ID(), SourceSecurityGroupId: cacheSG.ID(),
+			Protocol: pulumi.String("tcp"), FromPort: port, ToPort: port,
+			Description: pulumi.String("functions to the cache"),
+		}},
+		{"functions-to-aws", &ec2.SecurityGroupRuleArgs{
+			Type: pulumi.String("egress"), SecurityGroupId: fnSG.ID(),
+			PrefixListIds: pulumi.StringArray{endpoints["dynamodb"].PrefixListId, endpoints["s3"].PrefixListId},
+			Protocol:      pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
+			Description: pulumi.String("HTTPS to DynamoDB and S3 through the gateway endpoints"),
+		}},
+	}
+	if a.NATMode != NATNone {
+		rules = append(rules, struct {
+			role string
+			args *ec2.SecurityGroupRuleArgs
+		}{"functions-to-internet", &ec2.SecurityGroupRuleArgs{
+			Type: pulumi.String("egress"), SecurityGroupId: fnSG.ID(), CidrBlocks: pulumi.ToStringArray([]string{"0.0.0.0/0"}),
+			Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
+			Description: pulumi.String("HTTPS through NAT"),
+		}})
+	}
+	for _, r := range rules {
+		if _, err := ec2.NewSecurityGroupRule(ctx, name+"-"+r.role, r.args, parent); err != nil {
+			return err
+		}
+	}
+
+	if err := declareFlowLogs(ctx, name, a, vpc, parent); err != nil {
+		return err
+	}
+
+	n.VpcID = vpc.ID().ToStringOutput()
+	n.PrivateSubnetIDs = privateSubnets.ToStringArrayOutput()
+	n.PublicSubnetIDs = publicSubnets.ToStringArrayOutput()
+	n.PrivateRouteTableIDs = privateRTs.ToStringArrayOutput()
+	n.FunctionSecurityGroupID = fnSG.ID().ToStringOutput()
+	n.CacheSecurityGroupID = cacheSG.ID().ToStringOutput()
+	return nil
+}
+
+// declareFlowLogs sends the VPC's flow logs to their own log group through a role that may
+// write only there.
+func declareFlowLogs(ctx *pulumi.Context, name string, a *NetworkArgs, vpc *ec2.Vpc, parent pulumi.ResourceOption) error {
+	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.Sprintf("/shop/vpc/%s", vpc.ID()),
+		RetentionInDays: pulumi.Int(a.FlowLogRetentionDays),
+		Tags:            a.Tags,
+	}, parent)
+	if err != nil {
+		return err
+	}
+	role, err := iam.NewRole(ctx, name+"-flow-logs-role", &iam.RoleArgs{
+		Description:      pulumi.String("VPC flow logs write to their log group"),
+		AssumeRolePolicy: iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com"),
+		Tags:             a.Tags,
+	}, parent)
+	if err != nil {
+		return err
+	}
+	policy, err := iam.NewRolePolicy(ctx, name+"-flow-logs-policy", &iam.RolePolicyArgs{
+		Role: role.ID(),
+		Policy: iampolicy.Document(iampolicy.Statement{
+			Sid:       "WriteFlowLogs",
+			Actions:   []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
+			Resources: []pulumi.StringInput{group.Arn, pulumi.Sprintf("%s:*", group.Arn)},
+		}),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	_, err = ec2.NewFlowLog(ctx, name+"-flow-log", &ec2.FlowLogArgs{
+		VpcId:                  vpc.ID(),
+		TrafficType:            pulumi.String(a.FlowLogTrafficType),
+		LogDestinationType:     pulumi.String("cloud-watch-logs"),
+		LogDestination:         group.Arn,
+		IamRoleArn:             role.Arn,
+		MaxAggregationInterval: pulumi.Int(600),
+		Tags:                   a.Tags,
+	}, parent, pulumi.DependsOn([]pulumi.Resource{policy}))
+	return err
+}
+
+// validate checks the arguments and carves the subnets' ranges.
+func (a *NetworkArgs) validate() (private, public []string, err error) {
+	var errs []error
+	prefix, perr := netip.ParsePrefix(a.CIDR)
+	switch {
+	case perr != nil:
+		errs = append(errs, fmt.Errorf("CIDR %q: %w", a.CIDR, perr))
+	case !prefix.Addr().Is4():
+		errs = append(errs, fmt.Errorf("CIDR %q must be IPv4", a.CIDR))
+	case prefix.Bits() < 16 || prefix.Bits() > 24:
+		errs = append(errs, fmt.Errorf("CIDR %q must be a /16 to /24 (VPC limits, and subnets of at least /28)", a.CIDR))
+	case prefix.Masked() != prefix:
+		errs = append(errs, fmt.Errorf("CIDR %q has host bits set; did you mean %s?", a.CIDR, prefix.Masked()))
+	}
+	if n := len(a.AvailabilityZones); n < 1 || n > 8 {
+		errs = append(errs, fmt.Errorf("%d availability zones: want 1..8", n))
+	}
+	seen := map[string]bool{}
+	for _, az := range a.AvailabilityZones {
+		if az == "" || seen[az] {
+			errs = append(errs, fmt.Errorf("availability zones must be distinct and non-empty: %v", a.AvailabilityZones))
+			break
+		}
+		seen[az] = true
+	}
+	switch a.NATMode {
+	case NATNone, NATSingle, NATPerAZ:
+	default:
+		errs = append(errs, fmt.Errorf("NAT mode %q must be %s, %s or %s", a.NATMode, NATNone, NATSingle, NATPerAZ))
+	}
+	if a.Region == "" {
+		errs = append(errs, errors.New("region is required"))
+	}
+	if a.CachePort < 1 || a.CachePort > 65535 {
+		errs = append(errs, fmt.Errorf("cache port %d out of range", a.CachePort))
+	}
+	if a.FlowLogRetentionDays <= 0 {
+		errs = append(errs, errors.New("flow log retention days must be set"))
+	}
+	switch a.FlowLogTrafficType {
+	case "ALL", "ACCEPT", "REJECT":
+	default:
+		errs = append(errs, fmt.Errorf("flow log traffic type %q must be ALL, ACCEPT or REJECT", a.FlowLogTrafficType))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+
+	bits := prefix.Bits() + subnetBits
+	size := uint32(1) << (32 - bits)
+	base := prefix.Addr().As4()
+	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	subnet := func(i int) string {
+		v := start + uint32(i)*size
+		addr := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		return netip.PrefixFrom(addr, bits).String()
+	}
+	half := 1 << (subnetBits - 1)
+	for i := range a.AvailabilityZones {
+		private = append(private, subnet(i))
+		public = append(public, subnet(half+i))
+	}
+	return private, public, nil
+}
