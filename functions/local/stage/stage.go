@@ -192,6 +192,12 @@ func listen(addr string) (net.Listener, error) {
 // Env is the environment of fn on this stage: the variables the infrastructure program sets
 // in the cloud, pointing at the local servers, for exactly the resources fn may use.
 func (s *Stage) Env(fn routes.Function) clients.Env {
+	env := s.EnvVars(fn)
+	return func(k string) string { return env[k] }
+}
+
+// EnvVars is Env as a map, to start a function's binary with.
+func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 	env := map[string]string{
 		"AWS_REGION":                region,
 		"AWS_ACCESS_KEY_ID":         accessKey,
@@ -209,7 +215,7 @@ func (s *Stage) Env(fn routes.Function) clients.Env {
 	if fn.Cache {
 		env[routes.EnvRedisAddr] = s.Servers.Redis.Addr
 	}
-	return func(k string) string { return env[k] }
+	return env
 }
 
 // ImagesBaseURL is where the stage serves stored images, as CloudFront does in the cloud.
