@@ -1,0 +1,307 @@
+// Package gofunc declares one Go Lambda function: the package built by Packager, its own log
+// group, and its own IAM role allowed exactly the actions the function's entry in the shared
+// function list (functions/routes) says it uses, on exactly its resources.
+package gofunc
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shop-serverless/shop/components/internal/iampolicy"
+	"github.com/shop-serverless/shop/functions/routes"
+)
+
+// Lambda's fixed settings for a Go function.
+const (
+	Runtime      = "provided.al2023"
+	Architecture = "arm64"
+	Handler      = "bootstrap"
+)
+
+// TableRef points a function at one deployed table.
+type TableRef struct {
+	Arn pulumi.StringInput
+}
+
+// CacheRef points a function at the cache and the RBAC user it connects as.
+type CacheRef struct {
+	Arn     pulumi.StringInput
+	UserArn pulumi.StringInput
+}
+
+// VPCConfig places a function in private subnets.
+type VPCConfig struct {
+	SubnetIDs        pulumi.StringArrayInput
+	SecurityGroupIDs pulumi.StringArrayInput
+}
+
+// StreamConfig tunes the event source mapping of a stream-fed function.
+type StreamConfig struct {
+	// BatchSize is the records per invocation; 0: 100.
+	BatchSize int
+	// MaxRetries is how often a failing batch is retried before it is skipped; 0: 5.
+	MaxRetries int
+}
+
+// FunctionArgs configures a Function. Sizes are plain values: they are validated here and
+// the API derives its integration timeout from TimeoutSeconds.
+type FunctionArgs struct {
+	// Spec is the function's entry in routes.Functions: what it may touch.
+	Spec routes.Function
+	// FunctionName is the deployed name; empty: Spec.Name.
+	FunctionName string
+	// Archive is the zip written by Packager (pulumi.NewFileArchive keeps its exec bit).
+	Archive string
+	// MemoryMB is 128..10240; 0: 256.
+	MemoryMB int
+	// TimeoutSeconds is 1..900; 0: 10.
+	TimeoutSeconds int
+	// ReservedConcurrency caps (and guarantees) concurrent executions; 0: unreserved.
+	ReservedConcurrency int
+	// LogRetentionDays is how long the function's log group keeps logs.
+	LogRetentionDays int
+	// LogLevel is Lambda's application log level filter (TRACE..FATAL); empty: INFO.
+	LogLevel string
+	// Environment is the function's environment.
+	Environment pulumi.StringMapInput
+	// Tables holds one reference per table in Spec.Tables (and Spec.StreamOf), by table name.
+	Tables map[string]TableRef
+	// BucketArn is the images bucket; required when Spec.Bucket is set.
+	BucketArn pulumi.StringInput
+	// Cache is required when Spec.Cache is set.
+	Cache *CacheRef
+	// VPC is required when Spec.Cache is set: the cache is reachable only inside the VPC.
+	VPC *VPCConfig
+	// Stream tunes the stream mapping when Spec.StreamOf is set.
+	Stream StreamConfig
+	// Tags are added to every resource that takes tags.
+	Tags pulumi.StringMapInput
+}
+
+// Function is a deployed Go Lambda function.
+type Function struct {
+	pulumi.ResourceState
+
+	// Arn is the function's ARN.
+	Arn pulumi.StringOutput `pulumi:"arn"`
+	// Name is the deployed function name.
+	Name pulumi.StringOutput `pulumi:"name"`
+	// InvokeArn is what API Gateway integrations call.
+	InvokeArn pulumi.StringOutput `pulumi:"invokeArn"`
+	// RoleArn is the function's own execution role.
+	RoleArn pulumi.StringOutput `pulumi:"roleArn"`
+	// LogGroupName is the function's log group.
+	LogGroupName pulumi.StringOutput `pulumi:"logGroupName"`
+
+	// Spec is the function's entry in routes.Functions.
+	Spec routes.Function
+	// TimeoutSeconds is the function's timeout.
+	TimeoutSeconds int
+}
+
+// NewFunction declares the function, its log group, role and (for stream-fed functions) its
+// event source mapping.
+func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...pulumi.ResourceOption) (*Function, error) {
+	if args == nil {
+		return nil, fmt.Errorf("function %q: args are required", name)
+	}
+	a := *args
+	if a.FunctionName == "" {
+		a.FunctionName = a.Spec.Name
+	}
+	if a.MemoryMB == 0 {
+		a.MemoryMB = 256
+	}
+	if a.TimeoutSeconds == 0 {
+		a.TimeoutSeconds = 10
+	}
+	if a.LogLevel == "" {
+		a.LogLevel = "INFO"
+	}
+	if a.Stream.BatchSize == 0 {
+		a.Stream.BatchSize = 100
+	}
+	if a.Stream.MaxRetries == 0 {
+		a.Stream.MaxRetries = 5
+	}
+	if err := a.validate(); err != nil {
+		return nil, fmt.Errorf("function %q: %w", name, err)
+	}
+
+	f := &Function{Spec: a.Spec, TimeoutSeconds: a.TimeoutSeconds}
+	if err := ctx.RegisterComponentResource("shop:gofunc:Function", name, f, opts...); err != nil {
+		return nil, fmt.Errorf("function %q: %w", name, err)
+	}
+	if err := f.declare(ctx, name, &a); err != nil {
+		return nil, fmt.Errorf("function %q: %w", name, err)
+	}
+	if err := ctx.RegisterResourceOutputs(f, pulumi.Map{
+		"arn":          f.Arn,
+		"name":         f.Name,
+		"invokeArn":    f.InvokeArn,
+		"roleArn":      f.RoleArn,
+		"logGroupName": f.LogGroupName,
+	}); err != nil {
+		return nil, fmt.Errorf("function %q: %w", name, err)
+	}
+	return f, nil
+}
+
+func (f *Function) declare(ctx *pulumi.Context, name string, a *FunctionArgs) error {
+	parent := pulumi.Parent(f)
+	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("/aws/lambda/" + a.FunctionName),
+		RetentionInDays: pulumi.Int(a.LogRetentionDays),
+		Tags:            a.Tags,
+	}, parent)
+	if err != nil {
+		return err
+	}
+	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
+		Description:      pulumi.String("execution role of the " + a.Spec.Name + " function"),
+		AssumeRolePolicy: iampolicy.AssumeRole("lambda.amazonaws.com"),
+		Tags:             a.Tags,
+	}, parent)
+	if err != nil {
+		return err
+	}
+	policy, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
+		Role:   role.ID(),
+		Policy: iampolicy.Document(Statements(a, logs.Arn)...),
+	}, parent)
+	if err != nil {
+		return err
+	}
+
+	fnArgs := &lambda.FunctionArgs{
+		Name:          pulumi.String(a.FunctionName),
+		Description:   pulumi.String(a.Spec.Description),
+		Runtime:       pulumi.String(Runtime),
+		Architectures: pulumi.ToStringArray([]string{Architecture}),
+		Handler:       pulumi.String(Handler),
+		Code:          pulumi.NewFileArchive(a.Archive),
+		Role:          role.Arn,
+		MemorySize:    pulumi.Int(a.MemoryMB),
+		Timeout:       pulumi.Int(a.TimeoutSeconds),
+		TracingConfig: &lambda.FunctionTracingConfigArgs{Mode: pulumi.String("Active")},
+		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
+			LogFormat:           pulumi.String("JSON"),
+			LogGroup:            logs.Name,
+			ApplicationLogLevel: pulumi.String(a.LogLevel),
+			SystemLogLevel:      pulumi.String("WARN"),
+		},
+		Tags: a.Tags,
+	}
+	if a.Environment != nil {
+		fnArgs.Environment = &lambda.FunctionEnvironmentArgs{Variables: a.Environment}
+	}
+	if a.ReservedConcurrency > 0 {
+		fnArgs.ReservedConcurrentExecutions = pulumi.Int(a.ReservedConcurrency)
+	}
+	if a.VPC != nil {
+		fnArgs.VpcConfig = &lambda.FunctionVpcConfigArgs{
+			SubnetIds:        a.VPC.SubnetIDs,
+			SecurityGroupIds: a.VPC.SecurityGroupIDs,
+		}
+	}
+	// The function waits for its permissions (Lambda creates VPC interfaces with them) and its
+	// log group (else Lambda would create one without retention).
+	fn, err := lambda.NewFunction(ctx, name+"-function", fnArgs, parent,
+		pulumi.DependsOn([]pulumi.Resource{policy, logs}))
+	if err != nil {
+		return err
+	}
+
+	if s := a.Spec.StreamOf; s != nil {
+		if _, err := lambda.NewEventSourceMapping(ctx, name+"-stream", &lambda.EventSourceMappingArgs{
+			EventSourceArn:                 a.Tables[s.Name].StreamArn(),
+			FunctionName:                   fn.Arn,
+			StartingPosition:               pulumi.String("LATEST"),
+			BatchSize:                      pulumi.Int(a.Stream.BatchSize),
+			MaximumBatchingWindowInSeconds: pulumi.Int(1),
+			MaximumRetryAttempts:           pulumi.Int(a.Stream.MaxRetries),
+			BisectBatchOnFunctionError:     pulumi.Bool(true),
+			FunctionResponseTypes:          pulumi.ToStringArray([]string{"ReportBatchItemFailures"}),
+		}, parent, pulumi.DependsOn([]pulumi.Resource{policy})); err != nil {
+			return err
+		}
+	}
+
+	f.Arn = fn.Arn
+	f.Name = fn.Name
+	f.InvokeArn = fn.InvokeArn
+	f.RoleArn = role.Arn
+	f.LogGroupName = logs.Name
+	return nil
+}
+
+func (a *FunctionArgs) validate() error {
+	var errs []error
+	s := a.Spec
+	if s.Name == "" {
+		errs = append(errs, errors.New("spec needs a name"))
+	}
+	if a.Archive == "" {
+		errs = append(errs, errors.New("archive is required (see Packager)"))
+	}
+	if a.MemoryMB < 128 || a.MemoryMB > 10240 {
+		errs = append(errs, fmt.Errorf("memory %d MB must be 128..10240", a.MemoryMB))
+	}
+	if a.TimeoutSeconds < 1 || a.TimeoutSeconds > 900 {
+		errs = append(errs, fmt.Errorf("timeout %d s must be 1..900", a.TimeoutSeconds))
+	}
+	if a.ReservedConcurrency < 0 {
+		errs = append(errs, fmt.Errorf("reserved concurrency %d must not be negative", a.ReservedConcurrency))
+	}
+	if a.LogRetentionDays <= 0 {
+		errs = append(errs, errors.New("log retention days must be set"))
+	}
+	switch a.LogLevel {
+	case "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q must be TRACE, DEBUG, INFO, WARN, ERROR or FATAL", a.LogLevel))
+	}
+	for _, t := range s.Tables {
+		if ref, ok := a.Tables[t.Table.Name]; !ok || ref.Arn == nil {
+			errs = append(errs, fmt.Errorf("table %q is used but not passed in Tables", t.Table.Name))
+		}
+		if t.Access != routes.Read && t.Access != routes.ReadWrite {
+			errs = append(errs, fmt.Errorf("table %q: unknown access %q", t.Table.Name, t.Access))
+		}
+	}
+	if s.StreamOf != nil {
+		if ref, ok := a.Tables[s.StreamOf.Name]; !ok || ref.Arn == nil {
+			errs = append(errs, fmt.Errorf("stream of table %q: table not passed in Tables", s.StreamOf.Name))
+		}
+		if s.StreamOf.Stream == "" {
+			errs = append(errs, fmt.Errorf("table %q has no stream", s.StreamOf.Name))
+		}
+	}
+	switch s.Bucket {
+	case "":
+	case routes.Read, routes.ReadWrite:
+		if a.BucketArn == nil {
+			errs = append(errs, errors.New("bucket access needs BucketArn"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("unknown bucket access %q", s.Bucket))
+	}
+	if s.Cache && (a.Cache == nil || a.VPC == nil) {
+		errs = append(errs, errors.New("cache access needs Cache and VPC"))
+	}
+	if !s.Cache && a.Cache != nil {
+		errs = append(errs, errors.New("Cache given to a function whose spec does not use the cache"))
+	}
+	return errors.Join(errs...)
+}
+
+// StreamArn is the table's streams, as DynamoDB's documentation scopes stream readers: every
+// stream of the table, so re-enabling the stream needs no policy change.
+func (r TableRef) StreamArn() pulumi.StringOutput {
+	return pulumi.Sprintf("%s/stream/*", r.Arn)
+}
