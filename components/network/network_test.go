@@ -128,7 +128,9 @@ func TestNetwork(t *testing.T) {
 				t.Errorf("flow log retention = %v", lg.Inputs["retentionInDays"])
 			}
 			role, _ := m.Named("aws:iam/role:Role", "net-flow-logs-role")
-			var trust struct{ Statement []struct{ Principal map[string][]string } }
+			var trust struct {
+				Statement []struct{ Principal map[string][]string }
+			}
 			if err := json.Unmarshal([]byte(role.Inputs["assumeRolePolicy"].(string)), &trust); err != nil {
 				t.Fatal(err)
 			}
