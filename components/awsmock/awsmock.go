@@ -251,3 +251,12 @@ func (m *Mocks) relative(path string) string {
 	}
 	return filepath.ToSlash(rel)
 }
+
+// Capture stores out's resolved value in dst before Run returns, for assertions on outputs.
+// The run awaits it as a stack export, so no apply is left running when Run returns.
+func Capture[T any](ctx *pulumi.Context, key string, out pulumi.Output, dst *T) {
+	ctx.Export("awsmock:"+key, out.ApplyT(func(v T) T {
+		*dst = v
+		return v
+	}))
+}

@@ -43,7 +43,7 @@ func TestBucket(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				b.BaseURL.ApplyT(func(s string) string { baseURL = s; return s })
+				awsmock.Capture(ctx, "baseURL", b.BaseURL, &baseURL)
 				return nil
 			}); err != nil {
 				t.Fatal(err)

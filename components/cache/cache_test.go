@@ -79,10 +79,8 @@ func TestCache(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				pulumi.All(c.Endpoint, c.UserArn).ApplyT(func(v []any) error {
-					endpoint, userArn = v[0].(string), v[1].(string)
-					return nil
-				})
+				awsmock.Capture(ctx, "endpoint", c.Endpoint, &endpoint)
+				awsmock.Capture(ctx, "userArn", c.UserArn, &userArn)
 				return nil
 			}); err != nil {
 				t.Fatal(err)

@@ -2,7 +2,6 @@ package table_test
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -94,19 +93,13 @@ func TestTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := awsmock.New("shop", "test")
-			var mu sync.Mutex
 			var indexArns []string
 			err := m.Run(func(ctx *pulumi.Context) error {
 				tbl, err := table.NewTable(ctx, tt.args.Definition.Name, &tt.args)
 				if err != nil {
 					return err
 				}
-				tbl.IndexArns.ApplyT(func(arns []string) error {
-					mu.Lock()
-					defer mu.Unlock()
-					indexArns = arns
-					return nil
-				})
+				awsmock.Capture(ctx, "indexArns", tbl.IndexArns, &indexArns)
 				return nil
 			})
 			if err != nil {
@@ -125,8 +118,6 @@ func TestTable(t *testing.T) {
 				t.Errorf("table %q parented to %q", r.Name, r.Parent)
 			}
 			tt.check(t, r.Inputs, r)
-			mu.Lock()
-			defer mu.Unlock()
 			if len(indexArns) != len(tt.args.Definition.Indexes) {
 				t.Errorf("indexArns = %v", indexArns)
 			}

@@ -1,0 +1,110 @@
+package auth_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shop-serverless/shop/components/auth"
+	"github.com/shop-serverless/shop/components/awsmock"
+)
+
+func TestAuth(t *testing.T) {
+	tests := []struct {
+		name          string
+		args          auth.AuthArgs
+		wantIssuer    string
+		wantAudiences []string
+		wantPools     int
+	}{
+		{
+			name:          "cognito",
+			args:          auth.AuthArgs{PoolName: "shop-test-users"},
+			wantIssuer:    "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_authpool",
+			wantAudiences: []string{"auth-client-id"},
+			wantPools:     1,
+		},
+		{
+			name:          "cognito protected",
+			args:          auth.AuthArgs{Protect: true, MFA: "ON"},
+			wantIssuer:    "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_authpool",
+			wantAudiences: []string{"auth-client-id"},
+			wantPools:     1,
+		},
+		{
+			name:          "external issuer",
+			args:          auth.AuthArgs{External: &auth.External{Issuer: "https://login.example.com/", Audiences: []string{"shop-api"}}},
+			wantIssuer:    "https://login.example.com/",
+			wantAudiences: []string{"shop-api"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := awsmock.New("shop", "test")
+			var issuer string
+			var audiences []string
+			if err := m.Run(func(ctx *pulumi.Context) error {
+				a, err := auth.NewAuth(ctx, "auth", &tt.args)
+				if err != nil {
+					return err
+				}
+				awsmock.Capture(ctx, "issuer", a.Issuer, &issuer)
+				awsmock.Capture(ctx, "audiences", a.Audiences, &audiences)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if issuer != tt.wantIssuer || strings.Join(audiences, ",") != strings.Join(tt.wantAudiences, ",") {
+				t.Errorf("issuer %q audiences %v, want %q %v", issuer, audiences, tt.wantIssuer, tt.wantAudiences)
+			}
+			pools := m.OfType("aws:cognito/userPool:UserPool")
+			if len(pools) != tt.wantPools {
+				t.Fatalf("%d pools", len(pools))
+			}
+			if tt.wantPools == 0 {
+				return
+			}
+			pool := pools[0]
+			wantDeletion := map[bool]string{true: "ACTIVE", false: "INACTIVE"}[tt.args.Protect]
+			if pool.Inputs["deletionProtection"] != wantDeletion || pool.Protect != tt.args.Protect || pool.RetainOnDelete != tt.args.Protect {
+				t.Errorf("pool protection: %v protect=%v retain=%v", pool.Inputs["deletionProtection"], pool.Protect, pool.RetainOnDelete)
+			}
+			if p := pool.Inputs["passwordPolicy"].(map[string]any); p["minimumLength"] != 12.0 {
+				t.Errorf("password policy = %v", p)
+			}
+			group, ok := m.Named("aws:cognito/userGroup:UserGroup", "auth-admin-group")
+			if !ok || group.Inputs["name"] != "admin" {
+				t.Errorf("admin group = %v", group.Inputs)
+			}
+			client, _ := m.Named("aws:cognito/userPoolClient:UserPoolClient", "auth-client")
+			if client.Inputs["generateSecret"] != false {
+				t.Errorf("client = %v", client.Inputs)
+			}
+		})
+	}
+}
+
+func TestAuthValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		args auth.AuthArgs
+		want string
+	}{
+		{"http issuer", auth.AuthArgs{External: &auth.External{Issuer: "http://x", Audiences: []string{"a"}}}, "https"},
+		{"no audience", auth.AuthArgs{External: &auth.External{Issuer: "https://x"}}, "audience"},
+		{"bad MFA", auth.AuthArgs{MFA: "SMS"}, "MFA"},
+		{"token lifetime", auth.AuthArgs{AccessTokenMinutes: 2}, "lifetime"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := awsmock.New("shop", "test").Run(func(ctx *pulumi.Context) error {
+				_, err := auth.NewAuth(ctx, "auth", &tt.args)
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
