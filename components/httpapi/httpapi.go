@@ -1,0 +1,486 @@
+// Package httpapi declares the shop's API Gateway HTTP API from the shared route table
+// (functions/routes): one Lambda proxy integration (payload 2.0) per function, one route per
+// table entry, the JWT authorizer on every user and admin route, a $default stage with JSON
+// access logs and throttling, CORS, and an optional custom domain.
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shop-serverless/shop/functions/routes"
+)
+
+// MaxIntegrationTimeoutSeconds is API Gateway's limit for HTTP API integrations.
+const MaxIntegrationTimeoutSeconds = 30
+
+// StageName is the stage every request goes to; auto-deployed.
+const StageName = "$default"
+
+// Target is the function behind some routes.
+type Target struct {
+	InvokeArn    pulumi.StringInput
+	FunctionName pulumi.StringInput
+	// TimeoutSeconds is the function's timeout; the integration waits one second longer so
+	// the function, not the gateway, decides when a request has failed.
+	TimeoutSeconds int
+}
+
+// Domain is a custom domain for the API.
+type Domain struct {
+	// Name is the host name, "api.shop.example.com".
+	Name string
+	// CertificateArn is an ACM certificate for Name in the API's region.
+	CertificateArn pulumi.StringInput
+	// HostedZoneID, when set, gets an alias record for Name.
+	HostedZoneID string
+}
+
+// APIArgs configures an API.
+type APIArgs struct {
+	// APIName is the API's name; empty: the component name.
+	APIName string
+	// Routes are the routes to declare; nil: routes.All.
+	Routes []routes.Route
+	// Targets holds the function behind the routes, by function name.
+	Targets map[string]Target
+	// Issuer and Audiences configure the JWT authorizer of user and admin routes.
+	Issuer    pulumi.StringInput
+	Audiences pulumi.StringArrayInput
+	// Throttle is the stage's default for every route without its own.
+	Throttle routes.Throttle
+	// RouteThrottles override the route table's per-route throttles, by route key.
+	RouteThrottles map[string]routes.Throttle
+	// CORSOrigins may call the API from a browser; none: no CORS configuration.
+	CORSOrigins []string
+	// LogRetentionDays is how long access logs are kept.
+	LogRetentionDays int
+	// Domain is an optional custom domain.
+	Domain *Domain
+	// Tags are added to every resource that takes tags.
+	Tags pulumi.StringMapInput
+}
+
+// API is the deployed HTTP API.
+type API struct {
+	pulumi.ResourceState
+
+	// ID is the API's id (the ApiId metric dimension).
+	ID pulumi.StringOutput `pulumi:"id"`
+	// Endpoint is the API's default execute-api URL.
+	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+	// URL is where clients call the API: the custom domain when set, else Endpoint.
+	URL pulumi.StringOutput `pulumi:"url"`
+	// ExecutionArn is the API's execute-api ARN.
+	ExecutionArn pulumi.StringOutput `pulumi:"executionArn"`
+}
+
+// accessLogFormat is API Gateway's JSON access log line: one object per request, with the
+// request id the functions log too.
+var accessLogFormat = jsonString(map[string]string{
+	"requestId":          "$context.requestId",
+	"ip":                 "$context.identity.sourceIp",
+	"requestTime":        "$context.requestTime",
+	"routeKey":           "$context.routeKey",
+	"status":             "$context.status",
+	"protocol":           "$context.protocol",
+	"responseLength":     "$context.responseLength",
+	"responseLatency":    "$context.responseLatency",
+	"integrationLatency": "$context.integrationLatency",
+	"integrationStatus":  "$context.integrationStatus",
+	"integrationError":   "$context.integrationErrorMessage",
+	"authorizerError":    "$context.authorizer.error",
+	"userAgent":          "$context.identity.userAgent",
+})
+
+// NewAPI declares the API.
+func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.ResourceOption) (*API, error) {
+	if args == nil {
+		return nil, fmt.Errorf("api %q: args are required", name)
+	}
+	a := *args
+	if a.APIName == "" {
+		a.APIName = name
+	}
+	if a.Routes == nil {
+		a.Routes = routes.All
+	}
+	if err := a.validate(); err != nil {
+		return nil, fmt.Errorf("api %q: %w", name, err)
+	}
+
+	api := &API{}
+	if err := ctx.RegisterComponentResource("shop:httpapi:API", name, api, opts...); err != nil {
+		return nil, fmt.Errorf("api %q: %w", name, err)
+	}
+	if err := api.declare(ctx, name, &a); err != nil {
+		return nil, fmt.Errorf("api %q: %w", name, err)
+	}
+	if err := ctx.RegisterResourceOutputs(api, pulumi.Map{
+		"id":           api.ID,
+		"endpoint":     api.Endpoint,
+		"url":          api.URL,
+		"executionArn": api.ExecutionArn,
+	}); err != nil {
+		return nil, fmt.Errorf("api %q: %w", name, err)
+	}
+	return api, nil
+}
+
+func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
+	parent := pulumi.Parent(api)
+	apiArgs := &apigatewayv2.ApiArgs{
+		Name:         pulumi.String(a.APIName),
+		ProtocolType: pulumi.String("HTTP"),
+		Description:  pulumi.String("shop HTTP API"),
+		Tags:         a.Tags,
+	}
+	if len(a.CORSOrigins) > 0 {
+		apiArgs.CorsConfiguration = &apigatewayv2.ApiCorsConfigurationArgs{
+			AllowOrigins:  pulumi.ToStringArray(a.CORSOrigins),
+			AllowMethods:  pulumi.ToStringArray(corsMethods(a.Routes)),
+			AllowHeaders:  pulumi.ToStringArray([]string{"authorization", "content-type", "idempotency-key"}),
+			ExposeHeaders: pulumi.ToStringArray([]string{"location", "retry-after", "x-cache"}),
+			MaxAge:        pulumi.Int(3600),
+		}
+	}
+	gw, err := apigatewayv2.NewApi(ctx, name+"-api", apiArgs, parent)
+	if err != nil {
+		return err
+	}
+
+	var authorizer *apigatewayv2.Authorizer
+	if needsAuthorizer(a.Routes) {
+		authorizer, err = apigatewayv2.NewAuthorizer(ctx, name+"-jwt", &apigatewayv2.AuthorizerArgs{
+			ApiId:           gw.ID(),
+			Name:            pulumi.String("jwt"),
+			AuthorizerType:  pulumi.String("JWT"),
+			IdentitySources: pulumi.ToStringArray([]string{"$request.header.Authorization"}),
+			JwtConfiguration: &apigatewayv2.AuthorizerJwtConfigurationArgs{
+				Issuer:    a.Issuer,
+				Audiences: a.Audiences,
+			},
+		}, parent)
+		if err != nil {
+			return err
+		}
+	}
+
+	integrations := map[string]*apigatewayv2.Integration{}
+	for _, fn := range functionsOf(a.Routes) {
+		t := a.Targets[fn]
+		integration, err := apigatewayv2.NewIntegration(ctx, name+"-"+fn+"-integration", &apigatewayv2.IntegrationArgs{
+			ApiId:                gw.ID(),
+			Description:          pulumi.String("function " + fn),
+			IntegrationType:      pulumi.String("AWS_PROXY"),
+			IntegrationMethod:    pulumi.String("POST"),
+			IntegrationUri:       t.InvokeArn,
+			PayloadFormatVersion: pulumi.String("2.0"),
+			TimeoutMilliseconds:  pulumi.Int(IntegrationTimeoutMillis(t.TimeoutSeconds)),
+		}, parent)
+		if err != nil {
+			return err
+		}
+		integrations[fn] = integration
+		// Only this API may invoke the function, through any of its routes.
+		if _, err := lambda.NewPermission(ctx, name+"-"+fn+"-permission", &lambda.PermissionArgs{
+			Action:    pulumi.String("lambda:InvokeFunction"),
+			Function:  t.FunctionName,
+			Principal: pulumi.String("apigateway.amazonaws.com"),
+			SourceArn: pulumi.Sprintf("%s/*/*", gw.ExecutionArn),
+		}, parent); err != nil {
+			return err
+		}
+	}
+
+	var declared []pulumi.Resource
+	for _, r := range a.Routes {
+		routeArgs := &apigatewayv2.RouteArgs{
+			ApiId:             gw.ID(),
+			RouteKey:          pulumi.String(r.Key()),
+			Target:            pulumi.Sprintf("integrations/%s", integrations[r.Function].ID()),
+			AuthorizationType: pulumi.String("NONE"),
+			OperationName:     pulumi.String(operationName(r)),
+		}
+		if r.Auth != routes.Public {
+			routeArgs.AuthorizationType = pulumi.String("JWT")
+			routeArgs.AuthorizerId = authorizer.ID()
+		}
+		route, err := apigatewayv2.NewRoute(ctx, name+"-route-"+slug(r.Key()), routeArgs, parent)
+		if err != nil {
+			return err
+		}
+		declared = append(declared, route)
+	}
+
+	logs, err := cloudwatch.NewLogGroup(ctx, name+"-access-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.Sprintf("/shop/api/%s/access", a.APIName),
+		RetentionInDays: pulumi.Int(a.LogRetentionDays),
+		Tags:            a.Tags,
+	}, parent)
+	if err != nil {
+		return err
+	}
+	var settings apigatewayv2.StageRouteSettingArray
+	for _, r := range a.Routes {
+		if t, ok := routeThrottle(r, a.RouteThrottles); ok {
+			settings = append(settings, &apigatewayv2.StageRouteSettingArgs{
+				RouteKey:             pulumi.String(r.Key()),
+				ThrottlingRateLimit:  pulumi.Float64(t.RateLimit),
+				ThrottlingBurstLimit: pulumi.Int(t.BurstLimit),
+			})
+		}
+	}
+	stageArgs := &apigatewayv2.StageArgs{
+		ApiId:      gw.ID(),
+		Name:       pulumi.String(StageName),
+		AutoDeploy: pulumi.Bool(true),
+		AccessLogSettings: &apigatewayv2.StageAccessLogSettingsArgs{
+			DestinationArn: logs.Arn,
+			Format:         pulumi.String(accessLogFormat),
+		},
+		DefaultRouteSettings: &apigatewayv2.StageDefaultRouteSettingsArgs{
+			ThrottlingRateLimit:    pulumi.Float64(a.Throttle.RateLimit),
+			ThrottlingBurstLimit:   pulumi.Int(a.Throttle.BurstLimit),
+			DetailedMetricsEnabled: pulumi.Bool(true),
+		},
+		Tags: a.Tags,
+	}
+	if len(settings) > 0 {
+		stageArgs.RouteSettings = settings
+	}
+	// Route settings name routes by key: the stage must come after the routes.
+	stage, err := apigatewayv2.NewStage(ctx, name+"-stage", stageArgs, parent, pulumi.DependsOn(declared))
+	if err != nil {
+		return err
+	}
+
+	api.ID = gw.ID().ToStringOutput()
+	api.Endpoint = gw.ApiEndpoint
+	api.URL = gw.ApiEndpoint
+	api.ExecutionArn = gw.ExecutionArn
+	if a.Domain != nil {
+		if err := api.declareDomain(ctx, name, a, gw, stage); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (api *API) declareDomain(ctx *pulumi.Context, name string, a *APIArgs, gw *apigatewayv2.Api, stage *apigatewayv2.Stage) error {
+	parent := pulumi.Parent(api)
+	d := a.Domain
+	domain, err := apigatewayv2.NewDomainName(ctx, name+"-domain", &apigatewayv2.DomainNameArgs{
+		DomainName: pulumi.String(d.Name),
+		DomainNameConfiguration: &apigatewayv2.DomainNameDomainNameConfigurationArgs{
+			CertificateArn: d.CertificateArn,
+			EndpointType:   pulumi.String("REGIONAL"),
+			SecurityPolicy: pulumi.String("TLS_1_2"),
+		},
+		Tags: a.Tags,
+	}, parent)
+	if err != nil {
+		return err
+	}
+	if _, err := apigatewayv2.NewApiMapping(ctx, name+"-mapping", &apigatewayv2.ApiMappingArgs{
+		ApiId:      gw.ID(),
+		DomainName: domain.ID(),
+		Stage:      stage.ID(),
+	}, parent); err != nil {
+		return err
+	}
+	if d.HostedZoneID != "" {
+		cfg := domain.DomainNameConfiguration
+		if _, err := route53.NewRecord(ctx, name+"-dns", &route53.RecordArgs{
+			ZoneId: pulumi.String(d.HostedZoneID),
+			Name:   pulumi.String(d.Name),
+			Type:   pulumi.String("A"),
+			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
+				Name:                 cfg.TargetDomainName().Elem(),
+				ZoneId:               cfg.HostedZoneId().Elem(),
+				EvaluateTargetHealth: pulumi.Bool(false),
+			}},
+		}, parent); err != nil {
+			return err
+		}
+	}
+	api.URL = pulumi.Sprintf("https://%s", domain.ID())
+	return nil
+}
+
+// IntegrationTimeoutMillis is one second above the function's timeout, at most 30 s.
+func IntegrationTimeoutMillis(functionTimeoutSeconds int) int {
+	return min(functionTimeoutSeconds+1, MaxIntegrationTimeoutSeconds) * 1000
+}
+
+// routeThrottle is the route's own throttle: the override, else the route table's.
+func routeThrottle(r routes.Route, overrides map[string]routes.Throttle) (routes.Throttle, bool) {
+	if t, ok := overrides[r.Key()]; ok {
+		return t, true
+	}
+	if r.Throttle != nil {
+		return *r.Throttle, true
+	}
+	return routes.Throttle{}, false
+}
+
+func (a *APIArgs) validate() error {
+	var errs []error
+	keys := map[string]bool{}
+	for _, r := range a.Routes {
+		if keys[r.Key()] {
+			errs = append(errs, fmt.Errorf("route %q declared twice", r.Key()))
+		}
+		keys[r.Key()] = true
+		switch r.Auth {
+		case routes.Public, routes.User, routes.Admin:
+		default:
+			errs = append(errs, fmt.Errorf("route %q: unknown auth %q", r.Key(), r.Auth))
+		}
+		if !strings.HasPrefix(r.Path, "/") {
+			errs = append(errs, fmt.Errorf("route %q: path must start with /", r.Key()))
+		}
+		if r.Throttle != nil {
+			errs = append(errs, checkThrottle("route "+r.Key(), *r.Throttle)...)
+		}
+	}
+	for _, fn := range functionsOf(a.Routes) {
+		t, ok := a.Targets[fn]
+		switch {
+		case !ok || t.InvokeArn == nil || t.FunctionName == nil:
+			errs = append(errs, fmt.Errorf("function %q serves routes but has no target", fn))
+		case t.TimeoutSeconds < 1 || t.TimeoutSeconds >= MaxIntegrationTimeoutSeconds:
+			errs = append(errs, fmt.Errorf("function %q: timeout %d s must be 1..%d to finish within API Gateway's %d s",
+				fn, t.TimeoutSeconds, MaxIntegrationTimeoutSeconds-1, MaxIntegrationTimeoutSeconds))
+		}
+	}
+	if needsAuthorizer(a.Routes) && (a.Issuer == nil || a.Audiences == nil) {
+		errs = append(errs, errors.New("user and admin routes need an issuer and audiences"))
+	}
+	errs = append(errs, checkThrottle("stage", a.Throttle)...)
+	overrides := make([]string, 0, len(a.RouteThrottles))
+	for k := range a.RouteThrottles {
+		overrides = append(overrides, k)
+	}
+	sort.Strings(overrides)
+	for _, k := range overrides {
+		if !keys[k] {
+			errs = append(errs, fmt.Errorf("throttle for unknown route %q", k))
+		}
+		errs = append(errs, checkThrottle("route "+k, a.RouteThrottles[k])...)
+	}
+	if a.LogRetentionDays <= 0 {
+		errs = append(errs, errors.New("access log retention days must be set"))
+	}
+	for _, o := range a.CORSOrigins {
+		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || o == "*" {
+			errs = append(errs, fmt.Errorf("CORS origin %q must be scheme://host[:port]", o))
+		}
+	}
+	if d := a.Domain; d != nil {
+		if d.Name == "" || !strings.Contains(d.Name, ".") || strings.ToLower(d.Name) != d.Name {
+			errs = append(errs, fmt.Errorf("custom domain %q must be a lower-case host name", d.Name))
+		}
+		if d.CertificateArn == nil {
+			errs = append(errs, errors.New("custom domain needs a certificate ARN"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkThrottle(what string, t routes.Throttle) []error {
+	if t.RateLimit <= 0 || t.BurstLimit <= 0 {
+		return []error{fmt.Errorf("%s throttle needs a positive rate and burst (got %v/s, burst %d)", what, t.RateLimit, t.BurstLimit)}
+	}
+	return nil
+}
+
+// functionsOf lists the functions behind the routes, each once, in first-seen order.
+func functionsOf(rs []routes.Route) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if !seen[r.Function] {
+			seen[r.Function] = true
+			out = append(out, r.Function)
+		}
+	}
+	return out
+}
+
+func needsAuthorizer(rs []routes.Route) bool {
+	for _, r := range rs {
+		if r.Auth != routes.Public {
+			return true
+		}
+	}
+	return false
+}
+
+func corsMethods(rs []routes.Route) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range rs {
+		if !seen[r.Method] {
+			seen[r.Method] = true
+			out = append(out, r.Method)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// slug turns a route key into a resource name part: "GET /products/{productId}" ->
+// "get-products-productid".
+func slug(key string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(key) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
+
+// operationName names a route in logs and SDKs: "GET /products/{productId}" ->
+// "getProductsProductId".
+func operationName(r routes.Route) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(r.Method))
+	upper := true
+	for _, c := range r.Path {
+		switch {
+		case c == '/' || c == '{' || c == '}' || c == '-':
+			upper = true
+		case upper:
+			b.WriteString(strings.ToUpper(string(c)))
+			upper = false
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func jsonString(v map[string]string) string {
+	b, err := json.Marshal(v) // map keys are sorted: the format is stable
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
