@@ -24,6 +24,8 @@ type Statement struct {
 	// AnyPrincipal renders "Principal": "*".
 	Principal    map[string][]string
 	AnyPrincipal bool
+	// AWSPrincipals are added to Principal["AWS"]; they may be outputs (an account's root).
+	AWSPrincipals []pulumi.StringInput
 	Actions      []string
 	Resources    []pulumi.StringInput
 	Conditions   []Condition
@@ -42,6 +44,9 @@ func Document(statements ...Statement) pulumi.StringOutput {
 	// then put the values back by position.
 	var inputs []any
 	for _, s := range statements {
+		for _, p := range s.AWSPrincipals {
+			inputs = append(inputs, p)
+		}
 		for _, r := range s.Resources {
 			inputs = append(inputs, r)
 		}
@@ -63,11 +68,18 @@ func Document(statements ...Statement) pulumi.StringOutput {
 			if st.Effect == "" {
 				st.Effect = "Allow"
 			}
+			principal := map[string][]string{}
+			for k, v := range s.Principal {
+				principal[k] = append([]string(nil), v...)
+			}
+			for range s.AWSPrincipals {
+				principal["AWS"] = append(principal["AWS"], next())
+			}
 			switch {
 			case s.AnyPrincipal:
 				st.Principal = "*"
-			case len(s.Principal) > 0:
-				st.Principal = s.Principal
+			case len(principal) > 0:
+				st.Principal = principal
 			}
 			for range s.Resources {
 				st.Resource = append(st.Resource, next())
