@@ -129,7 +129,9 @@ func TestMonitoring(t *testing.T) {
 			}
 
 			dash, _ := m.Named("aws:cloudwatch/dashboard:Dashboard", "monitoring-dashboard")
-			var body struct{ Widgets []struct{ Properties struct{ Title string } } }
+			var body struct {
+				Widgets []struct{ Properties struct{ Title string } }
+			}
 			if err := json.Unmarshal([]byte(dash.Inputs["dashboardBody"].(string)), &body); err != nil {
 				t.Fatal(err)
 			}

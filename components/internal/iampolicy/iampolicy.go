@@ -26,9 +26,9 @@ type Statement struct {
 	AnyPrincipal bool
 	// AWSPrincipals are added to Principal["AWS"]; they may be outputs (an account's root).
 	AWSPrincipals []pulumi.StringInput
-	Actions      []string
-	Resources    []pulumi.StringInput
-	Conditions   []Condition
+	Actions       []string
+	Resources     []pulumi.StringInput
+	Conditions    []Condition
 }
 
 // Condition is one condition test: {Test: {Variable: Values}}.
