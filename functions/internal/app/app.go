@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
@@ -42,6 +43,23 @@ func StartHTTP(build HTTPFunction) {
 		fatal("init", err)
 	}
 	lambda.Start(router.Handle)
+}
+
+// StreamHandler handles one batch of a DynamoDB stream. An error fails the batch, which
+// Lambda retries (a stream's records are processed in order).
+type StreamHandler func(ctx context.Context, ev events.DynamoDBEvent) error
+
+// StreamFunction builds a stream-fed function's handler from its clients.
+type StreamFunction func(ctx context.Context, c *clients.Clients) (StreamHandler, error)
+
+// StartStream is the main of a function fed by a DynamoDB stream.
+func StartStream(build StreamFunction) {
+	ctx := context.Background()
+	handle, err := build(ctx, Setup(ctx))
+	if err != nil {
+		fatal("init", err)
+	}
+	lambda.Start(handle)
 }
 
 func fatal(what string, err error) {

@@ -15,8 +15,10 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/internal/catalogadmin"
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/health"
+	"github.com/shop-serverless/shop/functions/internal/reviews"
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/routes"
@@ -25,8 +27,10 @@ import (
 
 // httpFunctions builds each HTTP function of the route table.
 var httpFunctions = map[string]app.HTTPFunction{
-	routes.Health:  health.Function,
-	routes.Catalog: catalog.Function,
+	routes.Health:       health.Function,
+	routes.Catalog:      catalog.Function,
+	routes.CatalogAdmin: catalogadmin.Function,
+	routes.Reviews:      reviews.Function,
 }
 
 // Local stage identities: s3rver accepts only these credentials, and DynamoDB Local accepts them too.
@@ -62,6 +66,8 @@ type Stage struct {
 	opts    Options
 	servers []*http.Server
 	clients []*clients.Clients
+	// s3URL is the S3 endpoint functions get: s3rver behind a presigned-URL check (images.go).
+	s3URL string
 }
 
 // Start starts the servers, creates the tables and bucket and serves the gateway. On error,
@@ -87,6 +93,9 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 			s.Close()
 		}
 	}()
+	if s.s3URL, err = s.serveS3(); err != nil {
+		return nil, err
+	}
 	if s.Admin, err = s.newClients(ctx, s.adminEnv()); err != nil {
 		return nil, err
 	}
@@ -144,6 +153,7 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 		return nil, err
 	}
 	gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, 12*time.Hour))
+	gw.Handle("GET /_local/images/{key...}", s.imagesHandler())
 	return gw, nil
 }
 
@@ -203,7 +213,7 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 		"AWS_ACCESS_KEY_ID":         accessKey,
 		"AWS_SECRET_ACCESS_KEY":     secretKey,
 		"AWS_ENDPOINT_URL_DYNAMODB": s.Servers.DynamoDB.URL(),
-		"AWS_ENDPOINT_URL_S3":       s.Servers.S3.URL(),
+		"AWS_ENDPOINT_URL_S3":       s.s3URL,
 	}
 	for _, ta := range fn.Tables {
 		env[ta.Table.EnvVar] = tablePrefix + ta.Table.Name

@@ -1,0 +1,75 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// UnsupportedMediaType is a 415 unsupported_media_type with a formatted message.
+func UnsupportedMediaType(format string, args ...any) *Error {
+	return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: fmt.Sprintf(format, args...)}
+}
+
+// TooLarge is a 413 payload_too_large with a formatted message.
+func TooLarge(format string, args ...any) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Message: fmt.Sprintf(format, args...)}
+}
+
+// StatusOf returns the HTTP status Fail answers err with (500 for unexpected errors).
+func StatusOf(err error) int {
+	e, _ := asError(err)
+	return e.Status
+}
+
+// TextRule says what a text field may hold; lengths count characters (Unicode code points),
+// not bytes.
+type TextRule struct {
+	Min, Max int
+	// Multiline allows tabs and line breaks; other control characters are never allowed.
+	Multiline bool
+}
+
+// CheckText returns a problem with s as the value of field under rule, or "" when s is fine.
+// A field that must not be empty must not be blank either.
+func CheckText(field, s string, rule TextRule) string {
+	n := utf8.RuneCountInString(s)
+	if n < rule.Min || n > rule.Max {
+		if rule.Min == 0 {
+			return fmt.Sprintf("%s must be at most %d characters", field, rule.Max)
+		}
+		return fmt.Sprintf("%s must be %d to %d characters", field, rule.Min, rule.Max)
+	}
+	if rule.Min > 0 && strings.TrimSpace(s) == "" {
+		return fmt.Sprintf("%s must not be blank", field)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && !(rule.Multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return fmt.Sprintf("%s must not contain control characters", field)
+		}
+	}
+	return ""
+}
+
+// Problems collects validation problems and turns them into one 400 answer.
+type Problems []string
+
+// Add records problem unless it is empty.
+func (p *Problems) Add(problem string) {
+	if problem != "" {
+		*p = append(*p, problem)
+	}
+}
+
+// Addf records a formatted problem.
+func (p *Problems) Addf(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// Err returns nil without problems, or a 400 invalid_request naming every problem.
+func (p Problems) Err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return Invalid("%s", strings.Join(p, "; "))
+}

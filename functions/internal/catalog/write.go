@@ -1,0 +1,156 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/text/currency"
+
+	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/internal/dynamo"
+)
+
+// MaxAmount bounds price and stock: the largest integer a JSON number carries exactly in
+// every client (2^53 - 1), so no shopper's browser rounds a price.
+const MaxAmount = 1<<53 - 1
+
+// Text limits of a product, in characters.
+var (
+	NameRule        = api.TextRule{Min: 1, Max: 200}
+	DescriptionRule = api.TextRule{Min: 0, Max: 5000, Multiline: true}
+)
+
+// Draft is what an admin writes: the fields of a product that POST sets and PUT replaces.
+type Draft struct {
+	Name        string
+	Description string
+	Category    string
+	Price       int64
+	Currency    string
+	Stock       int64
+}
+
+// Problems returns what is wrong with d, in field order; nil when it is valid.
+func (d Draft) Problems() api.Problems {
+	var p api.Problems
+	p.Add(api.CheckText("name", d.Name, NameRule))
+	p.Add(api.CheckText("description", d.Description, DescriptionRule))
+	if !ValidCategory(d.Category) {
+		p.Add("category must be 1 to 64 characters of a-z 0-9 -")
+	}
+	if d.Price < 0 || d.Price > MaxAmount {
+		p.Addf("price must be an integer from 0 to %d (minor units)", int64(MaxAmount))
+	}
+	if !ValidCurrency(d.Currency) {
+		p.Add("currency must be an ISO 4217 code in use, in upper case, such as USD")
+	}
+	if d.Stock < 0 || d.Stock > MaxAmount {
+		p.Addf("stock must be an integer from 0 to %d", int64(MaxAmount))
+	}
+	return p
+}
+
+// NewProduct returns the product d describes, created at now (RFC 3339), without an image.
+func (d Draft) NewProduct(id, now string) Product {
+	return Product{ProductID: id, Name: d.Name, Description: d.Description, Category: d.Category,
+		Price: d.Price, Currency: d.Currency, Stock: d.Stock, CreatedAt: now, UpdatedAt: now}
+}
+
+var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// tenderCodes is the set of ISO 4217 codes that are legal tender somewhere today (CLDR data).
+var tenderCodes = sync.OnceValue(func() map[string]bool {
+	set := map[string]bool{}
+	for it := currency.Query(); it.Next(); {
+		set[it.Unit().String()] = true
+	}
+	return set
+})
+
+// ValidCurrency reports whether s is an upper-case ISO 4217 code of a currency in use.
+func ValidCurrency(s string) bool { return currencyPattern.MatchString(s) && tenderCodes()[s] }
+
+func key(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: id}}
+}
+
+// Update replaces the fields of d on the product id and sets updatedAt; it returns the
+// product as stored, or an error wrapping api.ErrNotFound.
+//
+// It is an UpdateItem of exactly those fields, conditioned on the product existing: stock
+// changes made concurrently by checkout (UpdateItem ADD) and attributes this write does not
+// own (imageUrl, createdAt, anything another function keeps on the item) are never
+// overwritten with a stale copy, as a read-modify-PutItem would.
+func (s *Store) Update(ctx context.Context, id string, d Draft, now string) (Product, error) {
+	return s.update(ctx, id,
+		// Every name goes through a placeholder: several are DynamoDB reserved words.
+		"SET #name = :name, #description = :description, #category = :category, #price = :price, "+
+			"#currency = :currency, #stock = :stock, #updatedAt = :updatedAt",
+		map[string]string{"#name": "name", "#description": "description", "#category": "category",
+			"#price": "price", "#currency": "currency", "#stock": "stock", "#updatedAt": "updatedAt"},
+		map[string]types.AttributeValue{
+			":name":        &types.AttributeValueMemberS{Value: d.Name},
+			":description": &types.AttributeValueMemberS{Value: d.Description},
+			":category":    &types.AttributeValueMemberS{Value: d.Category},
+			":price":       &types.AttributeValueMemberN{Value: fmt.Sprint(d.Price)},
+			":currency":    &types.AttributeValueMemberS{Value: d.Currency},
+			":stock":       &types.AttributeValueMemberN{Value: fmt.Sprint(d.Stock)},
+			":updatedAt":   &types.AttributeValueMemberS{Value: now},
+		})
+}
+
+// SetImage sets the product's imageUrl and updatedAt; it returns the product as stored, or
+// an error wrapping api.ErrNotFound.
+func (s *Store) SetImage(ctx context.Context, id, imageURL, now string) (Product, error) {
+	return s.update(ctx, id, "SET #imageUrl = :imageUrl, #updatedAt = :updatedAt",
+		map[string]string{"#imageUrl": "imageUrl", "#updatedAt": "updatedAt"},
+		map[string]types.AttributeValue{
+			":imageUrl":  &types.AttributeValueMemberS{Value: imageURL},
+			":updatedAt": &types.AttributeValueMemberS{Value: now},
+		})
+}
+
+func (s *Store) update(ctx context.Context, id, expr string, names map[string]string, values map[string]types.AttributeValue) (Product, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(id),
+		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String("attribute_exists(productId)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if dynamo.IsConditionFailed(err) {
+		return Product{}, fmt.Errorf("product %s: %w", id, api.ErrNotFound)
+	}
+	if err != nil {
+		return Product{}, fmt.Errorf("update product: %w", err)
+	}
+	var p Product
+	if err := attributevalue.UnmarshalMap(out.Attributes, &p); err != nil {
+		return Product{}, fmt.Errorf("decode product: %w", err)
+	}
+	return p, nil
+}
+
+// Delete removes the product, or returns an error wrapping api.ErrNotFound.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 key(id),
+		ConditionExpression: aws.String("attribute_exists(productId)"),
+	})
+	if dynamo.IsConditionFailed(err) {
+		return fmt.Errorf("product %s: %w", id, api.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("delete product: %w", err)
+	}
+	return nil
+}

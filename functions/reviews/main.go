@@ -1,0 +1,9 @@
+// Command reviews is the Lambda function behind product reviews.
+package main
+
+import (
+	"github.com/shop-serverless/shop/functions/internal/app"
+	"github.com/shop-serverless/shop/functions/internal/reviews"
+)
+
+func main() { app.StartHTTP(reviews.Function) }
