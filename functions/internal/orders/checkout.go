@@ -1,0 +1,220 @@
+package orders
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/internal/catalog"
+)
+
+// RecordTTL is how long an Idempotency-Key is remembered: a retry within it gets the
+// original order; after it, the key is new again.
+const RecordTTL = 24 * time.Hour
+
+// maxAttempts bounds the transaction attempts of one request (conflicts, throttling, a
+// product changed under it); after them the answer is 503 with Retry-After, and the
+// client's retry with the same key is safe.
+const maxAttempts = 8
+
+// newBackOff is the pause between attempts: exponential from 15 ms, at most 400 ms, each
+// pause randomized by ±50 % so that requests that conflicted together do not retry together.
+func newBackOff() *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 15 * time.Millisecond
+	b.Multiplier = 2
+	b.RandomizationFactor = 0.5
+	b.MaxInterval = 400 * time.Millisecond
+	return b
+}
+
+// Invalidator evicts cached product documents; *cache.Cache is one.
+type Invalidator interface {
+	Invalidate(ctx context.Context, key string) error
+}
+
+// Checkout places orders.
+type Checkout struct {
+	store    *Store
+	gate     *Gate
+	products Invalidator
+	now      func() time.Time
+}
+
+// NewCheckout returns a checkout over store and gate that evicts the cached documents of
+// products whose stock it took from products (nil: none).
+func NewCheckout(store *Store, gate *Gate, products Invalidator) *Checkout {
+	return &Checkout{store: store, gate: gate, products: products, now: time.Now}
+}
+
+// Place places the user's order under the user's idempotency key. created is false when the
+// key was used before with the same request: the order is the one that request created.
+func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (o Order, created bool, err error) {
+	recKey, hash := RecordKey(userID, key), req.Hash()
+	if rec, ok, err := c.store.Record(ctx, recKey); err != nil {
+		return Order{}, false, err
+	} else if ok {
+		o, err := c.replay(ctx, rec, hash)
+		return o, false, err
+	}
+
+	verdicts := c.gate.Check(ctx, req.Items)
+	var probes []string
+	for i, v := range verdicts {
+		switch v {
+		case Refuse:
+			api.Logger(ctx).InfoContext(ctx, "order refused by the stock gate", "productId", req.Items[i].ProductID)
+			return Order{}, false, outOfStock(req.Items[i].ProductID)
+		case Probe:
+			probes = append(probes, req.Items[i].ProductID)
+		}
+	}
+
+	o, err = c.price(ctx, userID, req, probes, false)
+	if err != nil {
+		return Order{}, false, err
+	}
+	rec := Record{Key: recKey, RequestHash: hash, OrderID: o.OrderID, CreatedAt: o.CreatedAt,
+		ExpiresAt: c.now().Add(RecordTTL).Unix()}
+
+	attempt := 0
+	o, err = backoff.Retry(ctx, func() (Order, error) {
+		attempt++
+		err := c.store.Place(ctx, o, rec)
+		var short *shortError
+		var gone *goneError
+		switch {
+		case err == nil:
+			return o, nil
+		case errors.Is(err, errKeyUsed):
+			// A request with the same key committed first (a concurrent retry of this one).
+			return o, backoff.Permanent(err)
+		case errors.As(err, &short):
+			c.gate.Observe(ctx, short.ProductID, short.Stock)
+			return o, backoff.Permanent(outOfStock(short.ProductID))
+		case errors.As(err, &gone):
+			return o, backoff.Permanent(api.NotFound("product %s does not exist", gone.ProductID))
+		case errors.Is(err, errProductChanged), errors.Is(err, errOrderIDTaken):
+			// Price the order again from the products as they are now.
+			fresh, perr := c.price(ctx, userID, req, nil, true)
+			if perr != nil {
+				return o, backoff.Permanent(perr)
+			}
+			o = fresh
+			rec.OrderID, rec.CreatedAt = o.OrderID, o.CreatedAt
+			return o, err
+		case errors.Is(err, errBusy):
+			return o, err
+		default:
+			return o, backoff.Permanent(err)
+		}
+	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(maxAttempts), backoff.WithMaxElapsedTime(10*time.Second))
+
+	switch {
+	case err == nil:
+		if attempt > 1 {
+			api.Logger(ctx).InfoContext(ctx, "order placed after retries", "attempts", attempt)
+		}
+		c.evict(ctx, o)
+		return o, true, nil
+	case errors.Is(err, errKeyUsed):
+		rec, ok, rerr := c.store.Record(ctx, recKey)
+		if rerr != nil {
+			return Order{}, false, rerr
+		}
+		if !ok {
+			return Order{}, false, fmt.Errorf("idempotency record %s vanished: %w", recKey, api.ErrUnavailable)
+		}
+		o, err := c.replay(ctx, rec, hash)
+		return o, false, err
+	case errors.Is(err, errBusy), errors.Is(err, errProductChanged), errors.Is(err, errOrderIDTaken):
+		api.Logger(ctx).WarnContext(ctx, "order gave up after retries", "attempts", attempt, "err", err)
+		return Order{}, false, fmt.Errorf("place order after %d attempts: %w", attempt, api.ErrUnavailable)
+	default:
+		return Order{}, false, err
+	}
+}
+
+// price reads the products and builds the order, priced from them. A product short of the
+// quantity ends the request here, with no write: the gate learns it, and a probe that finds
+// stock again lifts the product's marker.
+func (c *Checkout) price(ctx context.Context, userID string, req Request, probes []string, consistent bool) (Order, error) {
+	ids := make([]string, len(req.Items))
+	for i, l := range req.Items {
+		ids[i] = l.ProductID
+	}
+	products, err := c.store.Products(ctx, ids, consistent)
+	if err != nil {
+		return Order{}, err
+	}
+	o := Order{OrderID: newOrderID(), UserID: userID, Status: StatusConfirmed, CreatedAt: Timestamp(c.now())}
+	for _, l := range req.Items {
+		p, ok := products[l.ProductID]
+		if !ok {
+			return Order{}, api.NotFound("product %s does not exist", l.ProductID)
+		}
+		if p.Stock < l.Quantity {
+			c.gate.Observe(ctx, p.ProductID, p.Stock)
+			return Order{}, outOfStock(p.ProductID)
+		}
+		if o.Currency == "" {
+			o.Currency = p.Currency
+		} else if p.Currency != o.Currency {
+			return Order{}, api.Unprocessable("all products of an order must be priced in one currency; %s is in %s, not %s",
+				p.ProductID, p.Currency, o.Currency)
+		}
+		o.Items = append(o.Items, Item{ProductID: p.ProductID, Quantity: l.Quantity, Price: p.Price, Currency: p.Currency})
+		o.Total += p.Price * l.Quantity
+	}
+	c.gate.Forget(ctx, probes...)
+	return o, nil
+}
+
+// replay answers a request whose key has a record: the original order if the request is
+// the same, 422 otherwise.
+func (c *Checkout) replay(ctx context.Context, rec Record, hash string) (Order, error) {
+	if rec.RequestHash != hash {
+		return Order{}, api.ErrIdempotencyReused
+	}
+	o, err := c.store.Order(ctx, rec.OrderID)
+	if errors.Is(err, api.ErrNotFound) {
+		// The record and the order are written together; this is not the client's doing.
+		return Order{}, fmt.Errorf("order %s of idempotency record %s is missing", rec.OrderID, rec.Key)
+	}
+	return o, err
+}
+
+// evict removes the cached documents of the order's products, whose stock changed, so the
+// next product read shows the stock left. Redis being down is logged, not failed: the
+// order is placed, and cached documents expire.
+func (c *Checkout) evict(ctx context.Context, o Order) {
+	if c.products == nil || !c.gate.Available() {
+		return
+	}
+	for _, it := range o.Items {
+		if err := c.products.Invalidate(ctx, catalog.CacheKey(it.ProductID)); err != nil {
+			api.Logger(ctx).WarnContext(ctx, "could not evict a cached product after an order",
+				"productId", it.ProductID, "err", err)
+			return
+		}
+	}
+}
+
+func outOfStock(productID string) error {
+	return &api.Error{Status: http.StatusConflict, Code: "out_of_stock",
+		Message: fmt.Sprintf("product %s does not have the quantity asked for in stock", productID)}
+}
+
+// newOrderID returns a new random order id: 32 hex characters.
+func newOrderID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,357 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/internal/dynamo"
+	"github.com/shop-serverless/shop/functions/tables"
+)
+
+// DB is the part of the DynamoDB client the store uses.
+type DB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Tables names the deployed tables the store uses.
+type Tables struct {
+	Products    string
+	Orders      string
+	Idempotency string
+}
+
+// Store reads products and reads and writes orders and idempotency records in DynamoDB.
+type Store struct {
+	db DB
+	t  Tables
+}
+
+// NewStore returns a store over db.
+func NewStore(db DB, t Tables) *Store { return &Store{db: db, t: t} }
+
+// Record is an idempotency record: the key a user sent, the fingerprint of the request and
+// the order it created. It is written in the order's own transaction, so it exists exactly
+// when the order does.
+type Record struct {
+	// Key is "<userId>#<Idempotency-Key>".
+	Key         string `dynamodbav:"key"`
+	RequestHash string `dynamodbav:"requestHash"`
+	OrderID     string `dynamodbav:"orderId"`
+	CreatedAt   string `dynamodbav:"createdAt"`
+	// ExpiresAt is the Unix time (seconds) after which DynamoDB's TTL deletes the record.
+	ExpiresAt int64 `dynamodbav:"expiresAt"`
+}
+
+// RecordKey is the idempotency table's key of a user's Idempotency-Key.
+func RecordKey(userID, key string) string { return userID + "#" + key }
+
+// Product is what checkout reads of a product.
+type Product struct {
+	ProductID string `dynamodbav:"productId"`
+	Price     int64  `dynamodbav:"price"`
+	Currency  string `dynamodbav:"currency"`
+	Stock     int64  `dynamodbav:"stock"`
+}
+
+// Record returns the idempotency record under key, read strongly consistent so that a
+// retry right after the original's commit finds it.
+func (s *Store) Record(ctx context.Context, key string) (Record, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.t.Idempotency),
+		Key:            map[string]types.AttributeValue{tables.Idempotency.HashKey.Name: str(key)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Record{}, false, fmt.Errorf("get idempotency record: %w", err)
+	}
+	if out.Item == nil {
+		return Record{}, false, nil
+	}
+	var r Record
+	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
+		return Record{}, false, fmt.Errorf("decode idempotency record: %w", err)
+	}
+	return r, true, nil
+}
+
+// Order returns the order, read strongly consistent, or an error wrapping api.ErrNotFound.
+func (s *Store) Order(ctx context.Context, id string) (Order, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.t.Orders),
+		Key:            map[string]types.AttributeValue{tables.Orders.HashKey.Name: str(id)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Order{}, fmt.Errorf("get order: %w", err)
+	}
+	if out.Item == nil {
+		return Order{}, fmt.Errorf("order %s: %w", id, api.ErrNotFound)
+	}
+	var o Order
+	if err := attributevalue.UnmarshalMap(out.Item, &o); err != nil {
+		return Order{}, fmt.Errorf("decode order: %w", err)
+	}
+	return o, nil
+}
+
+// List returns a page of the user's orders, newest first. The index is eventually
+// consistent: an order confirmed a moment ago may be missing from the list for a moment,
+// never from Order.
+func (s *Store) List(ctx context.Context, userID string, limit int, cursor string) (api.Page[Order], error) {
+	start, err := dynamo.DecodeCursor(cursor, "orderId", "userId", "createdAt")
+	if err != nil {
+		return api.Page[Order]{}, api.Invalid("cursor is not valid for this list")
+	}
+	if u, ok := start["userId"].(*types.AttributeValueMemberS); start != nil && (!ok || u.Value != userID) {
+		return api.Page[Order]{}, api.Invalid("cursor is not valid for this list")
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.t.Orders),
+		IndexName:                 aws.String(tables.OrdersByUser),
+		KeyConditionExpression:    aws.String("userId = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+		ExclusiveStartKey:         start,
+	})
+	if err != nil {
+		return api.Page[Order]{}, fmt.Errorf("query orders: %w", err)
+	}
+	page := api.Page[Order]{Items: make([]Order, 0, len(out.Items)), NextCursor: dynamo.EncodeCursor(out.LastEvaluatedKey)}
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &page.Items); err != nil {
+		return api.Page[Order]{}, fmt.Errorf("decode orders: %w", err)
+	}
+	return page, nil
+}
+
+// Products reads the products with the given ids (at most 100). The transaction's
+// conditions, not this read, decide, so it is usually eventually consistent (half the cost
+// on a hot item's partition). Unknown ids are absent from the map.
+func (s *Store) Products(ctx context.Context, ids []string, consistent bool) (map[string]Product, error) {
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = map[string]types.AttributeValue{tables.Products.HashKey.Name: str(id)}
+	}
+	req := map[string]types.KeysAndAttributes{s.t.Products: {
+		Keys:                     keys,
+		ProjectionExpression:     aws.String("#id, #p, #c, #s"),
+		ExpressionAttributeNames: productNames(),
+		ConsistentRead:           aws.Bool(consistent),
+	}}
+	found := make(map[string]Product, len(ids))
+	// BatchGetItem may leave keys unprocessed under load; ask again for those, with backoff.
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return struct{}{}, backoff.Permanent(fmt.Errorf("batch get products: %w", err))
+		}
+		var ps []Product
+		if err := attributevalue.UnmarshalListOfMaps(out.Responses[s.t.Products], &ps); err != nil {
+			return struct{}{}, backoff.Permanent(fmt.Errorf("decode products: %w", err))
+		}
+		for _, p := range ps {
+			found[p.ProductID] = p
+		}
+		if len(out.UnprocessedKeys) == 0 {
+			return struct{}{}, nil
+		}
+		req = out.UnprocessedKeys
+		return struct{}{}, errUnprocessed
+	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(6))
+	if errors.Is(err, errUnprocessed) {
+		return nil, fmt.Errorf("batch get products: %w", api.ErrUnavailable)
+	}
+	return found, err
+}
+
+var errUnprocessed = errors.New("unprocessed keys")
+
+// productNames are the attribute name placeholders of the expressions on products.
+func productNames() map[string]string {
+	return map[string]string{"#id": "productId", "#p": "price", "#c": "currency", "#s": "stock"}
+}
+
+// Outcomes of Place other than success.
+var (
+	// errKeyUsed: an idempotency record with this key exists (a concurrent or earlier
+	// request with the same key committed first).
+	errKeyUsed = errors.New("idempotency key already used")
+	// errProductChanged: a product's price or currency changed since it was read.
+	errProductChanged = errors.New("product changed since it was read")
+	// errBusy: the transaction conflicted with another one on the same items, or was
+	// throttled; trying again is safe because nothing was written.
+	errBusy = errors.New("transaction conflict or throttling")
+	// errOrderIDTaken: the new order id exists already (random ids: practically never).
+	errOrderIDTaken = errors.New("order id taken")
+)
+
+// shortError says DynamoDB found a product short of the quantity asked for.
+type shortError struct {
+	ProductID string
+	// Stock is the product's stock when the condition failed.
+	Stock int64
+}
+
+func (e *shortError) Error() string { return fmt.Sprintf("product %s has %d in stock", e.ProductID, e.Stock) }
+
+// goneError says a product no longer exists.
+type goneError struct{ ProductID string }
+
+func (e *goneError) Error() string { return fmt.Sprintf("product %s does not exist", e.ProductID) }
+
+// Place writes the order in one transaction: for every line, the product's stock goes down
+// by the quantity on condition that it is at least the quantity and that the price and
+// currency are the ones the order carries; the order is put; the idempotency record is put
+// on condition that its key is new. All or nothing. When DynamoDB cancels the transaction,
+// the error says why: errKeyUsed, *shortError, *goneError, errProductChanged, errBusy.
+func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
+	orderItem, err := attributevalue.MarshalMap(o)
+	if err != nil {
+		return fmt.Errorf("encode order: %w", err)
+	}
+	recItem, err := attributevalue.MarshalMap(rec)
+	if err != nil {
+		return fmt.Errorf("encode idempotency record: %w", err)
+	}
+	writes := make([]types.TransactWriteItem, 0, len(o.Items)+2)
+	for _, it := range o.Items {
+		writes = append(writes, types.TransactWriteItem{Update: &types.Update{
+			TableName:           aws.String(s.t.Products),
+			Key:                 map[string]types.AttributeValue{tables.Products.HashKey.Name: str(it.ProductID)},
+			UpdateExpression:         aws.String("SET #s = #s - :q"),
+			ConditionExpression:      aws.String("attribute_exists(#id) AND #s >= :q AND #p = :p AND #c = :c"),
+			ExpressionAttributeNames: productNames(),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":q": num(it.Quantity), ":p": num(it.Price), ":c": str(it.Currency),
+			},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}})
+	}
+	writes = append(writes,
+		types.TransactWriteItem{Put: &types.Put{
+			TableName:           aws.String(s.t.Orders),
+			Item:                orderItem,
+			ConditionExpression: aws.String("attribute_not_exists(orderId)"),
+		}},
+		types.TransactWriteItem{Put: &types.Put{
+			TableName:                aws.String(s.t.Idempotency),
+			Item:                     recItem,
+			ConditionExpression:      aws.String("attribute_not_exists(#k)"),
+			ExpressionAttributeNames: map[string]string{"#k": tables.Idempotency.HashKey.Name},
+		}},
+	)
+	// The SDK gives the call a ClientRequestToken and keeps it across its own retries, so a
+	// retry of a call whose answer was lost cannot apply the transaction twice.
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: writes})
+	if err == nil {
+		return nil
+	}
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		if isThrottling(err) {
+			return fmt.Errorf("place order: %w", errBusy)
+		}
+		return fmt.Errorf("place order: %w", err)
+	}
+	return classify(o, tce.CancellationReasons, err)
+}
+
+// classify turns the reasons of a cancelled transaction (one per write, in order: the
+// lines, the order, the idempotency record) into Place's outcome. A taken key wins over
+// everything: the request was answered before, and its answer is the order it created.
+func classify(o Order, reasons []types.CancellationReason, cause error) error {
+	n := len(o.Items)
+	if len(reasons) != n+2 {
+		return fmt.Errorf("place order: %d cancellation reasons for %d writes: %w", len(reasons), n+2, cause)
+	}
+	code := func(i int) string { return aws.ToString(reasons[i].Code) }
+	if code(n+1) == "ConditionalCheckFailed" {
+		return errKeyUsed
+	}
+	busy := false
+	var changed error
+	for i, it := range o.Items {
+		switch code(i) {
+		case "None", "":
+		case "ConditionalCheckFailed":
+			old := reasons[i].Item
+			if len(old) == 0 {
+				return &goneError{ProductID: it.ProductID}
+			}
+			var p Product
+			if err := attributevalue.UnmarshalMap(old, &p); err != nil {
+				return fmt.Errorf("decode product %s: %w", it.ProductID, err)
+			}
+			if p.Stock < it.Quantity {
+				return &shortError{ProductID: it.ProductID, Stock: p.Stock}
+			}
+			changed = errProductChanged
+		case "TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError":
+			busy = true
+		default:
+			return fmt.Errorf("place order: line %d cancelled with %s: %w", i, code(i), cause)
+		}
+	}
+	switch code(n) {
+	case "None", "":
+	case "ConditionalCheckFailed":
+		return errOrderIDTaken
+	case "TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError":
+		busy = true
+	default:
+		return fmt.Errorf("place order: order write cancelled with %s: %w", code(n), cause)
+	}
+	switch code(n + 1) {
+	case "None", "":
+	case "TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError":
+		busy = true
+	default:
+		return fmt.Errorf("place order: idempotency write cancelled with %s: %w", code(n+1), cause)
+	}
+	if changed != nil {
+		return changed
+	}
+	if busy {
+		return errBusy
+	}
+	return fmt.Errorf("place order: cancelled without a reason: %w", cause)
+}
+
+// isThrottling reports whether DynamoDB refused the call for capacity (after the SDK's own
+// retries).
+func isThrottling(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+		"TransactionInProgressException":
+		return true
+	}
+	return false
+}
+
+// Timestamp formats t as the shop's createdAt: RFC 3339 UTC with milliseconds, fixed width,
+// so that string order is time order in the byUser index.
+func Timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
