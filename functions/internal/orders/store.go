@@ -206,7 +206,9 @@ type shortError struct {
 	Stock int64
 }
 
-func (e *shortError) Error() string { return fmt.Sprintf("product %s has %d in stock", e.ProductID, e.Stock) }
+func (e *shortError) Error() string {
+	return fmt.Sprintf("product %s has %d in stock", e.ProductID, e.Stock)
+}
 
 // goneError says a product no longer exists.
 type goneError struct{ ProductID string }
@@ -230,8 +232,8 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 	writes := make([]types.TransactWriteItem, 0, len(o.Items)+2)
 	for _, it := range o.Items {
 		writes = append(writes, types.TransactWriteItem{Update: &types.Update{
-			TableName:           aws.String(s.t.Products),
-			Key:                 map[string]types.AttributeValue{tables.Products.HashKey.Name: str(it.ProductID)},
+			TableName:                aws.String(s.t.Products),
+			Key:                      map[string]types.AttributeValue{tables.Products.HashKey.Name: str(it.ProductID)},
 			UpdateExpression:         aws.String("SET #s = #s - :q"),
 			ConditionExpression:      aws.String("attribute_exists(#id) AND #s >= :q AND #p = :p AND #c = :c"),
 			ExpressionAttributeNames: productNames(),
