@@ -1,0 +1,279 @@
+package stage_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// testImage draws a small gradient and encodes it with enc.
+func testImage(t *testing.T, enc func(io.Writer, image.Image) error) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 24, 16))
+	for x := range 24 {
+		for y := range 16 {
+			img.Set(x, y, color.RGBA{uint8(10 * x), uint8(15 * y), 200, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := enc(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func pngImage(t *testing.T) []byte { return testImage(t, png.Encode) }
+
+func jpegImage(t *testing.T) []byte {
+	return testImage(t, func(w io.Writer, m image.Image) error { return jpeg.Encode(w, m, nil) })
+}
+
+// objectsOf lists the stored objects under a product's prefix.
+func objectsOf(t *testing.T, productID string) []string {
+	t.Helper()
+	out, err := st.Admin.S3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{
+		Bucket: aws.String(st.Admin.Config.ImagesBucket), Prefix: aws.String("products/" + productID + "/"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fetch GETs an absolute URL (an imageUrl) as a browser would.
+func fetch(t *testing.T, url string) (int, string, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+}
+
+func TestBase64ImageUpload(t *testing.T) {
+	p := createProduct(t, "images")
+	getProduct(t, p.ProductID) // cached now
+	pic := pngImage(t)
+	body := map[string]string{"image": base64.StdEncoding.EncodeToString(pic), "contentType": "image/png"}
+
+	r := adminClient(t).Do(t, "POST", "/products/"+p.ProductID+"/image", body)
+	r.Expect(t, http.StatusCreated, "")
+	var answer struct{ ImageURL string }
+	r.JSON(t, &answer)
+	prefix := st.ImagesBaseURL() + "/products/" + p.ProductID + "/"
+	if !strings.HasPrefix(answer.ImageURL, prefix) || !strings.HasSuffix(answer.ImageURL, ".png") {
+		t.Fatalf("imageUrl %q, want it under %s", answer.ImageURL, prefix)
+	}
+
+	status, contentType, got := fetch(t, answer.ImageURL)
+	if status != 200 || contentType != "image/png" || !bytes.Equal(got, pic) {
+		t.Fatalf("GET imageUrl: %d %s, %d bytes (same: %v)", status, contentType, len(got), bytes.Equal(got, pic))
+	}
+	read, cacheStatus := getProduct(t, p.ProductID)
+	if cacheStatus != "miss" || read.ImageURL == nil || *read.ImageURL != answer.ImageURL {
+		t.Errorf("product after upload: %s %+v", cacheStatus, read)
+	}
+
+	// The key is the content's: the same bytes again are the same object.
+	r = adminClient(t).Do(t, "POST", "/products/"+p.ProductID+"/image", body)
+	r.Expect(t, http.StatusCreated, "")
+	var again struct{ ImageURL string }
+	r.JSON(t, &again)
+	if again.ImageURL != answer.ImageURL || len(objectsOf(t, p.ProductID)) != 1 {
+		t.Errorf("same bytes stored twice: %s, %v", again.ImageURL, objectsOf(t, p.ProductID))
+	}
+
+	// A JPEG and, at the limit, exactly 5 MiB (a PNG with trailing bytes) are accepted too.
+	jpg := jpegImage(t)
+	adminClient(t).Do(t, "POST", "/products/"+p.ProductID+"/image",
+		map[string]string{"image": base64.StdEncoding.EncodeToString(jpg), "contentType": "image/jpeg"}).Expect(t, 201, "")
+	big := append(pngImage(t), make([]byte, 5<<20-len(pic))...)
+	r = adminClient(t).Do(t, "POST", "/products/"+p.ProductID+"/image",
+		map[string]string{"image": base64.StdEncoding.EncodeToString(big), "contentType": "image/png"})
+	r.Expect(t, 201, "")
+	r.JSON(t, &answer)
+	if _, _, got := fetch(t, answer.ImageURL); len(got) != 5<<20 {
+		t.Errorf("5 MiB image came back with %d bytes", len(got))
+	}
+}
+
+func TestImageUploadRefused(t *testing.T) {
+	p := createProduct(t, "images-refused")
+	before := storedItem(t, p.ProductID)
+	pic, jpg := pngImage(t), jpegImage(t)
+	b64 := base64.StdEncoding.EncodeToString
+	tooBig := append(pngImage(t), make([]byte, 5<<20+1-len(pic))...)
+	path := "/products/" + p.ProductID + "/image"
+	for _, tc := range []struct {
+		name   string
+		body   any
+		status int
+		code   string
+	}{
+		{"not base64", map[string]string{"image": "***not base64***", "contentType": "image/png"}, 400, "invalid_request"},
+		{"empty image", map[string]string{"image": "", "contentType": "image/png"}, 400, "invalid_request"},
+		{"base64 text, not an image", map[string]string{"image": b64([]byte("hello, I am not a picture")), "contentType": "image/png"}, 415, "unsupported_media_type"},
+		{"PNG declared as JPEG", map[string]string{"image": b64(pic), "contentType": "image/jpeg"}, 415, "unsupported_media_type"},
+		{"JPEG declared as WebP", map[string]string{"image": b64(jpg), "contentType": "image/webp"}, 415, "unsupported_media_type"},
+		{"PNG magic, broken header", map[string]string{"image": b64(pic[:12]), "contentType": "image/png"}, 415, "unsupported_media_type"},
+		{"GIF type", map[string]string{"image": b64([]byte("GIF89a......")), "contentType": "image/gif"}, 415, "unsupported_media_type"},
+		{"SVG type", map[string]string{"image": b64([]byte("<svg/>")), "contentType": "image/svg+xml"}, 415, "unsupported_media_type"},
+		{"no contentType", map[string]string{"image": b64(pic)}, 400, "invalid_request"},
+		{"no image", map[string]string{"contentType": "image/png"}, 400, "invalid_request"},
+		{"image is a number", map[string]any{"image": 5, "contentType": "image/png"}, 400, "invalid_request"},
+		{"unknown field", map[string]string{"image": b64(pic), "contentType": "image/png", "key": "../../x"}, 400, "invalid_request"},
+		{"5 MiB + 1 byte", map[string]string{"image": b64(tooBig), "contentType": "image/png"}, 413, "payload_too_large"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			adminClient(t).Do(t, "POST", path, tc.body).Expect(t, tc.status, tc.code)
+			if after := storedItem(t, p.ProductID); !reflect.DeepEqual(after, before) {
+				t.Errorf("stored product changed:\n%v\n%v", before, after)
+			}
+			if objs := objectsOf(t, p.ProductID); len(objs) != 0 {
+				t.Errorf("objects stored: %v", objs)
+			}
+		})
+	}
+	t.Run("unknown product", func(t *testing.T) {
+		body := map[string]string{"image": b64(pic), "contentType": "image/png"}
+		adminClient(t).Do(t, "POST", "/products/no-such-product/image", body).Expect(t, 404, "not_found")
+		if objs := objectsOf(t, "no-such-product"); len(objs) != 0 {
+			t.Errorf("objects stored for an unknown product: %v", objs)
+		}
+	})
+	t.Run("path traversal", func(t *testing.T) {
+		body := map[string]string{"image": b64(pic), "contentType": "image/png"}
+		r := adminClient(t).Do(t, "POST", "/products/..%2F..%2Fetc/image", body)
+		if r.Status != 400 && r.Status != 404 {
+			t.Errorf("status %d: %s", r.Status, r.Body)
+		}
+		for _, key := range []string{"/../products", "/products/x/..%2F..%2F..%2Fetc%2Fpasswd", "/.%2E/.%2E/secret"} {
+			if status, _, _ := fetch(t, st.ImagesBaseURL()+key); status != 404 {
+				t.Errorf("local images endpoint answered %d to %s", status, key)
+			}
+		}
+	})
+}
+
+func TestPresignedImageUpload(t *testing.T) {
+	p := createProduct(t, "presigned")
+	getProduct(t, p.ProductID)
+	r := adminClient(t).Do(t, "POST", "/products/"+p.ProductID+"/image-upload-url", map[string]string{"contentType": "image/png"})
+	r.Expect(t, http.StatusOK, "")
+	var up struct {
+		UploadURL string            `json:"uploadUrl"`
+		Method    string            `json:"method"`
+		Headers   map[string]string `json:"headers"`
+		ExpiresAt string            `json:"expiresAt"`
+		ImageURL  string            `json:"imageUrl"`
+	}
+	r.JSON(t, &up)
+	expires, err := time.Parse(time.RFC3339, up.ExpiresAt)
+	if err != nil || time.Until(expires) > 15*time.Minute || time.Until(expires) < 14*time.Minute {
+		t.Errorf("expiresAt %q, want about 15 minutes from now", up.ExpiresAt)
+	}
+	if up.Method != "PUT" || up.Headers["Content-Type"] != "image/png" || !strings.Contains(up.UploadURL, "X-Amz-Signature=") {
+		t.Fatalf("answer %s", r.Body)
+	}
+	if !strings.HasPrefix(up.ImageURL, st.ImagesBaseURL()+"/products/"+p.ProductID+"/") || !strings.HasSuffix(up.ImageURL, ".png") {
+		t.Errorf("imageUrl %q", up.ImageURL)
+	}
+	// The product points to the new key at once (a miss: its cached copy went).
+	read, status := getProduct(t, p.ProductID)
+	if status != "miss" || read.ImageURL == nil || *read.ImageURL != up.ImageURL {
+		t.Errorf("product after presign: %s %+v", status, read)
+	}
+
+	put := func(body []byte, headers map[string]string) (int, string) {
+		req, err := http.NewRequest(up.Method, up.UploadURL, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// A content type other than the signed one is refused, and nothing is stored.
+	jpegHeaders := map[string]string{}
+	for k, v := range up.Headers {
+		jpegHeaders[k] = v
+	}
+	jpegHeaders["Content-Type"] = "image/jpeg"
+	if status, body := put(jpegImage(t), jpegHeaders); status != 403 || !strings.Contains(body, "SignatureDoesNotMatch") {
+		t.Errorf("mismatching content type: %d %s, want 403 SignatureDoesNotMatch", status, body)
+	}
+	if status, _, _ := fetch(t, up.ImageURL); status != 404 {
+		t.Errorf("image exists after a refused upload: %d", status)
+	}
+
+	pic := pngImage(t)
+	if status, body := put(pic, up.Headers); status != 200 {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	code, contentType, got := fetch(t, up.ImageURL)
+	if code != 200 || contentType != "image/png" || !bytes.Equal(got, pic) {
+		t.Errorf("GET imageUrl: %d %s, same bytes %v", code, contentType, bytes.Equal(got, pic))
+	}
+}
+
+func TestPresignedUploadRefused(t *testing.T) {
+	p := createProduct(t, "presigned-refused")
+	before := storedItem(t, p.ProductID)
+	path := "/products/" + p.ProductID + "/image-upload-url"
+	for _, tc := range []struct {
+		name   string
+		body   any
+		status int
+		code   string
+	}{
+		{"GIF", map[string]string{"contentType": "image/gif"}, 415, "unsupported_media_type"},
+		{"HTML", map[string]string{"contentType": "text/html"}, 415, "unsupported_media_type"},
+		{"parameters", map[string]string{"contentType": "image/png; charset=utf-8"}, 415, "unsupported_media_type"},
+		{"missing", map[string]string{}, 400, "invalid_request"},
+		{"wrong type", map[string]any{"contentType": 1}, 400, "invalid_request"},
+		{"unknown field", map[string]string{"contentType": "image/png", "key": "x.png"}, 400, "invalid_request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			adminClient(t).Do(t, "POST", path, tc.body).Expect(t, tc.status, tc.code)
+			if after := storedItem(t, p.ProductID); !reflect.DeepEqual(after, before) {
+				t.Errorf("stored product changed:\n%v\n%v", before, after)
+			}
+		})
+	}
+	adminClient(t).Do(t, "POST", "/products/no-such-product/image-upload-url",
+		map[string]string{"contentType": "image/png"}).Expect(t, 404, "not_found")
+	if storedItem(t, "no-such-product") != nil {
+		t.Error("an unknown product was created")
+	}
+}
