@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/shop-serverless/shop/functions/internal/app"
+	"github.com/shop-serverless/shop/functions/internal/cart"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/catalogadmin"
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/health"
+	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/internal/reviews"
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/servers"
@@ -31,6 +33,8 @@ var httpFunctions = map[string]app.HTTPFunction{
 	routes.Catalog:      catalog.Function,
 	routes.CatalogAdmin: catalogadmin.Function,
 	routes.Reviews:      reviews.Function,
+	routes.Cart:         cart.Function,
+	routes.Orders:       orders.Function,
 }
 
 // Local stage identities: s3rver accepts only these credentials, and DynamoDB Local accepts them too.

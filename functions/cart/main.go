@@ -1,0 +1,10 @@
+// Command cart is the Lambda function behind the shopper's cart (GET /cart,
+// PUT /cart/items/{productId}).
+package main
+
+import (
+	"github.com/shop-serverless/shop/functions/internal/app"
+	"github.com/shop-serverless/shop/functions/internal/cart"
+)
+
+func main() { app.StartHTTP(cart.Function) }
