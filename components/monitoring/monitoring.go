@@ -263,11 +263,11 @@ func alarms(a *MonitoringArgs) []alarm {
 	for _, f := range a.Functions {
 		dims := pulumi.StringMap{"FunctionName": f.FunctionName}
 		out = append(out,
-			alarm{role: f.Key + "-errors", description: "function " + f.Key + " returned errors",
+			alarm{role: "function-" + f.Key + "-errors", description: "function " + f.Key + " returned errors",
 				namespace: "AWS/Lambda", metric: "Errors", dimensions: dims, statistic: "Sum", threshold: 1, evaluationPeriods: 1},
-			alarm{role: f.Key + "-throttles", description: "function " + f.Key + " was throttled",
+			alarm{role: "function-" + f.Key + "-throttles", description: "function " + f.Key + " was throttled",
 				namespace: "AWS/Lambda", metric: "Throttles", dimensions: dims, statistic: "Sum", threshold: 1, evaluationPeriods: 1},
-			alarm{role: f.Key + "-duration", description: fmt.Sprintf("function %s p99 duration above %d%% of its timeout", f.Key, t.DurationPercentOfTimeout),
+			alarm{role: "function-" + f.Key + "-duration", description: fmt.Sprintf("function %s p99 duration above %d%% of its timeout", f.Key, t.DurationPercentOfTimeout),
 				namespace: "AWS/Lambda", metric: "Duration", dimensions: dims, statistic: "p99",
 				threshold: float64(f.TimeoutSeconds*1000*t.DurationPercentOfTimeout) / 100, evaluationPeriods: 3},
 		)
@@ -295,7 +295,7 @@ func alarms(a *MonitoringArgs) []alarm {
 				ReturnData: pulumi.Bool(false),
 			}
 		}
-		out = append(out, alarm{role: tb.Key + "-throttles", description: "table " + tb.Key + " throttled reads or writes",
+		out = append(out, alarm{role: "table-" + tb.Key + "-throttles", description: "table " + tb.Key + " throttled reads or writes",
 			threshold: 1, evaluationPeriods: 1,
 			queries: cloudwatch.MetricAlarmMetricQueryArray{
 				metric("reads", "ReadThrottleEvents"),
@@ -344,11 +344,11 @@ func cacheAlarms(c *Cache, t Thresholds) []alarm {
 	for _, node := range c.NodeIDs {
 		dims := pulumi.StringMap{"CacheClusterId": pulumi.String(node)}
 		out = append(out,
-			alarm{role: node + "-cpu", description: fmt.Sprintf("cache node %s engine CPU above %d%%", node, t.CacheCPUPercent),
+			alarm{role: "cache-" + node + "-cpu", description: fmt.Sprintf("cache node %s engine CPU above %d%%", node, t.CacheCPUPercent),
 				namespace: ns, metric: "EngineCPUUtilization", dimensions: dims, statistic: "Average", threshold: float64(t.CacheCPUPercent), evaluationPeriods: 3},
-			alarm{role: node + "-memory", description: fmt.Sprintf("cache node %s memory above %d%%", node, t.CacheMemoryPercent),
+			alarm{role: "cache-" + node + "-memory", description: fmt.Sprintf("cache node %s memory above %d%%", node, t.CacheMemoryPercent),
 				namespace: ns, metric: "DatabaseMemoryUsagePercentage", dimensions: dims, statistic: "Average", threshold: float64(t.CacheMemoryPercent), evaluationPeriods: 3},
-			alarm{role: node + "-evictions", description: "cache node " + node + " evicted keys",
+			alarm{role: "cache-" + node + "-evictions", description: "cache node " + node + " evicted keys",
 				namespace: ns, metric: "Evictions", dimensions: dims, statistic: "Sum", threshold: float64(t.CacheEvictions), evaluationPeriods: 1},
 		)
 	}
@@ -360,6 +360,7 @@ func (a *MonitoringArgs) validate() error {
 	if a.Prefix == "" || a.Region == "" {
 		errs = append(errs, errors.New("prefix and region are required"))
 	}
+	// Keys name alarms within their kind: a function and a table may share one.
 	keys := map[string]bool{}
 	for _, f := range a.Functions {
 		if f.Key == "" || keys[f.Key] || f.FunctionName == nil {
@@ -370,6 +371,7 @@ func (a *MonitoringArgs) validate() error {
 			errs = append(errs, fmt.Errorf("function %q: timeout must be set", f.Key))
 		}
 	}
+	keys = map[string]bool{}
 	for _, tb := range a.Tables {
 		if tb.Key == "" || keys[tb.Key] || tb.TableName == nil {
 			errs = append(errs, fmt.Errorf("table %q: keys must be unique and names set", tb.Key))

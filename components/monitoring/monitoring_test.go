@@ -35,9 +35,10 @@ func TestMonitoring(t *testing.T) {
 			name:   "nodes cache, two nodes",
 			mutate: func(a *monitoring.MonitoringArgs) { a.Cache = &monitoring.Cache{NodeIDs: []string{"c-001", "c-002"}} },
 			wantAlarms: []string{
-				"catalog-errors", "catalog-throttles", "catalog-duration", "orders-errors", "orders-throttles", "orders-duration",
-				"api-5xx", "api-latency", "products-throttles",
-				"c-001-cpu", "c-001-memory", "c-001-evictions", "c-002-cpu", "c-002-memory", "c-002-evictions",
+				"function-catalog-errors", "function-catalog-throttles", "function-catalog-duration",
+				"function-orders-errors", "function-orders-throttles", "function-orders-duration",
+				"api-5xx", "api-latency", "table-products-throttles",
+				"cache-c-001-cpu", "cache-c-001-memory", "cache-c-001-evictions", "cache-c-002-cpu", "cache-c-002-memory", "cache-c-002-evictions",
 			},
 		},
 		{
@@ -47,8 +48,9 @@ func TestMonitoring(t *testing.T) {
 				a.AlarmEmail = pulumi.ToSecret(pulumi.String("ops@example.com")).(pulumi.StringOutput)
 			},
 			wantAlarms: []string{
-				"catalog-errors", "catalog-throttles", "catalog-duration", "orders-errors", "orders-throttles", "orders-duration",
-				"api-5xx", "api-latency", "products-throttles",
+				"function-catalog-errors", "function-catalog-throttles", "function-catalog-duration",
+				"function-orders-errors", "function-orders-throttles", "function-orders-duration",
+				"api-5xx", "api-latency", "table-products-throttles",
 				"cache-evictions", "cache-throttled", "cache-ecpu", "cache-memory",
 			},
 			wantEmail: true,
@@ -93,11 +95,11 @@ func TestMonitoring(t *testing.T) {
 					t.Errorf("alarm %s missing", w)
 				}
 			}
-			dur, _ := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-orders-duration")
+			dur, _ := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-function-orders-duration")
 			if dur.Inputs["threshold"] != 16000.0 || dur.Inputs["extendedStatistic"] != "p99" {
 				t.Errorf("orders duration alarm = %v", dur.Inputs)
 			}
-			thr, _ := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-products-throttles")
+			thr, _ := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-table-products-throttles")
 			if q := thr.Inputs["metricQueries"].([]any); len(q) != 3 {
 				t.Errorf("table throttle queries = %v", q)
 			}
@@ -149,7 +151,7 @@ func TestMonitoringValidation(t *testing.T) {
 		want   string
 	}{
 		{"no prefix", func(a *monitoring.MonitoringArgs) { a.Prefix = "" }, "prefix"},
-		{"duplicate key", func(a *monitoring.MonitoringArgs) { a.Tables[0].Key = "orders" }, "unique"},
+		{"duplicate key", func(a *monitoring.MonitoringArgs) { a.Functions[1].Key = "catalog" }, "unique"},
 		{"no timeout", func(a *monitoring.MonitoringArgs) { a.Functions[0].TimeoutSeconds = 0 }, "timeout"},
 		{"cache without nodes", func(a *monitoring.MonitoringArgs) { a.Cache = &monitoring.Cache{} }, "node ids"},
 		{"bad percent", func(a *monitoring.MonitoringArgs) { a.Thresholds.CacheCPUPercent = 150 }, "cache CPU"},

@@ -1,0 +1,382 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shop-serverless/shop/components/cache"
+	"github.com/shop-serverless/shop/components/network"
+	"github.com/shop-serverless/shop/components/table"
+	"github.com/shop-serverless/shop/functions/routes"
+)
+
+// project is the Pulumi project name and the namespace of its configuration keys.
+const project = "shop"
+
+// logRetentionDays are the values CloudWatch Logs accepts.
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// Config is a stack's whole configuration: read once from Pulumi.<stack>.yaml, validated,
+// then handed to the components piece by piece. Components never read configuration.
+type Config struct {
+	// Stack is the stack's name ("dev", "prod").
+	Stack string
+	// Region is aws:region, the region everything is deployed to.
+	Region string
+	// Prefix names physical resources: "shop-<stack>".
+	Prefix string
+
+	// ProtectData marks tables, the bucket and the user pool protect and retain-on-delete.
+	ProtectData bool
+	// LogRetentionDays applies to every log group.
+	LogRetentionDays int
+	// LogLevel is the functions' log level: debug, info, warn or error.
+	LogLevel string
+	// CartTTL is how long an idle cart lives (a Go duration).
+	CartTTL string
+	// CORSOrigins may call the API and upload images from a browser.
+	CORSOrigins []string
+	// AlarmEmail is the secret shop:alarmEmail; nil when unset.
+	AlarmEmail pulumi.StringInput
+
+	Network    NetworkConfig
+	Cache      CacheConfig
+	Tables     TablesConfig
+	Images     ImagesConfig
+	API        APIConfig
+	Functions  FunctionsConfig
+	Auth       AuthConfig
+	Monitoring MonitoringConfig
+}
+
+// NetworkConfig is shop:network.
+type NetworkConfig struct {
+	CIDR    string `json:"cidr"`
+	AZCount int    `json:"azCount"`
+	// NATMode is none, single or perAz.
+	NATMode string `json:"natMode"`
+	// FlowLogTrafficType is ALL, ACCEPT or REJECT.
+	FlowLogTrafficType string `json:"flowLogTrafficType"`
+}
+
+// CacheConfig is shop:cache.
+type CacheConfig struct {
+	Engine                string `json:"engine"`
+	EngineVersion         string `json:"engineVersion"`
+	Mode                  string `json:"mode"`
+	NodeType              string `json:"nodeType"`
+	Nodes                 int    `json:"nodes"`
+	SnapshotRetentionDays int    `json:"snapshotRetentionDays"`
+	MaxDataGB             int    `json:"maxDataGb"`
+	MaxECPUPerSecond      int    `json:"maxEcpuPerSecond"`
+}
+
+// TablesConfig is shop:tables; it applies to every table.
+type TablesConfig struct {
+	BillingMode          string `json:"billingMode"`
+	ReadCapacity         int    `json:"readCapacity"`
+	WriteCapacity        int    `json:"writeCapacity"`
+	MaxReadRequestUnits  int    `json:"maxReadRequestUnits"`
+	MaxWriteRequestUnits int    `json:"maxWriteRequestUnits"`
+	PointInTimeRecovery  bool   `json:"pointInTimeRecovery"`
+	DeletionProtection   bool   `json:"deletionProtection"`
+	TableClass           string `json:"tableClass"`
+}
+
+// ImagesConfig is shop:images.
+type ImagesConfig struct {
+	Versioning            bool   `json:"versioning"`
+	NoncurrentVersionDays int    `json:"noncurrentVersionDays"`
+	PriceClass            string `json:"priceClass"`
+}
+
+// Throttle is a token bucket: requests per second and burst.
+type Throttle struct {
+	RateLimit  float64 `json:"rateLimit"`
+	BurstLimit int     `json:"burstLimit"`
+}
+
+// DomainConfig is an optional custom domain for the API.
+type DomainConfig struct {
+	Name           string `json:"name"`
+	CertificateArn string `json:"certificateArn"`
+	HostedZoneID   string `json:"hostedZoneId"`
+}
+
+// APIConfig is shop:api.
+type APIConfig struct {
+	// Throttle is the default of every route.
+	Throttle Throttle `json:"throttle"`
+	// RouteThrottles override the route table's throttles, by route key ("POST /orders").
+	RouteThrottles map[string]Throttle `json:"routeThrottles"`
+	Domain         *DomainConfig       `json:"domain"`
+}
+
+// FunctionSettings sizes a function; unset fields keep the defaults.
+type FunctionSettings struct {
+	MemoryMB            *int `json:"memoryMb"`
+	TimeoutSeconds      *int `json:"timeoutSeconds"`
+	ReservedConcurrency *int `json:"reservedConcurrency"`
+}
+
+// FunctionsConfig is shop:functions.
+type FunctionsConfig struct {
+	Defaults  FunctionSettings            `json:"defaults"`
+	Overrides map[string]FunctionSettings `json:"overrides"`
+}
+
+// AuthConfig is shop:auth.
+type AuthConfig struct {
+	// Mode is cognito (a user pool in the stack) or external (an existing issuer).
+	Mode      string   `json:"mode"`
+	Issuer    string   `json:"issuer"`
+	Audiences []string `json:"audiences"`
+	// MFA is OFF, OPTIONAL or ON (cognito only).
+	MFA string `json:"mfa"`
+}
+
+// MonitoringConfig is shop:monitoring.
+type MonitoringConfig struct {
+	APILatencyP99Ms          int `json:"apiLatencyP99Ms"`
+	API5xxCount              int `json:"api5xxCount"`
+	DurationPercentOfTimeout int `json:"durationPercentOfTimeout"`
+	CacheCPUPercent          int `json:"cacheCpuPercent"`
+	CacheMemoryPercent       int `json:"cacheMemoryPercent"`
+	CacheEvictions           int `json:"cacheEvictions"`
+}
+
+// Sizes is a function's resolved size.
+type Sizes struct {
+	MemoryMB, TimeoutSeconds, ReservedConcurrency int
+}
+
+// SizesFor resolves a function's sizes: built-in defaults, then shop:functions.defaults,
+// then the function's override.
+func (c FunctionsConfig) SizesFor(name string) Sizes {
+	s := Sizes{MemoryMB: 256, TimeoutSeconds: 10}
+	for _, fs := range []FunctionSettings{c.Defaults, c.Overrides[name]} {
+		if fs.MemoryMB != nil {
+			s.MemoryMB = *fs.MemoryMB
+		}
+		if fs.TimeoutSeconds != nil {
+			s.TimeoutSeconds = *fs.TimeoutSeconds
+		}
+		if fs.ReservedConcurrency != nil {
+			s.ReservedConcurrency = *fs.ReservedConcurrency
+		}
+	}
+	return s
+}
+
+// loadConfig reads and validates the stack's configuration.
+func loadConfig(ctx *pulumi.Context) (*Config, error) {
+	c := &Config{
+		Stack:            ctx.Stack(),
+		Prefix:           project + "-" + ctx.Stack(),
+		LogRetentionDays: 14,
+		LogLevel:         "info",
+		CartTTL:          "720h",
+		Network:          NetworkConfig{CIDR: "10.0.0.0/16", AZCount: 2, NATMode: network.NATNone, FlowLogTrafficType: "ALL"},
+		Cache:            CacheConfig{Engine: cache.Valkey, Mode: cache.Nodes, NodeType: "cache.t4g.micro", Nodes: 1},
+		Tables:           TablesConfig{BillingMode: table.OnDemand, TableClass: "STANDARD"},
+		Images:           ImagesConfig{PriceClass: "PriceClass_100"},
+		API:              APIConfig{Throttle: Throttle{RateLimit: 100, BurstLimit: 200}},
+		Auth:             AuthConfig{Mode: "cognito", MFA: "OPTIONAL"},
+	}
+	var errs []error
+	region, ok := ctx.GetConfig("aws:region")
+	if !ok || region == "" {
+		errs = append(errs, errors.New("aws:region: required (pulumi config set aws:region eu-central-1)"))
+	}
+	c.Region = region
+
+	for _, v := range []struct {
+		key string
+		dst any
+	}{
+		{"protectData", &c.ProtectData},
+		{"logRetentionDays", &c.LogRetentionDays},
+		{"logLevel", &c.LogLevel},
+		{"cartTtl", &c.CartTTL},
+		{"corsOrigins", &c.CORSOrigins},
+		{"network", &c.Network},
+		{"cache", &c.Cache},
+		{"tables", &c.Tables},
+		{"images", &c.Images},
+		{"api", &c.API},
+		{"functions", &c.Functions},
+		{"auth", &c.Auth},
+		{"monitoring", &c.Monitoring},
+	} {
+		if err := decode(ctx, v.key, v.dst); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// The alarm address is read as a secret whether or not the stack file encrypts it, so it
+	// never shows in state, previews or graph snapshots.
+	if email, ok := ctx.GetConfig(project + ":alarmEmail"); ok && email != "" {
+		c.AlarmEmail = pulumi.Sprintf("%s", pulumi.ToSecret(pulumi.String(email)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decode reads one optional key into dst, refusing unknown fields so a typo in a stack file
+// is an error rather than a silently ignored setting.
+func decode(ctx *pulumi.Context, key string, dst any) error {
+	raw, ok := ctx.GetConfig(project + ":" + key)
+	if !ok {
+		return nil
+	}
+	if s, isString := dst.(*string); isString {
+		*s = raw
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return fmt.Errorf("%s:%s: %w", project, key, err)
+	}
+	return nil
+}
+
+// Validate reports every problem of the configuration at once, each under its key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s:%s: %s", project, key, fmt.Sprintf(format, args...)))
+	}
+	oneOf := func(key, got string, allowed ...string) {
+		if !slices.Contains(allowed, got) {
+			bad(key, "%q is not one of %s", got, strings.Join(allowed, ", "))
+		}
+	}
+
+	if !slices.Contains(logRetentionDays, c.LogRetentionDays) {
+		bad("logRetentionDays", "%d is not a CloudWatch retention (%v)", c.LogRetentionDays, logRetentionDays)
+	}
+	oneOf("logLevel", c.LogLevel, "debug", "info", "warn", "error")
+	if d, err := time.ParseDuration(c.CartTTL); err != nil || d < time.Hour {
+		bad("cartTtl", "%q must be a Go duration of at least 1h", c.CartTTL)
+	}
+	for _, o := range c.CORSOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" {
+			bad("corsOrigins", "%q must be an origin, scheme://host[:port]", o)
+		}
+	}
+
+	n := c.Network
+	if n.AZCount < 1 || n.AZCount > 6 {
+		bad("network.azCount", "%d must be 1..6", n.AZCount)
+	}
+	oneOf("network.natMode", n.NATMode, network.NATNone, network.NATSingle, network.NATPerAZ)
+	oneOf("network.flowLogTrafficType", n.FlowLogTrafficType, "ALL", "ACCEPT", "REJECT")
+
+	k := c.Cache
+	oneOf("cache.engine", k.Engine, cache.Valkey, cache.Redis)
+	oneOf("cache.mode", k.Mode, cache.Nodes, cache.Serverless)
+	if k.Mode == cache.Nodes {
+		if k.Nodes < 1 || k.Nodes > 6 {
+			bad("cache.nodes", "%d must be 1..6", k.Nodes)
+		}
+		if k.Nodes > 1 && n.AZCount < 2 {
+			bad("cache.nodes", "%d nodes fail over across zones: network.azCount must be at least 2", k.Nodes)
+		}
+	}
+	if k.Mode == cache.Serverless && n.AZCount < 2 {
+		bad("cache.mode", "serverless needs subnets in at least 2 zones (network.azCount >= 2)")
+	}
+	if k.SnapshotRetentionDays < 0 || k.SnapshotRetentionDays > 35 {
+		bad("cache.snapshotRetentionDays", "%d must be 0..35", k.SnapshotRetentionDays)
+	}
+
+	t := c.Tables
+	oneOf("tables.billingMode", t.BillingMode, table.OnDemand, table.Provisioned)
+	oneOf("tables.tableClass", t.TableClass, "STANDARD", "STANDARD_INFREQUENT_ACCESS")
+	if t.BillingMode == table.Provisioned && (t.ReadCapacity < 1 || t.WriteCapacity < 1) {
+		bad("tables", "PROVISIONED needs readCapacity and writeCapacity")
+	}
+
+	oneOf("images.priceClass", c.Images.PriceClass, "PriceClass_100", "PriceClass_200", "PriceClass_All")
+	if c.Images.NoncurrentVersionDays < 0 {
+		bad("images.noncurrentVersionDays", "must not be negative")
+	}
+
+	a := c.API
+	checkThrottle := func(key string, t Throttle) {
+		if t.RateLimit <= 0 || t.BurstLimit <= 0 {
+			bad(key, "needs a positive rateLimit and burstLimit")
+		}
+	}
+	checkThrottle("api.throttle", a.Throttle)
+	for _, key := range sortedKeys(a.RouteThrottles) {
+		if !slices.ContainsFunc(routes.All, func(r routes.Route) bool { return r.Key() == key }) {
+			bad("api.routeThrottles", "%q is not a route of the route table", key)
+		}
+		checkThrottle("api.routeThrottles."+key, a.RouteThrottles[key])
+	}
+	if d := a.Domain; d != nil && (d.Name == "" || d.CertificateArn == "") {
+		bad("api.domain", "needs name and certificateArn (an ACM certificate in %s)", c.Region)
+	}
+
+	for _, name := range sortedKeys(c.Functions.Overrides) {
+		if _, ok := routes.FunctionByName(name); !ok {
+			bad("functions.overrides", "%q is not a function of the function list", name)
+		}
+	}
+	for _, f := range routes.Functions {
+		s := c.Functions.SizesFor(f.Name)
+		key := "functions.overrides." + f.Name
+		if s.MemoryMB < 128 || s.MemoryMB > 10240 {
+			bad(key+".memoryMb", "%d must be 128..10240", s.MemoryMB)
+		}
+		maxTimeout := 900
+		if f.StreamOf == nil {
+			maxTimeout = 29 // API Gateway gives up after 30 s
+		}
+		if s.TimeoutSeconds < 1 || s.TimeoutSeconds > maxTimeout {
+			bad(key+".timeoutSeconds", "%d must be 1..%d", s.TimeoutSeconds, maxTimeout)
+		}
+		if s.ReservedConcurrency < 0 {
+			bad(key+".reservedConcurrency", "%d must not be negative", s.ReservedConcurrency)
+		}
+	}
+
+	switch c.Auth.Mode {
+	case "cognito":
+		oneOf("auth.mfa", c.Auth.MFA, "OFF", "OPTIONAL", "ON")
+	case "external":
+		if u, err := url.Parse(c.Auth.Issuer); err != nil || u.Scheme != "https" {
+			bad("auth.issuer", "%q must be an https URL", c.Auth.Issuer)
+		}
+		if len(c.Auth.Audiences) == 0 {
+			bad("auth.audiences", "external mode needs at least one audience")
+		}
+	default:
+		bad("auth.mode", "%q is not one of cognito, external", c.Auth.Mode)
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
