@@ -70,7 +70,7 @@ func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (
 	for i, v := range verdicts {
 		switch v {
 		case Refuse:
-			api.Logger(ctx).InfoContext(ctx, "order refused by the stock gate", "productId", req.Items[i].ProductID)
+			api.Logger(ctx).DebugContext(ctx, "order refused by the stock gate", "productId", req.Items[i].ProductID)
 			return Order{}, false, outOfStock(req.Items[i].ProductID)
 		case Probe:
 			probes = append(probes, req.Items[i].ProductID)
@@ -192,16 +192,16 @@ func (c *Checkout) replay(ctx context.Context, rec Record, hash string) (Order, 
 }
 
 // evict removes the cached documents of the order's products, whose stock changed, so the
-// next product read shows the stock left. Redis being down is logged, not failed: the
-// order is placed, and cached documents expire.
+// next product read shows the stock left. Redis failing is not the order's failure: it
+// trips the gate's breaker (so the next orders do not wait on Redis either), and cached
+// documents expire.
 func (c *Checkout) evict(ctx context.Context, o Order) {
 	if c.products == nil || !c.gate.Available() {
 		return
 	}
 	for _, it := range o.Items {
 		if err := c.products.Invalidate(ctx, catalog.CacheKey(it.ProductID)); err != nil {
-			api.Logger(ctx).WarnContext(ctx, "could not evict a cached product after an order",
-				"productId", it.ProductID, "err", err)
+			c.gate.trip(ctx, "evict "+it.ProductID, err)
 			return
 		}
 	}

@@ -1,0 +1,608 @@
+package stage_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/orders"
+	"github.com/shop-serverless/shop/functions/local/gateway"
+	"github.com/shop-serverless/shop/functions/local/servers"
+	"github.com/shop-serverless/shop/functions/local/stagetest"
+	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/tables"
+)
+
+// asUser returns a client of base signed in as sub.
+func asUser(t testing.TB, base, sub string, groups ...string) *stagetest.Client {
+	t.Helper()
+	token, err := st.Token(sub, groups...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stagetest.NewClient(base, token)
+}
+
+// putStockedProduct stores a product with the given stock directly in DynamoDB and returns
+// its id, unique to the test.
+func putStockedProduct(t testing.TB, name string, stock, price int64, currency string) string {
+	t.Helper()
+	table, err := st.Admin.Config.Table(tables.Products)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprintf("%s-%d", name, time.Now().UnixNano())
+	now := time.Now().UTC().Format(time.RFC3339)
+	p := catalog.Product{ProductID: id, Name: "Flash " + name, Category: "flash", Price: price,
+		Currency: currency, Stock: stock, CreatedAt: now, UpdatedAt: now}
+	if err := catalog.NewStore(st.Admin.DynamoDB, table).Put(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// stockLeft reads the product's stock from DynamoDB, strongly consistent.
+func stockLeft(t testing.TB, id string) int64 {
+	t.Helper()
+	table, _ := st.Admin.Config.Table(tables.Products)
+	out, err := st.Admin.DynamoDB.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: id}},
+	})
+	if err != nil || out.Item == nil {
+		t.Fatalf("read product %s: %v", id, err)
+	}
+	n, err := strconv.ParseInt(out.Item["stock"].(*types.AttributeValueMemberN).Value, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// setStock sets the product's stock in DynamoDB, as an admin's restock does.
+func setStock(t testing.TB, id string, stock int64) {
+	t.Helper()
+	table, _ := st.Admin.Config.Table(tables.Products)
+	_, err := st.Admin.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(table),
+		Key:                       map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: id}},
+		UpdateExpression:          aws.String("SET stock = :s"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberN{Value: strconv.FormatInt(stock, 10)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func orderOf(lines ...orders.Line) orders.Request { return orders.Request{Items: lines} }
+
+// restartRedis starts Redis again on port, where every client still points.
+func restartRedis(t testing.TB, port int) {
+	t.Helper()
+	if !st.Servers.Redis.Exited() {
+		return
+	}
+	p, err := servers.StartRedis(context.Background(), servers.RedisOptions{Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Servers.Redis = p
+}
+
+// attempt is one shopper's order in a flash sale.
+type attempt struct {
+	user   int
+	key    string
+	status int
+	code   string
+	order  orders.Order
+}
+
+// flashSale has attempts shoppers (spread over users) order one unit of the product at
+// once, each with its own Idempotency-Key (named after round); after each answer, onAnswer
+// (if set) sees it.
+func flashSale(t *testing.T, base, product, round string, users, attempts int, onAnswer func(a *attempt)) []*attempt {
+	t.Helper()
+	clients := make([]*stagetest.Client, users)
+	for u := range users {
+		clients[u] = asUser(t, base, fmt.Sprintf("%s-u%02d", product, u))
+	}
+	out := make([]*attempt, attempts)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range attempts {
+		a := &attempt{user: i % users, key: fmt.Sprintf("%s-%d", round, i)}
+		out[i] = a
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := clients[a.user].Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: product, Quantity: 1}),
+				"Idempotency-Key", a.key)
+			a.status, a.code = r.Status, r.ErrorCode()
+			if r.Status == http.StatusCreated {
+				r.JSON(t, &a.order)
+			}
+			if onAnswer != nil {
+				onAnswer(a)
+			}
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	t.Logf("%d orders answered in %v", attempts, time.Since(t0).Round(time.Millisecond))
+	return out
+}
+
+// checkFlashSale asserts the sale's guarantees: exactly stock confirmed, the rest
+// out_of_stock, no stock left, every order readable and listed by its owner, and every
+// confirmed request, replayed with its key, answering the same order and taking nothing.
+func checkFlashSale(t *testing.T, product string, stock int64, users int, sale []*attempt) {
+	t.Helper()
+	confirmed, refused := map[string]*attempt{}, 0
+	for _, a := range sale {
+		switch {
+		case a.status == http.StatusCreated:
+			if confirmed[a.order.OrderID] != nil {
+				t.Errorf("order id %s confirmed twice", a.order.OrderID)
+			}
+			confirmed[a.order.OrderID] = a
+			if a.order.Status != "confirmed" || len(a.order.Items) != 1 || a.order.Items[0].ProductID != product ||
+				a.order.UserID != fmt.Sprintf("%s-u%02d", product, a.user) {
+				t.Errorf("order %+v", a.order)
+			}
+		case a.status == http.StatusConflict && a.code == "out_of_stock":
+			refused++
+		default:
+			t.Errorf("attempt %s answered %d %q", a.key, a.status, a.code)
+		}
+	}
+	if int64(len(confirmed)) != stock || refused != len(sale)-int(stock) {
+		t.Fatalf("%d confirmed and %d out_of_stock of %d, want %d confirmed", len(confirmed), refused, len(sale), stock)
+	}
+	if left := stockLeft(t, product); left != 0 {
+		t.Fatalf("stock left %d, want 0", left)
+	}
+
+	// Every order is readable by its owner, and listed among the owner's orders.
+	listed := 0
+	for u := range users {
+		c := asUser(t, st.URL, fmt.Sprintf("%s-u%02d", product, u))
+		r := c.Do(t, "GET", "/orders?limit=100", nil)
+		r.Expect(t, http.StatusOK, "")
+		var page struct{ Items []orders.Order }
+		r.JSON(t, &page)
+		for _, o := range page.Items {
+			a := confirmed[o.OrderID]
+			if a == nil || a.user != u {
+				t.Errorf("user %d lists order %s, which is not one of their confirmed orders", u, o.OrderID)
+			}
+			listed++
+		}
+	}
+	if listed != len(confirmed) {
+		t.Errorf("owners list %d orders, want %d", listed, len(confirmed))
+	}
+	var wg sync.WaitGroup
+	for id, a := range confirmed {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := asUser(t, st.URL, fmt.Sprintf("%s-u%02d", product, a.user))
+			r := c.Do(t, "GET", "/orders/"+id, nil)
+			var o orders.Order
+			if r.Status != http.StatusOK {
+				t.Errorf("GET /orders/%s by its owner: %d %s", id, r.Status, r.Body)
+				return
+			}
+			r.JSON(t, &o)
+			if o.OrderID != id || o.Total != a.order.Total || o.CreatedAt != a.order.CreatedAt {
+				t.Errorf("read %+v, confirmed %+v", o, a.order)
+			}
+			// The same request again, as a client retrying after a timeout.
+			r = c.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: product, Quantity: 1}), "Idempotency-Key", a.key)
+			if r.Status != http.StatusOK && r.Status != http.StatusCreated {
+				t.Errorf("replay of %s: %d %s", a.key, r.Status, r.Body)
+				return
+			}
+			r.JSON(t, &o)
+			if o.OrderID != id {
+				t.Errorf("replay of %s answered order %s, want %s", a.key, o.OrderID, id)
+			}
+		}()
+	}
+	wg.Wait()
+	if left := stockLeft(t, product); left != 0 {
+		t.Fatalf("stock after the replays %d, want 0", left)
+	}
+}
+
+const (
+	saleStock    = 50
+	saleUsers    = 50
+	saleAttempts = 500
+)
+
+// The flash sale: 500 concurrent orders of one unit for a product with 50 in stock.
+func TestFlashSaleSellsExactlyTheStock(t *testing.T) {
+	product := putStockedProduct(t, "sale", saleStock, 1999, "USD")
+	sale := flashSale(t, st.URL, product, "sale", saleUsers, saleAttempts, nil)
+	checkFlashSale(t, product, saleStock, saleUsers, sale)
+}
+
+// The same sale with Redis stopped before it starts: DynamoDB alone keeps the guarantees.
+func TestFlashSaleWithRedisDown(t *testing.T) {
+	port := st.Servers.Redis.Port()
+	st.Servers.Redis.Stop()
+	defer restartRedis(t, port)
+	product := putStockedProduct(t, "sale-noredis", saleStock, 1999, "USD")
+	sale := flashSale(t, st.URL, product, "sale", saleUsers, saleAttempts, nil)
+	checkFlashSale(t, product, saleStock, saleUsers, sale)
+}
+
+// The same sale with Redis stopped in the middle, once a third of the stock is sold.
+func TestFlashSaleWithRedisStoppedMidway(t *testing.T) {
+	port := st.Servers.Redis.Port()
+	defer restartRedis(t, port)
+	product := putStockedProduct(t, "sale-midway", saleStock, 1999, "USD")
+	var confirmed atomic.Int64
+	var once sync.Once
+	stopped := make(chan struct{})
+	sale := flashSale(t, st.URL, product, "sale", saleUsers, saleAttempts, func(a *attempt) {
+		if a.status == http.StatusCreated && confirmed.Add(1) == saleStock/3 {
+			once.Do(func() {
+				go func() {
+					st.Servers.Redis.Stop()
+					close(stopped)
+				}()
+			})
+		}
+	})
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Redis was never stopped: the sale confirmed too few orders")
+	}
+	checkFlashSale(t, product, saleStock, saleUsers, sale)
+}
+
+// writeCounter counts the DynamoDB write calls that pass through it.
+type writeCounter struct {
+	next dynamodb.HTTPClient
+	n    *atomic.Int64
+}
+
+func (c writeCounter) Do(r *http.Request) (*http.Response, error) {
+	target := r.Header.Get("X-Amz-Target")
+	for _, op := range []string{"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"} {
+		if strings.HasSuffix(target, "."+op) {
+			c.n.Add(1)
+		}
+	}
+	return c.next.Do(r)
+}
+
+// countingOrders serves the orders routes through the local gateway from an orders function
+// whose DynamoDB client counts writes; the rest of the stage is shared.
+func countingOrders(t *testing.T, writes *atomic.Int64) string {
+	t.Helper()
+	ctx := context.Background()
+	fn, _ := routes.FunctionByName(routes.Orders)
+	env := st.Env(fn)
+	cfg, err := clients.LoadConfig(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := clients.New(ctx, cfg, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
+		o.HTTPClient = writeCounter{next: o.HTTPClient, n: writes}
+	})
+	router, err := orders.Function(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rts []routes.Route
+	for _, rt := range routes.All {
+		if rt.Function == routes.Orders {
+			rts = append(rts, rt)
+		}
+	}
+	gw, err := gateway.New(rts, map[string]gateway.Handler{routes.Orders: router.Handle}, st.Issuer, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Once Redis knows a product is sold out, further orders for it cost no DynamoDB write;
+// after Redis loses what it knew (FLUSHALL) it learns it again from a read, still writing
+// nothing; a restock is honoured within the gate's lease; product reads show the stock left.
+func TestSoldOutOrdersCostNoDynamoDBWrites(t *testing.T) {
+	var writes atomic.Int64
+	base := countingOrders(t, &writes)
+	product := putStockedProduct(t, "soldout", 5, 999, "USD")
+
+	sale := flashSale(t, base, product, "sale", 10, 40, nil)
+	confirmed := 0
+	for _, a := range sale {
+		if a.status == http.StatusCreated {
+			confirmed++
+		}
+	}
+	if confirmed != 5 || stockLeft(t, product) != 0 {
+		t.Fatalf("%d confirmed, stock %d; want 5 and 0", confirmed, stockLeft(t, product))
+	}
+	t.Logf("sold_out_db_writes during the sale: %d (transactions of attempts that raced the last units)", writes.Load()-5)
+	if _, err := st.Admin.Redis.Exists(context.Background(), orders.GateKey(product)).Result(); err != nil {
+		t.Fatal(err)
+	}
+
+	soldOut := func(round string) {
+		t.Helper()
+		writes.Store(0)
+		after := flashSale(t, base, product, round, 10, 200, nil)
+		for _, a := range after {
+			if a.status != http.StatusConflict || a.code != "out_of_stock" {
+				t.Fatalf("%s: an order of a sold-out product answered %d %q", round, a.status, a.code)
+			}
+		}
+		if n := writes.Load(); n != 0 {
+			t.Errorf("%s: sold_out_db_writes %d, want 0", round, n)
+		}
+	}
+	soldOut("known")
+
+	// Redis loses everything: the next refusal comes from a DynamoDB read and teaches Redis again.
+	if err := st.Admin.Redis.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	soldOut("flushed")
+	if n, err := st.Admin.Redis.Exists(context.Background(), orders.GateKey(product)).Result(); err != nil || n != 1 {
+		t.Errorf("the sold-out marker was not rebuilt after FLUSHALL (%d, %v)", n, err)
+	}
+
+	// A restock is seen within the gate's lease (1 s).
+	setStock(t, product, 2)
+	reader := stagetest.NewClient(st.URL, "")
+	reader.Do(t, "GET", "/products/"+product, nil).Expect(t, http.StatusOK, "") // cached with stock 2
+	c := asUser(t, base, "restock-buyer")
+	deadline := time.Now().Add(3 * time.Second)
+	var r *stagetest.Response
+	for i := 0; ; i++ {
+		r = c.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: product, Quantity: 1}), "Idempotency-Key", fmt.Sprintf("restock-%d", i))
+		if r.Status == http.StatusCreated || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.Expect(t, http.StatusCreated, "")
+
+	// The product read after the order shows the stock it left.
+	pr := reader.Do(t, "GET", "/products/"+product, nil)
+	pr.Expect(t, http.StatusOK, "")
+	var p catalog.Product
+	pr.JSON(t, &p)
+	if p.Stock != 1 {
+		t.Errorf("product read after the order shows stock %d, want 1", p.Stock)
+	}
+}
+
+// An order of several products takes all of their stock or none of it.
+func TestMultiItemOrderIsAllOrNothing(t *testing.T) {
+	a := putStockedProduct(t, "multi-a", 5, 300, "USD")
+	b := putStockedProduct(t, "multi-b", 0, 500, "USD")
+	c := putStockedProduct(t, "multi-c", 1, 700, "USD")
+	buyer := asUser(t, st.URL, "multi-buyer")
+
+	r := buyer.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: a, Quantity: 2}, orders.Line{ProductID: b, Quantity: 1}), "Idempotency-Key", "multi-1")
+	r.Expect(t, http.StatusConflict, "out_of_stock")
+	r = buyer.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: c, Quantity: 1}, orders.Line{ProductID: a, Quantity: 6}), "Idempotency-Key", "multi-2")
+	r.Expect(t, http.StatusConflict, "out_of_stock")
+	if sa, sb, sc := stockLeft(t, a), stockLeft(t, b), stockLeft(t, c); sa != 5 || sb != 0 || sc != 1 {
+		t.Fatalf("stock after refused orders: %d %d %d, want 5 0 1", sa, sb, sc)
+	}
+
+	r = buyer.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: a, Quantity: 2}, orders.Line{ProductID: c, Quantity: 1}), "Idempotency-Key", "multi-3")
+	r.Expect(t, http.StatusCreated, "")
+	var o orders.Order
+	r.JSON(t, &o)
+	if o.Total != 2*300+700 || o.Currency != "USD" || len(o.Items) != 2 || o.Items[0].Price != 300 || o.Items[1].Price != 700 {
+		t.Errorf("order %+v", o)
+	}
+	if r.Header.Get("Location") != "/orders/"+o.OrderID {
+		t.Errorf("Location %q", r.Header.Get("Location"))
+	}
+	if sa, sc := stockLeft(t, a), stockLeft(t, c); sa != 3 || sc != 0 {
+		t.Fatalf("stock after the order: %d %d, want 3 0", sa, sc)
+	}
+
+	// The same lines in another order are the same request: a replay.
+	r = buyer.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: c, Quantity: 1}, orders.Line{ProductID: a, Quantity: 2}), "Idempotency-Key", "multi-3")
+	r.Expect(t, http.StatusOK, "")
+	var again orders.Order
+	r.JSON(t, &again)
+	if again.OrderID != o.OrderID || stockLeft(t, a) != 3 {
+		t.Errorf("replay answered %s (want %s), stock %d", again.OrderID, o.OrderID, stockLeft(t, a))
+	}
+	// Another body under the same key is refused, and takes nothing.
+	r = buyer.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: a, Quantity: 1}), "Idempotency-Key", "multi-3")
+	r.Expect(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+	if stockLeft(t, a) != 3 {
+		t.Error("a reused key took stock")
+	}
+	// Keys belong to their user: another user's same key is a new order.
+	r = asUser(t, st.URL, "multi-other").Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: a, Quantity: 1}), "Idempotency-Key", "multi-3")
+	r.Expect(t, http.StatusCreated, "")
+}
+
+// Many concurrent requests with one key (a client retrying impatiently) create one order.
+func TestConcurrentRetriesOfOneKeyCreateOneOrder(t *testing.T) {
+	p := putStockedProduct(t, "samekey", 10, 100, "USD")
+	c := asUser(t, st.URL, "impatient")
+	ids := make([]string, 30)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := c.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: p, Quantity: 3}), "Idempotency-Key", "same-key")
+			if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+				t.Errorf("answer %d %s", r.Status, r.Body)
+				return
+			}
+			var o orders.Order
+			r.JSON(t, &o)
+			ids[i] = o.OrderID
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("one key gave orders %s and %s", ids[0], id)
+		}
+	}
+	if left := stockLeft(t, p); left != 7 {
+		t.Fatalf("stock %d, want 7: one order of 3", left)
+	}
+}
+
+func TestOrdersListNewestFirstWithCursor(t *testing.T) {
+	p := putStockedProduct(t, "listing", 10, 100, "USD")
+	c := asUser(t, st.URL, "lister")
+	var placed []string
+	for i := range 3 {
+		r := c.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: p, Quantity: 1}), "Idempotency-Key", fmt.Sprintf("list-%d", i))
+		r.Expect(t, http.StatusCreated, "")
+		var o orders.Order
+		r.JSON(t, &o)
+		placed = append(placed, o.OrderID)
+		time.Sleep(5 * time.Millisecond) // distinct createdAt
+	}
+	var seen []string
+	cursor := ""
+	for range 3 {
+		path := "/orders?limit=2"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		r := c.Do(t, "GET", path, nil)
+		r.Expect(t, http.StatusOK, "")
+		var page struct {
+			Items      []orders.Order
+			NextCursor *string
+		}
+		r.JSON(t, &page)
+		for _, o := range page.Items {
+			seen = append(seen, o.OrderID)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	if fmt.Sprint(seen) != fmt.Sprint([]string{placed[2], placed[1], placed[0]}) {
+		t.Errorf("listed %v, want newest first %v", seen, placed)
+	}
+	// A cursor is the lister's own: another user may not page with it.
+	r := c.Do(t, "GET", "/orders?limit=1", nil)
+	var page struct{ NextCursor *string }
+	r.JSON(t, &page)
+	if page.NextCursor == nil {
+		t.Fatal("no cursor")
+	}
+	asUser(t, st.URL, "someone-else").Do(t, "GET", "/orders?cursor="+*page.NextCursor, nil).Expect(t, http.StatusBadRequest, "invalid_request")
+}
+
+func TestOrdersBadInput(t *testing.T) {
+	p := putStockedProduct(t, "bad", 10, 100, "USD")
+	owner := asUser(t, st.URL, "bad-owner")
+	r := owner.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: p, Quantity: 1}), "Idempotency-Key", "bad-owner-1")
+	r.Expect(t, http.StatusCreated, "")
+	var mine orders.Order
+	r.JSON(t, &mine)
+
+	many := func(n int) orders.Request {
+		var req orders.Request
+		for i := range n {
+			req.Items = append(req.Items, orders.Line{ProductID: fmt.Sprintf("p-%d", i), Quantity: 1})
+		}
+		return req
+	}
+	line := func(q int64) orders.Request { return orderOf(orders.Line{ProductID: p, Quantity: q}) }
+	other := asUser(t, st.URL, "bad-other")
+	admin := asUser(t, st.URL, "bad-admin", "admin")
+	anon := stagetest.NewClient(st.URL, "")
+	for _, tc := range []struct {
+		name    string
+		c       *stagetest.Client
+		method  string
+		path    string
+		body    any
+		headers []string
+		status  int
+		code    string
+	}{
+		{"no token", anon, "POST", "/orders", line(1), []string{"Idempotency-Key", "k"}, 401, "unauthorized"},
+		{"no key", owner, "POST", "/orders", line(1), nil, 400, "invalid_request"},
+		{"empty key", owner, "POST", "/orders", line(1), []string{"Idempotency-Key", ""}, 400, "invalid_request"},
+		{"key with a space", owner, "POST", "/orders", line(1), []string{"Idempotency-Key", "a b"}, 400, "invalid_request"},
+		{"key with a dot", owner, "POST", "/orders", line(1), []string{"Idempotency-Key", "a.b"}, 400, "invalid_request"},
+		{"key too long", owner, "POST", "/orders", line(1), []string{"Idempotency-Key", strings.Repeat("k", 129)}, 400, "invalid_request"},
+		{"quantity 0", owner, "POST", "/orders", line(0), []string{"Idempotency-Key", "q0"}, 400, "invalid_request"},
+		{"quantity 101", owner, "POST", "/orders", line(101), []string{"Idempotency-Key", "q101"}, 400, "invalid_request"},
+		{"fractional quantity", owner, "POST", "/orders", `{"items":[{"productId":"` + p + `","quantity":1.5}]}`, []string{"Idempotency-Key", "qf"}, 400, "invalid_request"},
+		{"no items", owner, "POST", "/orders", orders.Request{}, []string{"Idempotency-Key", "none"}, 400, "invalid_request"},
+		{"51 items", owner, "POST", "/orders", many(51), []string{"Idempotency-Key", "k51"}, 400, "invalid_request"},
+		{"duplicate lines", owner, "POST", "/orders", orderOf(orders.Line{ProductID: p, Quantity: 1}, orders.Line{ProductID: p, Quantity: 2}), []string{"Idempotency-Key", "dup"}, 400, "invalid_request"},
+		{"unknown field", owner, "POST", "/orders", `{"items":[{"productId":"` + p + `","quantity":1}],"coupon":"x"}`, []string{"Idempotency-Key", "uf"}, 400, "invalid_request"},
+		{"bad product id", owner, "POST", "/orders", orderOf(orders.Line{ProductID: "../x", Quantity: 1}), []string{"Idempotency-Key", "bpid"}, 400, "invalid_request"},
+		{"not json", owner, "POST", "/orders", "items=1", []string{"Idempotency-Key", "nj", "Content-Type", "text/plain"}, 415, "unsupported_media_type"},
+		{"unknown product", owner, "POST", "/orders", orderOf(orders.Line{ProductID: "no-such-product", Quantity: 1}), []string{"Idempotency-Key", "unknown"}, 404, "not_found"},
+		{"unknown among known", owner, "POST", "/orders", orderOf(orders.Line{ProductID: p, Quantity: 1}, orders.Line{ProductID: "no-such-product", Quantity: 1}), []string{"Idempotency-Key", "unknown2"}, 404, "not_found"},
+		{"key reused with another body", owner, "POST", "/orders", line(2), []string{"Idempotency-Key", "bad-owner-1"}, 422, "idempotency_key_reused"},
+		{"another user's order", other, "GET", "/orders/" + mine.OrderID, nil, nil, 404, "not_found"},
+		{"an order that does not exist", owner, "GET", "/orders/no-such-order", nil, nil, 404, "not_found"},
+		{"bad order id", owner, "GET", "/orders/a.b", nil, nil, 400, "invalid_request"},
+		{"admin reads any order", admin, "GET", "/orders/" + mine.OrderID, nil, nil, 200, ""},
+		{"owner reads it", owner, "GET", "/orders/" + mine.OrderID, nil, nil, 200, ""},
+		{"list without a token", anon, "GET", "/orders", nil, nil, 401, "unauthorized"},
+		{"limit 0", owner, "GET", "/orders?limit=0", nil, nil, 400, "invalid_request"},
+		{"limit 101", owner, "GET", "/orders?limit=101", nil, nil, 400, "invalid_request"},
+		{"garbage cursor", owner, "GET", "/orders?cursor=not*a*cursor", nil, nil, 400, "invalid_request"},
+		{"a products cursor", owner, "GET", "/orders?cursor=eyJwcm9kdWN0SWQiOiJ4In0", nil, nil, 400, "invalid_request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.c.Do(t, tc.method, tc.path, tc.body, tc.headers...).Expect(t, tc.status, tc.code)
+		})
+	}
+	if left := stockLeft(t, p); left != 9 {
+		t.Errorf("refused requests took stock: %d left, want 9", left)
+	}
+	// Another user's list does not show the order.
+	r = other.Do(t, "GET", "/orders", nil)
+	r.Expect(t, http.StatusOK, "")
+	if strings.Contains(string(r.Body), mine.OrderID) {
+		t.Error("another user's list shows the order")
+	}
+}
