@@ -1,0 +1,140 @@
+package main
+
+import (
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shop-serverless/shop/components/awsmock"
+)
+
+// loadWith runs loadConfig alone under mocks.
+func loadWith(t *testing.T, cfg map[string]string) (*Config, error) {
+	t.Helper()
+	var c *Config
+	err := awsmock.New(project, "test").Run(func(ctx *pulumi.Context) error {
+		var err error
+		c, err = loadConfig(ctx)
+		return err
+	}, awsmock.WithConfig(cfg, nil))
+	return c, err
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := loadWith(t, map[string]string{"aws:region": "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Prefix != "shop-test" || c.Network.NATMode != "none" || c.Cache.Mode != "nodes" || c.Tables.BillingMode != "PAY_PER_REQUEST" || c.ProtectData {
+		t.Errorf("defaults = %+v", c)
+	}
+	if s := c.Functions.SizesFor("orders"); s.MemoryMB != 256 || s.TimeoutSeconds != 10 || s.ReservedConcurrency != 0 {
+		t.Errorf("sizes = %+v", s)
+	}
+}
+
+func TestConfigSizesOverride(t *testing.T) {
+	c, err := loadWith(t, map[string]string{
+		"aws:region":     "eu-west-1",
+		"shop:functions": `{"defaults":{"memoryMb":512},"overrides":{"orders":{"timeoutSeconds":20,"reservedConcurrency":5}}}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Functions.SizesFor("orders"); s != (Sizes{MemoryMB: 512, TimeoutSeconds: 20, ReservedConcurrency: 5}) {
+		t.Errorf("orders = %+v", s)
+	}
+	if s := c.Functions.SizesFor("cart"); s != (Sizes{MemoryMB: 512, TimeoutSeconds: 10}) {
+		t.Errorf("cart = %+v", s)
+	}
+}
+
+// TestConfigErrors: every mistake is reported under its key, all at once.
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  map[string]string
+		want []string
+	}{
+		{"no region", map[string]string{}, []string{"aws:region: required"}},
+		{"typo in a key", map[string]string{"shop:network": `{"natMod":"none"}`}, []string{`shop:network: json: unknown field "natMod"`}},
+		{"bad values", map[string]string{
+			"shop:network":          `{"natMode":"many","azCount":9}`,
+			"shop:cache":            `{"engine":"memcached","nodes":3}`,
+			"shop:logRetentionDays": "10",
+			"shop:cartTtl":          "forever",
+		}, []string{
+			`shop:network.natMode: "many" is not one of none, single, perAz`,
+			"shop:network.azCount: 9 must be 1..6",
+			`shop:cache.engine: "memcached" is not one of valkey, redis`,
+			"shop:logRetentionDays: 10 is not a CloudWatch retention",
+			`shop:cartTtl: "forever"`,
+		}},
+		{"API functions must finish within the gateway's 30 s", map[string]string{
+			"shop:functions": `{"overrides":{"orders":{"timeoutSeconds":30},"invalidator":{"timeoutSeconds":300},"nosuch":{}}}`,
+		}, []string{
+			"shop:functions.overrides.orders.timeoutSeconds: 30 must be 1..29",
+			`shop:functions.overrides: "nosuch" is not a function`,
+		}},
+		{"throttles and origins", map[string]string{
+			"shop:api":         `{"throttle":{"rateLimit":0,"burstLimit":1},"routeThrottles":{"GET /nope":{"rateLimit":1,"burstLimit":1}}}`,
+			"shop:corsOrigins": `["https://shop.example.com/path"]`,
+		}, []string{
+			"shop:api.throttle: needs a positive rateLimit",
+			`shop:api.routeThrottles: "GET /nope" is not a route`,
+			`shop:corsOrigins: "https://shop.example.com/path" must be an origin`,
+		}},
+		{"serverless needs two zones, failover needs two zones", map[string]string{
+			"shop:network": `{"azCount":1}`,
+			"shop:cache":   `{"mode":"serverless"}`,
+		}, []string{"shop:cache.mode: serverless needs subnets in at least 2 zones"}},
+		{"external auth", map[string]string{"shop:auth": `{"mode":"external","issuer":"http://x"}`}, []string{
+			`shop:auth.issuer: "http://x" must be an https URL`, "shop:auth.audiences",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := map[string]string{"aws:region": "eu-west-1"}
+			if tt.name == "no region" {
+				cfg = map[string]string{}
+			}
+			maps.Copy(cfg, tt.cfg)
+			_, err := loadWith(t, cfg)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestStackFileSecretsBecomePlaceholders(t *testing.T) {
+	cfg, secrets := parseStackConfig(t, []byte(`
+config:
+  aws:region: eu-central-1
+  shop:alarmEmail:
+    secure: v1:abc:def
+  shop:api:
+    domain:
+      name: api.example.com
+      certificateArn:
+        secure: v1:xyz
+  shop:logRetentionDays: 30
+  shop:protectData: true
+`))
+	if cfg["shop:alarmEmail"] != "placeholder-for-shop-alarmEmail" || cfg["shop:logRetentionDays"] != "30" || cfg["shop:protectData"] != "true" {
+		t.Errorf("config = %v", cfg)
+	}
+	if !strings.Contains(cfg["shop:api"], `"certificateArn":"placeholder-for-shop-api"`) {
+		t.Errorf("nested secure value: %s", cfg["shop:api"])
+	}
+	if strings.Join(secrets, ",") != "shop:alarmEmail,shop:api" {
+		t.Errorf("secret keys = %v", secrets)
+	}
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shop-serverless/shop/components/awsmock"
+	"github.com/shop-serverless/shop/components/gofunc"
+	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/tables"
+)
+
+var buildFunctions = flag.Bool("build-functions", false, "really cross-compile every function under functions/ (slow)")
+
+// TestFunctionEnvironment: each function gets exactly the variables it needs, named as
+// functions/routes and functions/tables name them.
+func TestFunctionEnvironment(t *testing.T) {
+	forEachStack(t, func(t *testing.T, stack string, m *awsmock.Mocks) {
+		for _, spec := range routes.Functions {
+			fn, ok := m.Named("aws:lambda/function:Function", spec.Name+"-function")
+			if !ok {
+				t.Fatalf("function %s missing", spec.Name)
+			}
+			env, _ := get(fn.Inputs, "environment", "variables").(map[string]any)
+			want := []string{routes.EnvLogLevel}
+			for _, ta := range spec.Tables {
+				want = append(want, ta.Table.EnvVar)
+				if env[ta.Table.EnvVar] != "shop-"+stack+"-"+ta.Table.Name {
+					t.Errorf("%s: %s = %v", spec.Name, ta.Table.EnvVar, env[ta.Table.EnvVar])
+				}
+			}
+			if spec.Bucket != "" {
+				want = append(want, routes.EnvImagesBucket, routes.EnvImagesBaseURL)
+				if base, _ := env[routes.EnvImagesBaseURL].(string); !strings.HasPrefix(base, "https://") || strings.HasSuffix(base, "/") {
+					t.Errorf("%s: %s = %q", spec.Name, routes.EnvImagesBaseURL, base)
+				}
+			}
+			if spec.Cache {
+				want = append(want, routes.EnvRedisAddr, routes.EnvRedisTLS, routes.EnvRedisCluster,
+					routes.EnvRedisUser, routes.EnvRedisIAMCache, routes.EnvRedisServerless)
+				if env[routes.EnvRedisIAMCache] != "shop-"+stack+"-cache" || env[routes.EnvRedisUser] != "shop-"+stack+"-cache-app" {
+					t.Errorf("%s: cache identity %v / %v", spec.Name, env[routes.EnvRedisIAMCache], env[routes.EnvRedisUser])
+				}
+				if addr, _ := env[routes.EnvRedisAddr].(string); !strings.HasSuffix(addr, ":6379") {
+					t.Errorf("%s: %s = %q", spec.Name, routes.EnvRedisAddr, addr)
+				}
+				if env[routes.EnvRedisCluster] != env[routes.EnvRedisServerless] {
+					t.Errorf("%s: cluster mode must follow serverless", spec.Name)
+				}
+			}
+			if spec.Name == routes.Cart {
+				want = append(want, routes.EnvCartTTL)
+			}
+			got := slices.Sorted(maps.Keys(env))
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s environment %v, want %v", spec.Name, got, want)
+			}
+			if _, inVPC := fn.Inputs["vpcConfig"]; inVPC != spec.Cache {
+				t.Errorf("%s in VPC = %v, uses cache = %v", spec.Name, inVPC, spec.Cache)
+			}
+		}
+		esm := m.OfType("aws:lambda/eventSourceMapping:EventSourceMapping")
+		if len(esm) != 1 || esm[0].Name != routes.Invalidator+"-stream" ||
+			!strings.Contains(esm[0].Inputs["eventSourceArn"].(string), "table/shop-"+stack+"-"+tables.Products.Name+"/stream/") {
+			t.Errorf("invalidator is not fed by the products stream: %v", esm)
+		}
+		for _, p := range m.OfType("aws:lambda/permission:Permission") {
+			if strings.HasPrefix(p.Name, "api-"+routes.Invalidator) {
+				t.Error("the invalidator is reachable from the API")
+			}
+		}
+	})
+}
+
+func TestExports(t *testing.T) {
+	forEachStack(t, func(t *testing.T, stack string, _ *awsmock.Mocks) {
+		out := exports[stack]
+		for _, k := range []string{"apiUrl", "imagesUrl", "cacheEndpoint", "userPoolId", "userPoolClientId", "jwtIssuer", "alarmTopicArn"} {
+			if s, _ := out[k].(string); s == "" {
+				t.Errorf("export %s = %v", k, out[k])
+			}
+		}
+		for _, def := range tables.All {
+			if out[def.Name+"Table"] != "shop-"+stack+"-"+def.Name {
+				t.Errorf("export %sTable = %v", def.Name, out[def.Name+"Table"])
+			}
+		}
+		if u, _ := out["apiUrl"].(string); !strings.HasPrefix(u, "https://") {
+			t.Errorf("apiUrl = %q", u)
+		}
+	})
+}
+
+// TestPackageRealFunctions cross-compiles every function under functions/ exactly as
+// `pulumi up` does. It is opt-in (-build-functions) because it compiles the AWS SDK for
+// arm64; gofunc's own tests always build a fixture for real.
+func TestPackageRealFunctions(t *testing.T) {
+	if !*buildFunctions {
+		t.Skip("run with -build-functions to cross-compile every function")
+	}
+	names := make([]string, len(routes.Functions))
+	for i, f := range routes.Functions {
+		names[i] = f.Name
+	}
+	p := &gofunc.Packager{Root: moduleRoot(t)}
+	paths, err := p.PackageAll(context.Background(), names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		t.Logf("%s -> %s", n, paths[n])
+	}
+}
