@@ -32,18 +32,26 @@ var BuildFlags = []string{
 type CompileFunc func(ctx context.Context, root, pkgDir, out string) error
 
 // GoCompile cross-compiles with the go tool for Lambda's linux/arm64.
-func GoCompile(ctx context.Context, root, pkgDir, out string) error {
-	args := append([]string{"build"}, BuildFlags...)
-	args = append(args, "-o", out, "./"+filepath.ToSlash(pkgDir))
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build ./%s: %w\n%s", filepath.ToSlash(pkgDir), err, output.String())
+var GoCompile = CompileFor("arm64")
+
+// CompileFor returns a CompileFunc that builds for linux/goarch with BuildFlags, with env
+// (KEY=value) added to the go tool's environment. The benchmarks use it to build functions as
+// for Lambda but for the local architecture, and to rebuild with an empty build cache.
+func CompileFor(goarch string, env ...string) CompileFunc {
+	return func(ctx context.Context, root, pkgDir, out string) error {
+		args := append([]string{"build"}, BuildFlags...)
+		args = append(args, "-o", out, "./"+filepath.ToSlash(pkgDir))
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+		cmd.Env = append(cmd.Env, env...)
+		var output bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &output, &output
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("go build ./%s: %w\n%s", filepath.ToSlash(pkgDir), err, output.String())
+		}
+		return nil
 	}
-	return nil
 }
 
 // Packager builds function packages: the function's main package compiled for linux/arm64,

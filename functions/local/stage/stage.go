@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/cart"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
@@ -57,6 +59,11 @@ type Options struct {
 	Seed bool
 	// Logger receives the gateway's and the functions' logs; default: discard.
 	Logger *slog.Logger
+	// DynamoDBClient, when set, wraps the HTTP client of each function's DynamoDB client;
+	// the benchmarks count a function's DynamoDB requests with it.
+	DynamoDBClient func(function string, next dynamodb.HTTPClient) dynamodb.HTTPClient
+	// Middleware, when set, wraps the gateways' handlers.
+	Middleware func(http.Handler) http.Handler
 }
 
 // Stage is a running local stage.
@@ -146,6 +153,11 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
+		if wrap := s.opts.DynamoDBClient; wrap != nil {
+			c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
+				o.HTTPClient = wrap(name, o.HTTPClient)
+			})
+		}
 		router, err := build(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
@@ -162,6 +174,9 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 }
 
 func (s *Stage) serve(ln net.Listener, h http.Handler) {
+	if s.opts.Middleware != nil {
+		h = s.opts.Middleware(h)
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn)}
 	s.servers = append(s.servers, srv)
