@@ -148,14 +148,14 @@ func TestCartRefusals(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"no token", stagetest.NewClient(st.URL, ""), "/cart/items/"+known, `{"quantity":1}`, 401, "unauthorized"},
+		{"no token", stagetest.NewClient(st.URL, ""), "/cart/items/" + known, `{"quantity":1}`, 401, "unauthorized"},
 		{"unknown product", c, "/cart/items/no-such-product", `{"quantity":1}`, 404, "not_found"},
 		{"unknown product removed", c, "/cart/items/no-such-product", `{"quantity":0}`, 404, "not_found"},
-		{"quantity 101", c, "/cart/items/"+known, `{"quantity":101}`, 400, "invalid_request"},
-		{"negative quantity", c, "/cart/items/"+known, `{"quantity":-1}`, 400, "invalid_request"},
-		{"fractional quantity", c, "/cart/items/"+known, `{"quantity":1.5}`, 400, "invalid_request"},
-		{"no quantity", c, "/cart/items/"+known, `{}`, 400, "invalid_request"},
-		{"unknown field", c, "/cart/items/"+known, `{"quantity":1,"note":"x"}`, 400, "invalid_request"},
+		{"quantity 101", c, "/cart/items/" + known, `{"quantity":101}`, 400, "invalid_request"},
+		{"negative quantity", c, "/cart/items/" + known, `{"quantity":-1}`, 400, "invalid_request"},
+		{"fractional quantity", c, "/cart/items/" + known, `{"quantity":1.5}`, 400, "invalid_request"},
+		{"no quantity", c, "/cart/items/" + known, `{}`, 400, "invalid_request"},
+		{"unknown field", c, "/cart/items/" + known, `{"quantity":1,"note":"x"}`, 400, "invalid_request"},
 		{"bad product id", c, "/cart/items/a.b", `{"quantity":1}`, 400, "invalid_request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
