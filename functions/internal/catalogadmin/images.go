@@ -132,7 +132,8 @@ type Bucket struct {
 	baseURL string
 }
 
-// NewBucket returns the images bucket name, served at baseURL (no trailing slash).
+// NewBucket returns the images bucket called name, whose objects are served at baseURL (no
+// trailing slash).
 func NewBucket(client *s3.Client, name, baseURL string) *Bucket {
 	return &Bucket{s3: client, presign: s3.NewPresignClient(client), name: name, baseURL: baseURL}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
@@ -339,4 +340,51 @@ func TestWritesInvalidateEveryReader(t *testing.T) {
 	adminClient(t).Do(t, "DELETE", "/products/"+p.ProductID, nil).Expect(t, 204, "")
 	anonymous().Do(t, "GET", "/products/"+p.ProductID, nil).Expect(t, 404, "not_found")
 	anonymous().Do(t, "GET", fmt.Sprintf("/products/%s/reviews", p.ProductID), nil).Expect(t, 404, "not_found")
+}
+
+// With Redis down, a write is saved but cannot promise that the cached copy is gone: it
+// answers 503 with Retry-After, reads go to DynamoDB and show the change, and once Redis is
+// back writes answer normally again.
+func TestWritesDuringRedisOutage(t *testing.T) {
+	p := createProduct(t, "outage")
+	getProduct(t, p.ProductID)
+	port := st.Servers.Redis.Port()
+	st.Servers.Redis.Stop()
+	restarted := false
+	restart := func() {
+		if restarted {
+			return
+		}
+		restarted = true
+		proc, err := servers.StartRedis(context.Background(), servers.RedisOptions{Port: port})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Servers.Redis = proc
+	}
+	defer restart()
+
+	body := validProduct("outage")
+	body["stock"] = 1
+	r := adminClient(t).Do(t, "PUT", "/products/"+p.ProductID, body)
+	r.Expect(t, http.StatusServiceUnavailable, "unavailable")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	if item := storedItem(t, p.ProductID); item["stock"].(*types.AttributeValueMemberN).Value != "1" {
+		t.Errorf("the write was not saved: %v", item["stock"])
+	}
+	if got, status := getProduct(t, p.ProductID); got.Stock != 1 || status != "miss" {
+		t.Errorf("read during the outage: stock %d (%s)", got.Stock, status)
+	}
+	// Reviews are saved too (their cached first page ages out with its short TTL).
+	shopperClient(t).Do(t, "POST", "/products/"+p.ProductID+"/reviews", map[string]any{"rating": 4, "title": "Still works"}).
+		Expect(t, http.StatusCreated, "")
+
+	restart()
+	body["stock"] = 2
+	adminClient(t).Do(t, "PUT", "/products/"+p.ProductID, body).Expect(t, http.StatusOK, "")
+	if got, _ := getProduct(t, p.ProductID); got.Stock != 2 {
+		t.Errorf("after the outage: stock %d", got.Stock)
+	}
 }
