@@ -56,6 +56,10 @@ func NewCheckout(store *Store, gate *Gate, products Invalidator) *Checkout {
 
 // Place places the user's order under the user's idempotency key. created is false when the
 // key was used before with the same request: the order is the one that request created.
+//
+// The order of steps matters: the idempotency record is looked up first, so a retry is
+// answered its order even once the product is sold out; then the gate admits the order (or
+// refuses it without touching DynamoDB); then one transaction decides.
 func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (o Order, created bool, err error) {
 	recKey, hash := RecordKey(userID, key), req.Hash()
 	if rec, ok, err := c.store.Record(ctx, recKey); err != nil {
@@ -65,66 +69,25 @@ func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (
 		return o, false, err
 	}
 
-	verdicts := c.gate.Check(ctx, req.Items)
-	var probes []string
-	for i, v := range verdicts {
-		switch v {
-		case Refuse:
-			api.Logger(ctx).DebugContext(ctx, "order refused by the stock gate", "productId", req.Items[i].ProductID)
-			return Order{}, false, outOfStock(req.Items[i].ProductID)
-		case Probe:
-			probes = append(probes, req.Items[i].ProductID)
-		}
-	}
-
-	o, err = c.price(ctx, userID, req, probes, false)
+	adm, err := c.gate.Acquire(ctx, req.Items, c.stocks)
 	if err != nil {
 		return Order{}, false, err
 	}
-	rec := Record{Key: recKey, RequestHash: hash, OrderID: o.OrderID, CreatedAt: o.CreatedAt,
-		ExpiresAt: c.now().Add(RecordTTL).Unix()}
+	if adm.Refused != "" {
+		api.Logger(ctx).DebugContext(ctx, "order refused by the stock gate", "productId", adm.Refused)
+		return Order{}, false, outOfStock(adm.Refused)
+	}
 
-	attempt := 0
-	o, err = backoff.Retry(ctx, func() (Order, error) {
-		attempt++
-		err := c.store.Place(ctx, o, rec)
-		var short *shortError
-		var gone *goneError
-		switch {
-		case err == nil:
-			return o, nil
-		case errors.Is(err, errKeyUsed):
-			// A request with the same key committed first (a concurrent retry of this one).
-			return o, backoff.Permanent(err)
-		case errors.As(err, &short):
-			c.gate.Observe(ctx, short.ProductID, short.Stock)
-			return o, backoff.Permanent(outOfStock(short.ProductID))
-		case errors.As(err, &gone):
-			return o, backoff.Permanent(api.NotFound("product %s does not exist", gone.ProductID))
-		case errors.Is(err, errProductChanged), errors.Is(err, errOrderIDTaken):
-			// Price the order again from the products as they are now.
-			fresh, perr := c.price(ctx, userID, req, nil, true)
-			if perr != nil {
-				return o, backoff.Permanent(perr)
-			}
-			o = fresh
-			rec.OrderID, rec.CreatedAt = o.OrderID, o.CreatedAt
-			return o, err
-		case errors.Is(err, errBusy):
-			return o, err
-		default:
-			return o, backoff.Permanent(err)
-		}
-	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(maxAttempts), backoff.WithMaxElapsedTime(10*time.Second))
-
+	o, err = c.place(ctx, userID, recKey, hash, req, adm.Reserved)
+	var short *shortError
 	switch {
 	case err == nil:
-		if attempt > 1 {
-			api.Logger(ctx).InfoContext(ctx, "order placed after retries", "attempts", attempt)
-		}
 		c.evict(ctx, o)
 		return o, true, nil
+	case errors.As(err, &short):
+		return Order{}, false, outOfStock(short.ProductID)
 	case errors.Is(err, errKeyUsed):
+		// A request with the same key committed first (a concurrent retry of this one).
 		rec, ok, rerr := c.store.Record(ctx, recKey)
 		if rerr != nil {
 			return Order{}, false, rerr
@@ -135,17 +98,88 @@ func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (
 		o, err := c.replay(ctx, rec, hash)
 		return o, false, err
 	case errors.Is(err, errBusy), errors.Is(err, errProductChanged), errors.Is(err, errOrderIDTaken):
-		api.Logger(ctx).WarnContext(ctx, "order gave up after retries", "attempts", attempt, "err", err)
-		return Order{}, false, fmt.Errorf("place order after %d attempts: %w", attempt, api.ErrUnavailable)
+		return Order{}, false, fmt.Errorf("%w: %w", api.ErrUnavailable, err)
 	default:
 		return Order{}, false, err
 	}
 }
 
+// place prices the order and runs its transaction, with bounded retries, then settles the
+// gate's reservations: committed when the order took its units, given back otherwise.
+func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req Request, reserved bool) (o Order, err error) {
+	defer func() { c.settle(ctx, req.Items, reserved, err) }()
+
+	o, err = c.price(ctx, userID, req, false)
+	if err != nil {
+		return Order{}, err
+	}
+	rec := Record{Key: recKey, RequestHash: hash, OrderID: o.OrderID, CreatedAt: o.CreatedAt,
+		ExpiresAt: c.now().Add(RecordTTL).Unix()}
+	attempt := 0
+	o, err = backoff.Retry(ctx, func() (Order, error) {
+		attempt++
+		err := c.store.Place(ctx, o, rec)
+		var gone *goneError
+		switch {
+		case err == nil:
+			return o, nil
+		case errors.As(err, &gone):
+			return o, backoff.Permanent(api.NotFound("product %s does not exist", gone.ProductID))
+		case errors.Is(err, errProductChanged), errors.Is(err, errOrderIDTaken):
+			// Price the order again from the products as they are now.
+			fresh, perr := c.price(ctx, userID, req, true)
+			if perr != nil {
+				return o, backoff.Permanent(perr)
+			}
+			o = fresh
+			rec.OrderID, rec.CreatedAt = o.OrderID, o.CreatedAt
+			return o, err
+		case errors.Is(err, errBusy):
+			return o, err
+		default: // errKeyUsed, *shortError, failures
+			return o, backoff.Permanent(err)
+		}
+	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(maxAttempts), backoff.WithMaxElapsedTime(10*time.Second))
+	if attempt > 1 {
+		api.Logger(ctx).InfoContext(ctx, "order transaction retried", "attempts", attempt, "err", err)
+	}
+	return o, err
+}
+
+// settle tells the gate how the order ended: its reservations are committed when it took
+// its units and given back otherwise; DynamoDB's report of a product short of stock
+// corrects what the gate knows of it.
+func (c *Checkout) settle(ctx context.Context, lines []Line, reserved bool, err error) {
+	var short *shortError
+	switch {
+	case err == nil:
+		if reserved {
+			c.gate.Commit(ctx, lines)
+		}
+	case errors.As(err, &short):
+		var held int64
+		var rest []Line
+		for _, l := range lines {
+			if l.ProductID == short.ProductID {
+				if reserved {
+					held = l.Quantity
+				}
+			} else {
+				rest = append(rest, l)
+			}
+		}
+		c.gate.Observe(ctx, short.ProductID, short.Stock, held)
+		if reserved {
+			c.gate.Release(ctx, rest)
+		}
+	case reserved:
+		c.gate.Release(ctx, lines)
+	}
+}
+
 // price reads the products and builds the order, priced from them. A product short of the
-// quantity ends the request here, with no write: the gate learns it, and a probe that finds
-// stock again lifts the product's marker.
-func (c *Checkout) price(ctx context.Context, userID string, req Request, probes []string, consistent bool) (Order, error) {
+// quantity ends the request here with a *shortError, before any write.
+func (c *Checkout) price(ctx context.Context, userID string, req Request, consistent bool) (Order, error) {
 	ids := make([]string, len(req.Items))
 	for i, l := range req.Items {
 		ids[i] = l.ProductID
@@ -161,8 +195,7 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, probes
 			return Order{}, api.NotFound("product %s does not exist", l.ProductID)
 		}
 		if p.Stock < l.Quantity {
-			c.gate.Observe(ctx, p.ProductID, p.Stock)
-			return Order{}, outOfStock(p.ProductID)
+			return Order{}, &shortError{ProductID: p.ProductID, Stock: p.Stock}
 		}
 		if o.Currency == "" {
 			o.Currency = p.Currency
@@ -173,8 +206,20 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, probes
 		o.Items = append(o.Items, Item{ProductID: p.ProductID, Quantity: l.Quantity, Price: p.Price, Currency: p.Currency})
 		o.Total += p.Price * l.Quantity
 	}
-	c.gate.Forget(ctx, probes...)
 	return o, nil
+}
+
+// stocks is the gate's StockLoader: the products' stock, strongly consistent.
+func (c *Checkout) stocks(ctx context.Context, ids []string) (map[string]int64, error) {
+	products, err := c.store.Products(ctx, ids, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(products))
+	for id, p := range products {
+		out[id] = p.Stock
+	}
+	return out, nil
 }
 
 // replay answers a request whose key has a record: the original order if the request is

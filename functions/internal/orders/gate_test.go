@@ -53,115 +53,187 @@ func redisModes(t *testing.T) map[string]redis.UniversalClient {
 	return modes
 }
 
-// clock is a settable clock for leases.
+// clock is the real clock moved forward by the test, to let leases pass at once.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	offset time.Duration
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.offset) }
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	c.offset += d
 }
 
-func TestGateRemembersShortStockAndProbesAfterALease(t *testing.T) {
+// stockTable is a StockLoader over a map, counting its reads.
+type stockTable struct {
+	mu     sync.Mutex
+	stock  map[string]int64
+	reads  int
+	delay  time.Duration
+	readBy map[string]int
+}
+
+func newStockTable(stock map[string]int64) *stockTable {
+	return &stockTable{stock: stock, readBy: map[string]int{}}
+}
+
+func (s *stockTable) load(_ context.Context, ids []string) (map[string]int64, error) {
+	time.Sleep(s.delay)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reads++
+	out := map[string]int64{}
+	for _, id := range ids {
+		s.readBy[id]++
+		if n, ok := s.stock[id]; ok {
+			out[id] = n
+		}
+	}
+	return out, nil
+}
+
+func (s *stockTable) set(id string, n int64) { s.mu.Lock(); s.stock[id] = n; s.mu.Unlock() }
+
+func (s *stockTable) readsOf(id string) int { s.mu.Lock(); defer s.mu.Unlock(); return s.readBy[id] }
+
+func TestGateReservesRefusesAndResyncs(t *testing.T) {
 	ctx := context.Background()
 	for mode, rdb := range redisModes(t) {
 		t.Run(mode, func(t *testing.T) {
-			clk := &clock{t: time.Now()}
-			g := NewGate(rdb, GateOptions{Lease: time.Second, TTL: time.Minute, Now: clk.Now})
+			clk := &clock{}
+			g := NewGate(rdb, GateOptions{Lease: time.Second, MaxWait: 50 * time.Millisecond, TTL: time.Minute, Now: clk.Now})
 			p := "gate-" + mode + "-a"
-			one := []Line{{p, 1}}
-			expect := func(lines []Line, want ...Verdict) {
+			db := newStockTable(map[string]int64{p: 3})
+			acquire := func(q int64) Admission {
 				t.Helper()
-				got := g.Check(ctx, lines)
-				if fmt.Sprint(got) != fmt.Sprint(want) {
-					t.Fatalf("Check(%v) = %v, want %v", lines, got, want)
+				a, err := g.Acquire(ctx, []Line{{p, q}}, db.load)
+				if err != nil {
+					t.Fatal(err)
 				}
 				if !g.Available() {
 					t.Fatal("the gate tripped its breaker on a healthy Redis")
 				}
+				return a
+			}
+			reserved, undecided, refusedFor := Admission{Reserved: true}, Admission{}, Admission{Refused: p}
+			expect := func(got, want Admission) {
+				t.Helper()
+				if got != want {
+					t.Fatalf("admission %+v, want %+v", got, want)
+				}
 			}
 
-			expect(one, Pass) // nothing known
-			g.Observe(ctx, p, 0)
-			expect(one, Refuse)
-			expect(one, Refuse)
-
+			expect(acquire(2), reserved) // nothing known: one read of DynamoDB, then 2 of 3 reserved
+			if db.readsOf(p) != 1 {
+				t.Fatalf("%d reads of the stock, want 1", db.readsOf(p))
+			}
+			// 1 left, 2 in flight: an order of 2 waits for them, and gives up to DynamoDB.
+			expect(acquire(2), undecided)
+			g.Commit(ctx, []Line{{p, 2}})
+			expect(acquire(2), refusedFor) // 1 left, nothing in flight: refused
+			expect(acquire(1), reserved)
+			g.Release(ctx, []Line{{p, 1}}) // that order did not take its unit
+			expect(acquire(1), reserved)
+			g.Commit(ctx, []Line{{p, 1}})
+			expect(acquire(1), refusedFor) // sold out
+			if db.readsOf(p) != 1 {
+				t.Fatalf("%d reads of the stock, want still 1", db.readsOf(p))
+			}
 			ttl, err := rdb.PTTL(ctx, GateKey(p)).Result()
 			if err != nil || ttl <= 0 || ttl > time.Minute {
-				t.Errorf("marker TTL %v (%v), want within a minute", ttl, err)
+				t.Errorf("entry TTL %v (%v), want within a minute", ttl, err)
 			}
 
-			// A lease later, exactly one caller probes DynamoDB; the others keep refusing.
+			// A lease after the last admission the gate reads DynamoDB again: a restock is seen.
+			db.set(p, 4)
 			clk.Add(time.Second + time.Millisecond)
-			expect(one, Probe)
-			expect(one, Refuse)
+			expect(acquire(4), reserved)
+			if db.readsOf(p) != 2 {
+				t.Fatalf("%d reads of the stock, want 2", db.readsOf(p))
+			}
+			// A reservation lost with its instance (never settled) blocks nobody beyond a lease.
+			db.set(p, 4)
+			expect(acquire(1), undecided) // waits on the lost reservation, gives up
 			clk.Add(time.Second + time.Millisecond)
-			expect(one, Probe)
+			expect(acquire(1), reserved)
+			g.Commit(ctx, []Line{{p, 1}})
 
-			// Some stock left: smaller orders pass, larger ones are refused.
-			g.Observe(ctx, p, 3)
-			expect([]Line{{p, 3}}, Pass)
-			expect([]Line{{p, 4}}, Refuse)
+			// DynamoDB's refusal corrects an optimistic entry.
+			g.Observe(ctx, p, 0, 1)
+			expect(acquire(1), refusedFor)
 
-			// Restocked: the probe's reader forgets the marker.
+			// Forget: the next order reads DynamoDB.
+			db.set(p, 10)
 			g.Forget(ctx, p)
-			expect([]Line{{p, 100}}, Pass)
-			if n, _ := rdb.Exists(ctx, GateKey(p)).Result(); n != 0 {
-				t.Error("Forget left the marker")
-			}
+			expect(acquire(10), reserved)
 		})
 	}
 }
 
-// Only one of many concurrent checks after a lease gets the probe: the script is atomic.
-func TestGateGivesOneProbePerLease(t *testing.T) {
+// Many concurrent orders for a product nobody has asked about yet: one reads DynamoDB, the
+// others wait for it; exactly the stock is reserved; the rest are refused once the
+// reservations are settled.
+func TestGateAdmitsExactlyTheStockUnderConcurrency(t *testing.T) {
 	ctx := context.Background()
 	for mode, rdb := range redisModes(t) {
 		t.Run(mode, func(t *testing.T) {
-			clk := &clock{t: time.Now()}
-			g := NewGate(rdb, GateOptions{Lease: time.Second, Now: clk.Now})
-			p := "gate-" + mode + "-probe"
-			g.Observe(ctx, p, 0)
-			clk.Add(2 * time.Second)
+			g := NewGate(rdb, GateOptions{MaxWait: 5 * time.Second})
+			p := "gate-" + mode + "-rush"
+			db := newStockTable(map[string]int64{p: 50})
+			db.delay = 20 * time.Millisecond
 			var (
 				wg     sync.WaitGroup
 				mu     sync.Mutex
-				counts = map[Verdict]int{}
+				counts = map[string]int{}
 			)
-			for range 50 {
+			for i := range 300 {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					v := g.Check(ctx, []Line{{p, 1}})[0]
+					a, err := g.Acquire(ctx, []Line{{p, 1}}, db.load)
+					kind := "undecided"
+					switch {
+					case err != nil:
+						kind = err.Error()
+					case a.Reserved:
+						kind = "reserved"
+						time.Sleep(time.Duration(i%7) * time.Millisecond) // the transaction
+						g.Commit(ctx, []Line{{p, 1}})
+					case a.Refused != "":
+						kind = "refused"
+					}
 					mu.Lock()
-					counts[v]++
+					counts[kind]++
 					mu.Unlock()
 				}()
 			}
 			wg.Wait()
-			if counts[Probe] != 1 || counts[Refuse] != 49 {
-				t.Errorf("verdicts %v, want 1 probe and 49 refusals", counts)
+			if counts["reserved"] != 50 || counts["refused"] != 250 {
+				t.Errorf("admissions %v, want 50 reserved and 250 refused", counts)
+			}
+			if n := db.readsOf(p); n != 1 {
+				t.Errorf("%d reads of DynamoDB, want 1", n)
 			}
 		})
 	}
 }
 
-// An order of products whose markers live in different slots (on different nodes of the
-// cluster) is checked in one pipeline without CROSSSLOT.
-func TestGateChecksProductsOnDifferentSlots(t *testing.T) {
+// An order of products whose entries live in different slots (on different nodes of the
+// cluster) is decided in one pipeline without CROSSSLOT, all lines or none.
+func TestGateDecidesProductsOnDifferentSlots(t *testing.T) {
 	ctx := context.Background()
 	for mode, rdb := range redisModes(t) {
 		t.Run(mode, func(t *testing.T) {
-			g := NewGate(rdb, GateOptions{})
+			g := NewGate(rdb, GateOptions{MaxWait: 50 * time.Millisecond})
+			db := newStockTable(map[string]int64{})
 			var lines []Line
 			slots := map[int64]bool{}
 			for i := range 12 {
 				id := fmt.Sprintf("gate-%s-multi-%02d", mode, i)
 				lines = append(lines, Line{id, 2})
+				db.set(id, 5)
 				if mode == "cluster" {
 					slot, err := rdb.ClusterKeySlot(ctx, GateKey(id)).Result()
 					if err != nil {
@@ -171,30 +243,57 @@ func TestGateChecksProductsOnDifferentSlots(t *testing.T) {
 				}
 			}
 			if mode == "cluster" && len(slots) < 2 {
-				t.Fatalf("the products' markers share a slot; the test proves nothing")
+				t.Fatalf("the products' entries share a slot; the test proves nothing")
 			}
-			g.Observe(ctx, lines[3].ProductID, 1)
-			g.Observe(ctx, lines[7].ProductID, 5)
-			got := g.Check(ctx, lines)
-			for i, v := range got {
-				want := Pass
-				if i == 3 {
-					want = Refuse
+			db.set(lines[7].ProductID, 1) // too few for 2
+			a, err := g.Acquire(ctx, lines, db.load)
+			if err != nil || a.Refused != lines[7].ProductID {
+				t.Fatalf("admission %+v %v, want refused for %s", a, err, lines[7].ProductID)
+			}
+			if db.reads != 1 {
+				t.Errorf("%d reads of DynamoDB for one order, want 1", db.reads)
+			}
+			// Nothing stays reserved for a refused order.
+			for _, l := range lines {
+				s, err := rdb.HGet(ctx, GateKey(l.ProductID), "s").Int64()
+				want := int64(5)
+				if l == lines[7] {
+					want = 1
 				}
-				if v != want {
-					t.Errorf("line %d: %v, want %v", i, v, want)
+				if err != nil || s != want {
+					t.Errorf("%s: %d units left (%v), want %d", l.ProductID, s, err, want)
 				}
 			}
-			g.Forget(ctx, lines[3].ProductID, lines[7].ProductID)
+			lines[7].Quantity = 1
+			if a, err := g.Acquire(ctx, lines, db.load); err != nil || !a.Reserved {
+				t.Fatalf("admission %+v %v, want reserved", a, err)
+			}
+			g.Release(ctx, lines)
 			if !g.Available() {
 				t.Fatal("the gate tripped its breaker")
 			}
-			for _, v := range g.Check(ctx, lines) {
-				if v != Pass {
-					t.Fatalf("after Forget: %v", v)
-				}
-			}
 		})
+	}
+}
+
+// A product DynamoDB does not know is left to DynamoDB (which answers 404), and is read
+// again next time rather than remembered by the gate.
+func TestGateLeavesUnknownProductsToDynamoDB(t *testing.T) {
+	ctx := context.Background()
+	rdb := redisModes(t)["single"]
+	g := NewGate(rdb, GateOptions{})
+	db := newStockTable(map[string]int64{})
+	for range 2 {
+		a, err := g.Acquire(ctx, []Line{{"gate-nobody", 1}}, db.load)
+		if err != nil || a != (Admission{}) {
+			t.Fatalf("admission %+v %v, want undecided", a, err)
+		}
+	}
+	if db.reads != 2 {
+		t.Errorf("%d reads, want 2", db.reads)
+	}
+	if n, _ := rdb.Exists(ctx, GateKey("gate-nobody")).Result(); n != 0 {
+		t.Error("an entry was left for an unknown product")
 	}
 }
 
@@ -214,7 +313,8 @@ func TestClusterRefusesCrossSlotScripts(t *testing.T) {
 	}
 }
 
-// With Redis unreachable the gate passes everything at once and stops trying for a while.
+// With Redis unreachable the gate leaves every order to DynamoDB at once and stops trying
+// Redis for a while.
 func TestGatePassesWhenRedisIsDown(t *testing.T) {
 	ctx := context.Background()
 	port, err := servers.FreePort()
@@ -225,22 +325,27 @@ func TestGatePassesWhenRedisIsDown(t *testing.T) {
 		DialTimeout: 250 * time.Millisecond, DialerRetries: 1, MaxRetries: -1})
 	defer rdb.Close()
 	g := NewGate(rdb, GateOptions{Cooldown: time.Minute})
+	db := newStockTable(map[string]int64{"x": 5})
 	start := time.Now()
-	if v := g.Check(ctx, []Line{{"x", 1}}); v[0] != Pass {
-		t.Fatalf("verdict %v with Redis down, want pass", v)
+	for range 3 {
+		if a, err := g.Acquire(ctx, []Line{{"x", 1}}, db.load); err != nil || a != (Admission{}) {
+			t.Fatalf("admission %+v %v with Redis down, want undecided", a, err)
+		}
+		if g.Available() {
+			t.Fatal("the breaker did not open")
+		}
 	}
-	if g.Available() {
-		t.Fatal("the breaker did not open")
-	}
-	g.Observe(ctx, "x", 0)
+	g.Observe(ctx, "x", 0, 0)
+	g.Commit(ctx, []Line{{"x", 1}})
+	g.Release(ctx, []Line{{"x", 1}})
 	g.Forget(ctx, "x")
-	if v := g.Check(ctx, []Line{{"x", 1}}); v[0] != Pass {
-		t.Fatalf("verdict %v, want pass", v)
-	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Redis down cost %v", d)
 	}
-	if v := NewGate(nil, GateOptions{}).Check(ctx, []Line{{"x", 1}}); v[0] != Pass {
-		t.Fatalf("a gate without Redis: %v", v)
+	if db.reads != 0 {
+		t.Errorf("%d reads of DynamoDB by the gate with Redis down", db.reads)
+	}
+	if a, err := NewGate(nil, GateOptions{}).Acquire(ctx, []Line{{"x", 1}}, db.load); err != nil || a != (Admission{}) {
+		t.Fatalf("a gate without Redis: %+v %v", a, err)
 	}
 }
