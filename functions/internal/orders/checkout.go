@@ -109,7 +109,9 @@ func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (
 func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req Request, reserved bool) (o Order, err error) {
 	defer func() { c.settle(ctx, req.Items, reserved, err) }()
 
-	o, err = c.price(ctx, userID, req, false)
+	// With units reserved, the stock is the transaction's to check; without (the gate could
+	// not decide), the read refuses what it sees is short, sparing a doomed write.
+	o, err = c.price(ctx, userID, req, false, !reserved)
 	if err != nil {
 		return Order{}, err
 	}
@@ -127,7 +129,7 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 			return o, backoff.Permanent(api.NotFound("product %s does not exist", gone.ProductID))
 		case errors.Is(err, errProductChanged), errors.Is(err, errOrderIDTaken):
 			// Price the order again from the products as they are now.
-			fresh, perr := c.price(ctx, userID, req, true)
+			fresh, perr := c.price(ctx, userID, req, true, true)
 			if perr != nil {
 				return o, backoff.Permanent(perr)
 			}
@@ -147,8 +149,8 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 }
 
 // settle tells the gate how the order ended: its reservations are committed when it took
-// its units and given back otherwise; DynamoDB's report of a product short of stock
-// corrects what the gate knows of it.
+// its units and given back otherwise; a transaction cancelled for a product short of stock
+// (DynamoDB's own, consistent answer) corrects what the gate knows of it.
 func (c *Checkout) settle(ctx context.Context, lines []Line, reserved bool, err error) {
 	var short *shortError
 	switch {
@@ -177,9 +179,12 @@ func (c *Checkout) settle(ctx context.Context, lines []Line, reserved bool, err 
 	}
 }
 
-// price reads the products and builds the order, priced from them. A product short of the
-// quantity ends the request here with a *shortError, before any write.
-func (c *Checkout) price(ctx context.Context, userID string, req Request, consistent bool) (Order, error) {
+// price reads the products and builds the order, priced from them. With checkStock, a
+// product short of the quantity ends the request here, before any write. The gate does not
+// learn from this read: an eventually consistent read can trail a restock, and only
+// DynamoDB's own answers (a cancelled transaction, the gate's consistent reads) may make
+// the gate refuse orders.
+func (c *Checkout) price(ctx context.Context, userID string, req Request, consistent, checkStock bool) (Order, error) {
 	ids := make([]string, len(req.Items))
 	for i, l := range req.Items {
 		ids[i] = l.ProductID
@@ -194,8 +199,8 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, consis
 		if !ok {
 			return Order{}, api.NotFound("product %s does not exist", l.ProductID)
 		}
-		if p.Stock < l.Quantity {
-			return Order{}, &shortError{ProductID: p.ProductID, Stock: p.Stock}
+		if checkStock && p.Stock < l.Quantity {
+			return Order{}, outOfStock(p.ProductID)
 		}
 		if o.Currency == "" {
 			o.Currency = p.Currency
