@@ -313,6 +313,15 @@ func (c writeCounter) Do(r *http.Request) (*http.Response, error) {
 // whose DynamoDB client counts writes; the rest of the stage is shared.
 func countingOrders(t *testing.T, writes *atomic.Int64) string {
 	t.Helper()
+	return ordersInstance(t, func(o *dynamodb.Options) {
+		o.HTTPClient = writeCounter{next: o.HTTPClient, n: writes}
+	})
+}
+
+// ordersInstance serves the orders routes through the local gateway from an orders function
+// of its own, its DynamoDB client changed by opt; the rest of the stage is shared.
+func ordersInstance(t *testing.T, opt func(*dynamodb.Options)) string {
+	t.Helper()
 	ctx := context.Background()
 	fn, _ := routes.FunctionByName(routes.Orders)
 	env := st.Env(fn)
@@ -325,9 +334,7 @@ func countingOrders(t *testing.T, writes *atomic.Int64) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
-		o.HTTPClient = writeCounter{next: o.HTTPClient, n: writes}
-	})
+	c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), opt)
 	router, err := orders.Function(ctx, c)
 	if err != nil {
 		t.Fatal(err)
@@ -418,6 +425,75 @@ func TestSoldOutOrdersCostNoDynamoDBWrites(t *testing.T) {
 	pr.JSON(t, &p)
 	if p.Stock != 1 {
 		t.Errorf("product read after the order shows stock %d, want 1", p.Stock)
+	}
+}
+
+// lossyTransactions loses TransactWriteItems calls: before DynamoDB sees them, or after
+// DynamoDB committed them but before the function hears the answer, as a crash or a
+// timeout of the function would.
+type lossyTransactions struct {
+	next       dynamodb.HTTPClient
+	afterwards bool
+}
+
+func (c lossyTransactions) Do(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".TransactWriteItems") {
+		return c.next.Do(r)
+	}
+	if c.afterwards {
+		resp, err := c.next.Do(r)
+		if err == nil {
+			resp.Body.Close()
+		}
+	}
+	return nil, fmt.Errorf("connection lost (test)")
+}
+
+// A request interrupted before or after its transaction is finished by its retry with the
+// same key: one order, its stock taken once, never stock taken without an order.
+func TestInterruptedOrderIsFinishedByItsRetry(t *testing.T) {
+	for _, afterwards := range []bool{false, true} {
+		t.Run(fmt.Sprintf("committed=%v", afterwards), func(t *testing.T) {
+			lossy := ordersInstance(t, func(o *dynamodb.Options) {
+				o.HTTPClient = lossyTransactions{next: o.HTTPClient, afterwards: afterwards}
+				o.RetryMaxAttempts = 1 // the function gives up: its answer is lost
+			})
+			p := putStockedProduct(t, "interrupted", 5, 100, "USD")
+			user := fmt.Sprintf("interrupted-%v", afterwards)
+			body := orderOf(orders.Line{ProductID: p, Quantity: 2})
+
+			r := asUser(t, lossy, user).Do(t, "POST", "/orders", body, "Idempotency-Key", "k1")
+			if r.Status < 500 {
+				t.Fatalf("the interrupted request answered %d %s", r.Status, r.Body)
+			}
+			want := int64(5)
+			if afterwards {
+				want = 3
+			}
+			if left := stockLeft(t, p); left != want {
+				t.Fatalf("stock after the interruption %d, want %d", left, want)
+			}
+
+			c := asUser(t, st.URL, user)
+			r = c.Do(t, "POST", "/orders", body, "Idempotency-Key", "k1")
+			if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+				t.Fatalf("retry answered %d %s", r.Status, r.Body)
+			}
+			var o orders.Order
+			r.JSON(t, &o)
+			if afterwards != (r.Status == http.StatusOK) {
+				t.Errorf("retry answered %d; a committed order is replayed (200), a lost one created (201)", r.Status)
+			}
+			if left := stockLeft(t, p); left != 3 {
+				t.Fatalf("stock after the retry %d, want 3", left)
+			}
+			r = c.Do(t, "GET", "/orders", nil)
+			var page struct{ Items []orders.Order }
+			r.JSON(t, &page)
+			if len(page.Items) != 1 || page.Items[0].OrderID != o.OrderID {
+				t.Errorf("the user has orders %+v, want just %s", page.Items, o.OrderID)
+			}
+		})
 	}
 }
 
