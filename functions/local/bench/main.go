@@ -1,0 +1,202 @@
+// Command bench is `make bench`: it runs the local stage on real servers and measures the
+// shop against references taken in the same run (the machines are shared and noisy, so only
+// ratios mean anything): hot reads, a cache stampede, a flash sale, a Redis outage, cold
+// starts and artifact sizes. It prints a table, writes a JSON report to $BENCH_REPORT
+// (default bench-report.json) and a latency plot beside it (.png).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shop-serverless/shop/functions/local/stage"
+)
+
+// Config sizes the scenarios.
+type Config struct {
+	Workers           int
+	HotReadDuration   time.Duration
+	RedisDownDuration time.Duration
+	StampedeRequests  int
+	StampedeInstances int
+	FlashStock        int
+	FlashAttempts     int
+	FlashRetryPercent int
+	ColdStarts        int
+	// CleanRebuild builds the artifacts the second time with an empty build cache, so
+	// "reproducible" also covers a fresh machine (minutes on two cores).
+	CleanRebuild bool
+}
+
+// Full is `make bench`.
+var Full = Config{
+	Workers:           8,
+	HotReadDuration:   10 * time.Second,
+	RedisDownDuration: 9 * time.Second,
+	StampedeRequests:  1000,
+	StampedeInstances: 8,
+	FlashStock:        100,
+	FlashAttempts:     5000,
+	FlashRetryPercent: 10,
+	ColdStarts:        20,
+	CleanRebuild:      true,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	// The functions' logs (a warning per read while Redis is down) would drown the table.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	redis.SetLogger(quietRedis{})
+	path := os.Getenv("BENCH_REPORT")
+	if path == "" {
+		path = "bench-report.json"
+	}
+	rep, err := Run(ctx, Full, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	printTable(os.Stdout, rep)
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	png := strings.TrimSuffix(path, ".json") + ".png"
+	if err := writePlot(rep.Series, png); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: plot:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("\nreport: %s\nplot:   %s\n", path, png)
+}
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+// Run starts a stage and runs every scenario on it, logging progress to progress.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
+	step := func(format string, args ...any) { fmt.Fprintf(progress, "bench: "+format+"\n", args...) }
+	rep := &Report{
+		Machine: Machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(),
+			Go: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339)},
+		Series: map[string][]float64{},
+	}
+	step("starting the local stage (Redis, DynamoDB Local, s3rver)")
+	m := &meter{}
+	st, err := stage.Start(ctx, stage.Options{Seed: true, Logger: slog.New(slog.DiscardHandler),
+		DynamoDBClient: m.dynamoDBClient, Middleware: m.middleware})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	naiveURL, err := st.ServeNaive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	scenarios := []struct {
+		name string
+		run  func() error
+	}{
+		{"hot_read", func() error { return runHotRead(ctx, st, naiveURL, cfg.Workers, cfg.HotReadDuration, rep) }},
+		{"stampede", func() error { return runStampede(ctx, st, cfg.StampedeRequests, cfg.StampedeInstances, rep) }},
+		{"flash_sale", func() error { return runFlashSale(ctx, st, m, cfg, rep) }},
+		{"redis_down", func() error { return runRedisDown(ctx, st, cfg.Workers, cfg.RedisDownDuration, rep) }},
+		{"cold_start", func() error { return runColdStart(ctx, st, cfg.ColdStarts, rep) }},
+		{"artifacts", func() error { return runArtifacts(ctx, cfg.CleanRebuild, rep) }},
+	}
+	for _, s := range scenarios {
+		step("%s ...", s.name)
+		t0 := time.Now()
+		if err := s.run(); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		step("%s done in %s", s.name, time.Since(t0).Round(100*time.Millisecond))
+	}
+	rep.Targets = evaluate(rep)
+	return rep, nil
+}
+
+// evaluate checks the published targets against this run's figures.
+func evaluate(r *Report) []Target {
+	h := r.HotRead
+	ts := []Target{
+		{"hot_read: cached p50 within 1.5x of (floor_http + redis_get)",
+			fmt.Sprintf("%.2f ms vs 1.5 x (%.2f + %.2f) = %.2f ms", h.CachedP50Ms, h.FloorHTTPP50Ms, h.RedisGetP50Ms, 1.5*(h.FloorHTTPP50Ms+h.RedisGetP50Ms)),
+			h.CachedP50Ms <= 1.5*(h.FloorHTTPP50Ms+h.RedisGetP50Ms)},
+		{"hot_read: naive p50 at least 5x cached p50",
+			fmt.Sprintf("%.2f ms = %.1fx of %.2f ms", h.NaiveP50Ms, h.NaiveP50Ms/h.CachedP50Ms, h.CachedP50Ms),
+			h.NaiveP50Ms >= 5*h.CachedP50Ms},
+		{"stampede: at most 1 DynamoDB read",
+			fmt.Sprintf("%d reads for %d requests over %d instances (naive: %d)", r.Stampede.DBReads, r.Stampede.Requests, r.Stampede.Instances, r.Stampede.NaiveDBReads),
+			r.Stampede.DBReads <= 1},
+		{"flash_sale: oversold 0, duplicates 0, sold_out_db_writes 0",
+			fmt.Sprintf("oversold %d, duplicates %d, sold_out_db_writes %d", r.FlashSale.Oversold, r.FlashSale.Duplicates, r.FlashSale.SoldOutDBWrites),
+			r.FlashSale.Oversold == 0 && r.FlashSale.Duplicates == 0 && r.FlashSale.SoldOutDBWrites == 0},
+		{"redis_down: errors 0",
+			fmt.Sprintf("%d errors in %d requests (%d during the outage)", r.RedisDown.Errors, r.RedisDown.Requests, r.RedisDown.OutageRequests),
+			r.RedisDown.Errors == 0},
+	}
+	for _, name := range sortedKeys(r.ColdStart) {
+		c := r.ColdStart[name]
+		ts = append(ts, Target{"cold_start: " + name + " init within 1.5x of hello-world",
+			fmt.Sprintf("%.1f ms vs %.1f ms (%.2fx)", c.InitP50Ms, c.HelloInitP50Ms, c.InitP50Ms/c.HelloInitP50Ms),
+			c.InitP50Ms <= 1.5*c.HelloInitP50Ms})
+	}
+	for _, name := range sortedKeys(r.Artifacts) {
+		a := r.Artifacts[name]
+		ts = append(ts, Target{"artifacts: " + name + " at most 6 MiB and reproducible",
+			fmt.Sprintf("%.2f MiB, reproducible %v", float64(a.ZipBytes)/(1<<20), a.Reproducible),
+			a.ZipBytes <= 6<<20 && a.Reproducible})
+	}
+	return ts
+}
+
+func printTable(w io.Writer, r *Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	h := r.HotRead
+	fmt.Fprintf(tw, "scenario\tfigure\tvalue\n")
+	fmt.Fprintf(tw, "hot_read\tcached p50 / p99\t%.2f / %.2f ms\n", h.CachedP50Ms, h.CachedP99Ms)
+	fmt.Fprintf(tw, "\tcached req/s\t%.0f\n", h.CachedRPS)
+	fmt.Fprintf(tw, "\tfloor: GET /health p50\t%.2f ms\n", h.FloorHTTPP50Ms)
+	fmt.Fprintf(tw, "\tfloor: Redis GET p50\t%.3f ms\n", h.RedisGetP50Ms)
+	fmt.Fprintf(tw, "\tnaive (DynamoDB) p50, req/s\t%.2f ms, %.0f\n", h.NaiveP50Ms, h.NaiveRPS)
+	s := r.Stampede
+	fmt.Fprintf(tw, "stampede\tDynamoDB reads, ours / naive\t%d / %d  (%d requests, %d instances)\n", s.DBReads, s.NaiveDBReads, s.Requests, s.Instances)
+	f := r.FlashSale
+	fmt.Fprintf(tw, "flash_sale\tconfirmed of stock\t%d of %d  (%d attempts + %d retries)\n", f.Confirmed, f.Stock, f.Attempts, f.Retries)
+	fmt.Fprintf(tw, "\toversold, duplicates\t%d, %d\n", f.Oversold, f.Duplicates)
+	fmt.Fprintf(tw, "\tDynamoDB writes on sold-out attempts\t%d\n", f.SoldOutDBWrites)
+	fmt.Fprintf(tw, "\torders/s\t%.0f\n", f.OrdersPerS)
+	d := r.RedisDown
+	fmt.Fprintf(tw, "redis_down\terrors, p99 during outage\t%d, %.2f ms  (%d requests)\n", d.Errors, d.P99Ms, d.Requests)
+	for _, name := range sortedKeys(r.ColdStart) {
+		c := r.ColdStart[name]
+		fmt.Fprintf(tw, "cold_start\t%s init p50 (hello-world)\t%.1f ms (%.1f ms)\n", name, c.InitP50Ms, c.HelloInitP50Ms)
+	}
+	for _, name := range sortedKeys(r.Artifacts) {
+		a := r.Artifacts[name]
+		fmt.Fprintf(tw, "artifacts\t%s zip\t%.2f MiB, reproducible %v, sha256 %.12s\n", name, float64(a.ZipBytes)/(1<<20), a.Reproducible, a.SHA256)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\ntargets:")
+	for _, t := range r.Targets {
+		mark := "met   "
+		if !t.Met {
+			mark = "MISSED"
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", mark, t.Name, t.Measured)
+	}
+}

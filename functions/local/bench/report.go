@@ -1,0 +1,87 @@
+package main
+
+// Report is the JSON report `make bench` writes to $BENCH_REPORT. Every figure is measured in
+// one run; targets are ratios against references of the same run.
+type Report struct {
+	Machine   Machine              `json:"machine"`
+	HotRead   HotRead              `json:"hot_read"`
+	Stampede  Stampede             `json:"stampede"`
+	FlashSale FlashSale            `json:"flash_sale"`
+	RedisDown RedisDown            `json:"redis_down"`
+	ColdStart map[string]ColdStart `json:"cold_start"`
+	Artifacts map[string]Artifact  `json:"artifacts"`
+	Targets   []Target             `json:"targets"`
+	Series    map[string][]float64 `json:"-"` // latencies in ms per series, for the plot
+	Notes     map[string]string    `json:"notes,omitempty"`
+}
+
+// Machine describes where the figures were measured.
+type Machine struct {
+	GOOS   string `json:"goos"`
+	GOARCH string `json:"goarch"`
+	CPUs   int    `json:"cpus"`
+	Go     string `json:"go"`
+	Date   string `json:"date"`
+}
+
+// HotRead compares warm cached reads with the floor and with the article's naive path.
+type HotRead struct {
+	CachedP50Ms    float64 `json:"cached_p50_ms"`
+	CachedP99Ms    float64 `json:"cached_p99_ms"`
+	CachedRPS      float64 `json:"cached_rps"`
+	FloorHTTPP50Ms float64 `json:"floor_http_p50_ms"`
+	RedisGetP50Ms  float64 `json:"redis_get_p50_ms"`
+	NaiveP50Ms     float64 `json:"naive_p50_ms"`
+	NaiveRPS       float64 `json:"naive_rps"`
+	Workers        int     `json:"workers"`
+	Seconds        float64 `json:"seconds"`
+}
+
+// Stampede counts DynamoDB reads behind concurrent misses for one product.
+type Stampede struct {
+	Requests     int   `json:"requests"`
+	Instances    int   `json:"instances"`
+	DBReads      int64 `json:"db_reads"`
+	NaiveDBReads int64 `json:"naive_db_reads"`
+}
+
+// FlashSale is the checkout of the last units of one product.
+type FlashSale struct {
+	Stock           int     `json:"stock"`
+	Attempts        int     `json:"attempts"`
+	Retries         int     `json:"retries"`
+	Confirmed       int     `json:"confirmed"`
+	Oversold        int     `json:"oversold"`
+	Duplicates      int     `json:"duplicates"`
+	SoldOutDBWrites int64   `json:"sold_out_db_writes"`
+	OrdersPerS      float64 `json:"orders_per_s"`
+	Errors          int     `json:"errors"`
+}
+
+// RedisDown is the hot read load while Redis is stopped.
+type RedisDown struct {
+	Requests       int     `json:"requests"`
+	Errors         int     `json:"errors"`
+	P99Ms          float64 `json:"p99_ms"`
+	OutageRequests int     `json:"outage_requests"`
+}
+
+// ColdStart is the time from exec to the first request for work, per function.
+type ColdStart struct {
+	InitP50Ms      float64 `json:"init_p50_ms"`
+	HelloInitP50Ms float64 `json:"hello_init_p50_ms"`
+}
+
+// Artifact is a function's deployment package.
+type Artifact struct {
+	ZipBytes     int64  `json:"zip_bytes"`
+	SHA256       string `json:"sha256"`
+	Reproducible bool   `json:"reproducible"`
+}
+
+// Target is one of the published targets and whether this run met it.
+type Target struct {
+	Name     string `json:"name"`
+	Measured string `json:"measured"`
+	Met      bool   `json:"met"`
+}

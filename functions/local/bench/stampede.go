@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/local/stage"
+	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/tables"
+)
+
+// countingClient counts the DynamoDB operations that pass through it.
+type countingClient struct {
+	next dynamodb.HTTPClient
+	op   string
+	n    *atomic.Int64
+}
+
+func (c countingClient) Do(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+c.op) {
+		c.n.Add(1)
+	}
+	return c.next.Do(r)
+}
+
+// instance is one catalog function environment: its own clients and in-process state.
+type instance struct {
+	clients *clients.Clients
+	router  api.Router
+	store   *catalog.Store
+}
+
+func newInstances(ctx context.Context, st *stage.Stage, n int, reads *atomic.Int64) ([]instance, error) {
+	fn, _ := routes.FunctionByName(routes.Catalog)
+	env := st.Env(fn)
+	var out []instance
+	for range n {
+		cfg, err := clients.LoadConfig(env)
+		if err != nil {
+			return nil, err
+		}
+		c, err := clients.New(ctx, cfg, env)
+		if err != nil {
+			return nil, err
+		}
+		c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
+			o.HTTPClient = countingClient{next: o.HTTPClient, op: "GetItem", n: reads}
+		})
+		router, err := catalog.Function(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		table, _ := cfg.Table(tables.Products)
+		out = append(out, instance{clients: c, router: router, store: catalog.NewStore(c.DynamoDB, table)})
+	}
+	return out, nil
+}
+
+// runStampede sends requests concurrent reads of one product, with the cache empty, spread
+// over instances independent function instances sharing Redis and DynamoDB; then the same
+// with the naive cache-aside (GET, on a miss read DynamoDB and SET).
+func runStampede(ctx context.Context, st *stage.Stage, requests, instances int, rep *Report) error {
+	const id = "electronics-07"
+	var reads, naiveReads atomic.Int64
+	ours, err := newInstances(ctx, st, instances, &reads)
+	if err != nil {
+		return err
+	}
+	naive, err := newInstances(ctx, st, instances, &naiveReads)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, in := range append(ours, naive...) {
+			in.clients.Close()
+		}
+	}()
+	rdb := ours[0].clients.Redis
+	if err := rdb.Del(ctx, "c:{"+catalog.CacheKey(id)+"}", "naive:"+id).Err(); err != nil {
+		return err
+	}
+
+	ev := api.Request{RouteKey: "GET /products/{productId}", PathParameters: map[string]string{"productId": id}}
+	failures := burst(requests, func(i int) bool {
+		resp, err := ours[i%instances].router.Handle(ctx, ev)
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+	if failures > 0 {
+		return fmt.Errorf("stampede: %d of %d reads failed", failures, requests)
+	}
+	failures = burst(requests, func(i int) bool {
+		in := naive[i%instances]
+		if _, err := in.clients.Redis.Get(ctx, "naive:"+id).Bytes(); err == nil {
+			return true
+		}
+		p, err := in.store.Get(ctx, id)
+		if err != nil {
+			return false
+		}
+		doc, _ := json.Marshal(p)
+		return in.clients.Redis.Set(ctx, "naive:"+id, doc, time.Hour).Err() == nil
+	})
+	if failures > 0 {
+		return fmt.Errorf("naive stampede: %d of %d reads failed", failures, requests)
+	}
+	rep.Stampede = Stampede{Requests: requests, Instances: instances, DBReads: reads.Load(), NaiveDBReads: naiveReads.Load()}
+	return nil
+}
+
+// burst runs n calls at once (all released together) and returns how many failed.
+func burst(n int, call func(i int) bool) int {
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if !call(i) {
+				failed.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return int(failed.Load())
+}
