@@ -100,7 +100,23 @@ func getProduct(t *testing.T, id string) (catalog.Product, string) {
 	return p, r.Header.Get("X-Cache")
 }
 
+// waitForCache waits until reads are served from Redis again. Tests in this package stop
+// Redis, and after an error each function skips Redis for a moment (its breaker), so a test
+// that asserts hits first waits for the cache to be back.
+func waitForCache(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		r := anonymous().Do(t, "GET", "/products/books-05", nil)
+		if r.Header.Get("X-Cache") == "hit" {
+			return
+		}
+		sleepBriefly()
+	}
+	t.Fatal("the product cache does not serve hits")
+}
+
 func TestProductLifecycle(t *testing.T) {
+	waitForCache(t)
 	admin := adminClient(t)
 
 	// Create: 201, a new UUIDv7 id, Location, the document as stored.
@@ -324,6 +340,7 @@ func TestProductWritesRefused(t *testing.T) {
 // A deleted product that was cached, then read, is a 404, and a product re-read after its
 // deletion is not served from a stale copy by another function's instance either.
 func TestWritesInvalidateEveryReader(t *testing.T) {
+	waitForCache(t)
 	p := createProduct(t, "invalidate")
 	getProduct(t, p.ProductID)
 	if _, status := getProduct(t, p.ProductID); status != "hit" {
@@ -361,6 +378,7 @@ func TestWritesDuringRedisOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.Servers.Redis = proc
+		waitForCache(t)
 	}
 	defer restart()
 

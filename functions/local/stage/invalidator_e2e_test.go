@@ -68,6 +68,7 @@ func newInvalidator(t *testing.T) func(context.Context, events.DynamoDBEvent) er
 // shows the change, and a product deleted that way reads 404.
 func TestInvalidatorEvictsOutOfBandWrites(t *testing.T) {
 	ctx := context.Background()
+	waitForCache(t)
 	changed, deleted := createProduct(t, "out-of-band"), createProduct(t, "out-of-band")
 	for _, p := range []catalog.Product{changed, deleted} {
 		getProduct(t, p.ProductID)

@@ -51,6 +51,7 @@ func storedReviews(t *testing.T, productID string) int {
 }
 
 func TestReviewsNewestFirstWithCursors(t *testing.T) {
+	waitForCache(t)
 	p := createProduct(t, "reviewed")
 	page, r := listReviews(t, p.ProductID, nil)
 	if len(page.Items) != 0 || page.NextCursor != nil || !strings.Contains(string(r.Body), `"items":[]`) {
@@ -100,11 +101,23 @@ func TestReviewsNewestFirstWithCursors(t *testing.T) {
 		}
 	}
 
-	// The default first page is cached, and a new review evicts it.
+	// The default first page is cached (limit=20 is the same page), and a new review evicts it.
 	_, first := listReviews(t, p.ProductID, nil)
-	_, second := listReviews(t, p.ProductID, url.Values{"limit": {"20"}})
-	if first.Header.Get("X-Cache") == "" || second.Header.Get("X-Cache") != "hit" {
-		t.Errorf("first page X-Cache %q then %q, want a hit the second time", first.Header.Get("X-Cache"), second.Header.Get("X-Cache"))
+	if first.Header.Get("X-Cache") == "" {
+		t.Errorf("first page without X-Cache")
+	}
+	for i := 0; ; i++ { // a breaker tripped by an earlier Redis outage may skip the cache briefly
+		_, second := listReviews(t, p.ProductID, url.Values{"limit": {"20"}})
+		if second.Header.Get("X-Cache") == "hit" {
+			break
+		}
+		if i == 30 {
+			t.Fatalf("the first page is never served from the cache")
+		}
+		sleepBriefly()
+	}
+	if _, r := listReviews(t, p.ProductID, url.Values{"limit": {"3"}}); r.Header.Get("X-Cache") != "" {
+		t.Errorf("a page of another size came from the first page's cache")
 	}
 	shopper.Do(t, "POST", "/products/"+p.ProductID+"/reviews", map[string]any{"rating": 5, "title": "Newest"}).Expect(t, 201, "")
 	page, r = listReviews(t, p.ProductID, nil)
