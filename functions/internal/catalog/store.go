@@ -34,10 +34,16 @@ type Store struct {
 func NewStore(db DB, table string) *Store { return &Store{db: db, table: table} }
 
 // Get returns the product, or an error wrapping api.ErrNotFound.
+//
+// The read is strongly consistent: it fills the cache on a miss, and an eventually
+// consistent read just after a write (the write having evicted the cached copy) could
+// return the old item and put it back in the cache for a whole TTL, or remember a product
+// created a moment ago as missing. Misses are rare, so the doubled read cost is small.
 func (s *Store) Get(ctx context.Context, id string) (Product, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table),
-		Key:       map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: id}},
+		TableName:      aws.String(s.table),
+		Key:            map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: id}},
+		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return Product{}, fmt.Errorf("get product: %w", err)

@@ -1,8 +1,12 @@
 package catalog
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 func TestDraftProblems(t *testing.T) {
@@ -40,5 +44,39 @@ func TestValidCurrency(t *testing.T) {
 		if ValidCurrency(c) {
 			t.Errorf("%q accepted", c)
 		}
+	}
+}
+
+// recordingDB records the requests of the store; only the methods a test calls are set.
+type recordingDB struct {
+	DB
+	get    *dynamodb.GetItemInput
+	update *dynamodb.UpdateItemInput
+}
+
+func (r *recordingDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	r.get = in
+	return &dynamodb.GetItemOutput{}, nil
+}
+
+func (r *recordingDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	r.update = in
+	return &dynamodb.UpdateItemOutput{}, nil
+}
+
+// The read that fills the cache must see the latest write, and PUT must be a conditional
+// UpdateItem of its own fields, never a PutItem of the whole item.
+func TestStoreRequests(t *testing.T) {
+	db := &recordingDB{}
+	s := NewStore(db, "products")
+	_, _ = s.Get(context.Background(), "p1")
+	if db.get == nil || db.get.ConsistentRead == nil || !*db.get.ConsistentRead {
+		t.Error("Get is not a strongly consistent read")
+	}
+	_, _ = s.Update(context.Background(), "p1", Draft{Name: "n", Category: "c", Currency: "USD"}, "2026-01-01T00:00:00Z")
+	u := db.update
+	if u == nil || aws.ToString(u.ConditionExpression) != "attribute_exists(productId)" ||
+		strings.Contains(aws.ToString(u.UpdateExpression), "imageUrl") || strings.Contains(aws.ToString(u.UpdateExpression), "createdAt") {
+		t.Errorf("update %+v", u)
 	}
 }

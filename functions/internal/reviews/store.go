@@ -58,8 +58,11 @@ func (s *Store) List(ctx context.Context, productID string, limit int, start map
 		KeyConditionExpression:    aws.String("productId = :p"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: productID}},
 		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit + 1)),
-		ExclusiveStartKey:         start,
+		// Strongly consistent: the first page is cached right after a new review evicted it,
+		// and must include that review.
+		ConsistentRead:    aws.Bool(true),
+		Limit:             aws.Int32(int32(limit + 1)),
+		ExclusiveStartKey: start,
 	})
 	if err != nil {
 		return api.Page[Review]{}, fmt.Errorf("query reviews: %w", err)
