@@ -172,6 +172,11 @@ func WriteZip(zipPath, binary string) error {
 		tmp.Close()
 		return fmt.Errorf("zip %s: %w", zipPath, err)
 	}
+	// CreateTemp makes the file private; a build output is an ordinary readable file.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("zip %s: %w", zipPath, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("zip %s: %w", zipPath, err)
 	}
