@@ -119,6 +119,8 @@ type APIConfig struct {
 	// RouteThrottles override the route table's throttles, by route key ("POST /orders").
 	RouteThrottles map[string]Throttle `json:"routeThrottles"`
 	Domain         *DomainConfig       `json:"domain"`
+	// DetailedMetrics publishes per-route metrics (billed as custom metrics).
+	DetailedMetrics bool `json:"detailedMetrics"`
 }
 
 // FunctionSettings sizes a function; unset fields keep the defaults.

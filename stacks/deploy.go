@@ -168,6 +168,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		RouteThrottles:   throttles,
 		CORSOrigins:      cfg.CORSOrigins,
 		LogRetentionDays: cfg.LogRetentionDays,
+		DetailedMetrics:  cfg.API.DetailedMetrics,
 		Tags:             tags,
 	}
 	if d := cfg.API.Domain; d != nil {

@@ -65,6 +65,9 @@ type APIArgs struct {
 	CORSOrigins []string
 	// LogRetentionDays is how long access logs are kept.
 	LogRetentionDays int
+	// DetailedMetrics publishes per-route metrics; CloudWatch bills them as custom metrics
+	// (several per route), so it is worth it where someone reads them.
+	DetailedMetrics bool
 	// Domain is an optional custom domain.
 	Domain *Domain
 	// Tags are added to every resource that takes tags.
@@ -252,7 +255,7 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 		DefaultRouteSettings: &apigatewayv2.StageDefaultRouteSettingsArgs{
 			ThrottlingRateLimit:    pulumi.Float64(a.Throttle.RateLimit),
 			ThrottlingBurstLimit:   pulumi.Int(a.Throttle.BurstLimit),
-			DetailedMetricsEnabled: pulumi.Bool(true),
+			DetailedMetricsEnabled: pulumi.Bool(a.DetailedMetrics),
 		},
 		Tags: a.Tags,
 	}
