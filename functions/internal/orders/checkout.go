@@ -78,7 +78,7 @@ func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (
 		return Order{}, false, outOfStock(adm.Refused)
 	}
 
-	o, err = c.place(ctx, userID, recKey, hash, req, adm.Reserved)
+	o, err = c.place(ctx, userID, recKey, hash, req, adm)
 	var short *shortError
 	switch {
 	case err == nil:
@@ -106,12 +106,12 @@ func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (
 
 // place prices the order and runs its transaction, with bounded retries, then settles the
 // gate's reservations: committed when the order took its units, given back otherwise.
-func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req Request, reserved bool) (o Order, err error) {
-	defer func() { c.settle(ctx, req.Items, reserved, err) }()
+func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req Request, adm Admission) (o Order, err error) {
+	defer func() { c.settle(ctx, adm, req.Items, err) }()
 
 	// With units reserved, the stock is the transaction's to check; without (the gate could
 	// not decide), the read refuses what it sees is short, sparing a doomed write.
-	o, err = c.price(ctx, userID, req, false, !reserved)
+	o, err = c.price(ctx, userID, req, false, !adm.Reserved)
 	if err != nil {
 		return Order{}, err
 	}
@@ -151,31 +151,23 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 // settle tells the gate how the order ended: its reservations are committed when it took
 // its units and given back otherwise; a transaction cancelled for a product short of stock
 // (DynamoDB's own, consistent answer) corrects what the gate knows of it.
-func (c *Checkout) settle(ctx context.Context, lines []Line, reserved bool, err error) {
+func (c *Checkout) settle(ctx context.Context, adm Admission, lines []Line, err error) {
 	var short *shortError
 	switch {
 	case err == nil:
-		if reserved {
-			c.gate.Commit(ctx, lines)
-		}
+		c.gate.Commit(ctx, adm, lines)
 	case errors.As(err, &short):
-		var held int64
 		var rest []Line
 		for _, l := range lines {
 			if l.ProductID == short.ProductID {
-				if reserved {
-					held = l.Quantity
-				}
+				c.gate.Observe(ctx, adm, l, short.Stock)
 			} else {
 				rest = append(rest, l)
 			}
 		}
-		c.gate.Observe(ctx, short.ProductID, short.Stock, held)
-		if reserved {
-			c.gate.Release(ctx, rest)
-		}
-	case reserved:
-		c.gate.Release(ctx, lines)
+		c.gate.Release(ctx, adm, rest)
+	default:
+		c.gate.Release(ctx, adm, lines)
 	}
 }
 

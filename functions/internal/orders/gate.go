@@ -2,8 +2,11 @@ package orders
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -14,14 +17,17 @@ import (
 
 // GateOptions tunes a Gate; zero fields take the defaults.
 type GateOptions struct {
-	// Lease is how long what the gate knows of a product's stock is trusted to refuse orders
-	// after the last sync with DynamoDB or the last admission; then one caller re-reads
-	// DynamoDB. It bounds how long a restock (or a reservation lost with a crashed
-	// instance) can go unnoticed. Default 1 s.
+	// Lease is how long what the gate knows of a product's stock may refuse orders after
+	// the last sync with DynamoDB or the last admission; then one caller re-reads DynamoDB.
+	// It bounds how long a restock made outside checkout goes unnoticed. Default 1 s.
 	Lease time.Duration
+	// Hold is how long a reservation lives unless settled: longer than any transaction
+	// (with its retries) takes, so only a reservation lost with its instance expires.
+	// Default 15 s.
+	Hold time.Duration
 	// MaxWait is how long an order waits for the gate to decide (while another instance
 	// reads DynamoDB, or while reservations are in flight) before DynamoDB decides alone.
-	// Default 750 ms.
+	// Default 5 s.
 	MaxWait time.Duration
 	// TTL is how long a product's entry lives without a write. Default 10 min.
 	TTL time.Duration
@@ -39,19 +45,21 @@ type GateOptions struct {
 // mirror that errs towards letting orders through:
 //
 //   - Redis learns a product's stock only from DynamoDB: one caller reads it (strongly
-//     consistent) when Redis knows nothing, and again a lease after the last admission or
-//     sync when the gate would refuse, so a restock or a lost reservation is noticed within
-//     a lease; DynamoDB's answers (too little stock) correct it too;
-//   - a unit is reserved before the transaction, and after it the reservation is either
-//     committed (the order took the unit) or released (it did not);
-//   - an order is refused only when no units are left and no reservation is in flight;
-//     while reservations are in flight it waits for them (at most MaxWait);
+//     consistent) when Redis knows nothing, and again when the gate would refuse an order
+//     a lease after its last news, so a restock is noticed within a lease; a transaction
+//     DynamoDB cancels for lack of stock corrects it too;
+//   - each order's units are reserved before its transaction, with an expiry; after the
+//     transaction the reservation is committed (the units are taken) or released; one
+//     lost with a crashed instance expires by itself;
+//   - an order is refused only when the units left, minus those reserved, are too few and
+//     no reservation is in flight; while reservations are in flight it waits for them (at
+//     most MaxWait);
 //   - whenever the gate cannot decide (Redis unreachable, flushed, slow), DynamoDB's
 //     conditions decide alone: nothing is oversold, at worst more transactions are tried.
 //
-// Each product's entry is one hash, hash-tagged with the product's cache key, and each
-// script touches one key, so the gate works unchanged on a cluster-mode cache (ElastiCache
-// Serverless), where a script's keys must share a slot. The lines of an order run one
+// A product's entry is two keys hash-tagged with the product's cache key, so the scripts
+// that use both keep to one slot and work unchanged on a cluster-mode cache (ElastiCache
+// Serverless). Different products are different slots: the lines of an order run one
 // script each, in one pipeline.
 type Gate struct {
 	rdb       redis.UniversalClient
@@ -64,8 +72,11 @@ func NewGate(rdb redis.UniversalClient, opt GateOptions) *Gate {
 	if opt.Lease <= 0 {
 		opt.Lease = time.Second
 	}
+	if opt.Hold <= 0 {
+		opt.Hold = 15 * time.Second
+	}
 	if opt.MaxWait <= 0 {
-		opt.MaxWait = 750 * time.Millisecond
+		opt.MaxWait = 5 * time.Second
 	}
 	if opt.TTL <= 0 {
 		opt.TTL = 10 * time.Minute
@@ -82,54 +93,77 @@ func NewGate(rdb redis.UniversalClient, opt GateOptions) *Gate {
 	return &Gate{rdb: rdb, opt: opt}
 }
 
-// GateKey is the Redis key of a product's entry. Its hash tag is the product's cache key,
-// so the entry and the cached product document live in the same slot.
+// GateKey is the Redis key of a product's stock entry. Its hash tag is the product's cache
+// key, so the entry, its reservations and the cached product document share a slot.
 func GateKey(productID string) string { return "stock:{" + catalog.CacheKey(productID) + "}" }
 
-// The entry is a hash: s = units the gate may still admit, r = units reserved by orders
-// whose transaction has not ended, f = until when (Unix ms) s may refuse orders, i = until
-// when (Unix ms) one caller is reading DynamoDB for the entry.
+// gateKeys returns a product's two keys: the entry, a hash (a = units left as far as the
+// gate knows: DynamoDB's stock at the last sync minus the units committed since; h = units
+// held by live reservations; f = until when, Unix ms, a shortage may refuse orders; i =
+// until when one caller is reading DynamoDB for it), and the reservations, a sorted set of
+// "<token>:<units>" scored by expiry (Unix ms).
+func gateKeys(productID string) []string {
+	k := GateKey(productID)
+	return []string{k, k + ":held"}
+}
 
 // Answers of acquireScript.
 const (
 	codeAdmit  = 0 // q units reserved
-	codeRefuse = 1 // no units left, none in flight, and that is recent news
+	codeRefuse = 1 // too few units left, none in flight, and that is recent news
 	codeWait   = 2 // reservations are in flight, or another caller is reading DynamoDB
 	codeLoad   = 3 // this caller reads DynamoDB and calls syncScript
 )
 
-// acquireScript: ARGV q, now, lease, lock (ms), ttl (ms).
+// expireLua drops the reservations past their expiry from the held count. It expects
+// now and ttl (ms) in local variables.
+const expireLua = `
+local expired = redis.call("ZRANGEBYSCORE", KEYS[2], "-inf", now)
+if #expired > 0 then
+  local gone = 0
+  for _, m in ipairs(expired) do gone = gone + tonumber(string.match(m, ":(%d+)$")) end
+  redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", now)
+  if redis.call("EXISTS", KEYS[1]) == 1 then
+    local h = tonumber(redis.call("HGET", KEYS[1], "h") or 0)
+    redis.call("HSET", KEYS[1], "h", math.max(0, h - gone))
+  end
+end`
+
+// acquireScript: ARGV q, now, lease, lock (ms), ttl (ms), token, hold (ms).
 var acquireScript = redis.NewScript(`
-local q, now = tonumber(ARGV[1]), tonumber(ARGV[2])
-local v = redis.call("HMGET", KEYS[1], "s", "r", "f", "i")
+local q, now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[5]
+` + expireLua + `
+local v = redis.call("HMGET", KEYS[1], "a", "h", "f", "i")
 local lock = tonumber(v[4] or 0)
 if not v[1] then
   if lock > now then return 2 end
   redis.call("HSET", KEYS[1], "i", now + tonumber(ARGV[4]))
-  redis.call("PEXPIRE", KEYS[1], ARGV[5])
+  redis.call("PEXPIRE", KEYS[1], ttl)
   return 3
 end
-local s, r, f = tonumber(v[1]), tonumber(v[2] or 0), tonumber(v[3] or 0)
-if s >= q then
-  redis.call("HSET", KEYS[1], "s", s - q, "r", r + q, "f", now + tonumber(ARGV[3]))
-  redis.call("PEXPIRE", KEYS[1], ARGV[5])
+local a, h, f = tonumber(v[1]), tonumber(v[2] or 0), tonumber(v[3] or 0)
+if a - h >= q then
+  redis.call("ZADD", KEYS[2], now + tonumber(ARGV[7]), ARGV[6] .. ":" .. ARGV[1])
+  redis.call("HSET", KEYS[1], "h", h + q, "f", now + tonumber(ARGV[3]))
+  redis.call("PEXPIRE", KEYS[1], ttl)
+  redis.call("PEXPIRE", KEYS[2], ttl)
   return 0
 end
-if f > now then
-  if r > 0 then return 2 end
-  return 1
-end
+if h > 0 then return 2 end
+if f > now then return 1 end
 if lock > now then return 2 end
 redis.call("HSET", KEYS[1], "i", now + tonumber(ARGV[4]))
 return 3`)
 
-// syncScript: what DynamoDB holds, read by the caller acquireScript told to. ARGV stock,
-// now, lease, ttl. Reservations still in flight are forgotten: their transactions are
-// either in the stock read or will fail on DynamoDB's condition.
+// syncScript: DynamoDB's stock, read by the caller acquireScript told to. ARGV stock, now,
+// lease, ttl. Live reservations stay: the stock read still holds their units.
 var syncScript = redis.NewScript(`
-redis.call("HSET", KEYS[1], "s", ARGV[1], "r", 0, "f", tonumber(ARGV[2]) + tonumber(ARGV[3]))
+local now, ttl = tonumber(ARGV[2]), ARGV[4]
+` + expireLua + `
+redis.call("HSET", KEYS[1], "a", ARGV[1], "f", now + tonumber(ARGV[3]))
+if not redis.call("HGET", KEYS[1], "h") then redis.call("HSET", KEYS[1], "h", 0) end
 redis.call("HDEL", KEYS[1], "i")
-redis.call("PEXPIRE", KEYS[1], ARGV[4])
+redis.call("PEXPIRE", KEYS[1], ttl)
 return 1`)
 
 // unlockScript gives up the load lock (the product does not exist, or the read failed).
@@ -137,32 +171,29 @@ var unlockScript = redis.NewScript(`
 redis.call("HDEL", KEYS[1], "i")
 return 1`)
 
-// settleScript ends a reservation of ARGV q units: ARGV[2] = 1 gives the units back
-// (release), 0 keeps them taken (commit).
+// settleScript ends the reservation ARGV token of ARGV q units: ARGV[3] = "commit" when
+// the order took them (they leave the units left), "release" otherwise; ARGV[4] = a stock
+// DynamoDB reported, or "": the units left are then what DynamoDB said.
 var settleScript = redis.NewScript(`
-local v = redis.call("HMGET", KEYS[1], "s", "r")
-if not v[1] then return 0 end
-local q = tonumber(ARGV[1])
-local r = math.max(0, tonumber(v[2] or 0) - q)
-if ARGV[2] == "1" then
-  redis.call("HSET", KEYS[1], "s", tonumber(v[1]) + q, "r", r)
-else
-  redis.call("HSET", KEYS[1], "r", r)
+local q = tonumber(ARGV[2])
+local held = redis.call("ZREM", KEYS[2], ARGV[1] .. ":" .. ARGV[2]) == 1
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+if held then
+  local h = tonumber(redis.call("HGET", KEYS[1], "h") or 0)
+  redis.call("HSET", KEYS[1], "h", math.max(0, h - q))
+end
+if ARGV[3] == "commit" then redis.call("HINCRBY", KEYS[1], "a", -q) end
+if ARGV[4] ~= "" then
+  redis.call("HSET", KEYS[1], "a", ARGV[4], "f", tonumber(ARGV[5]) + tonumber(ARGV[6]))
 end
 return 1`)
 
 // observeScript: DynamoDB answered that the product has ARGV[1] units, too few for an
-// order that held ARGV[2] reserved units (0: none). ARGV now, lease, ttl.
+// order that held no reservation of it. ARGV now, lease, ttl.
 var observeScript = redis.NewScript(`
-local stock, held, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local v = redis.call("HMGET", KEYS[1], "s", "r")
-local s, r = stock, 0
-if v[1] then
-  r = math.max(0, tonumber(v[2] or 0) - held)
-  s = math.min(tonumber(v[1]), math.max(0, stock - r))
-end
-redis.call("HSET", KEYS[1], "s", s, "r", r, "f", now + tonumber(ARGV[4]))
-redis.call("PEXPIRE", KEYS[1], ARGV[5])
+redis.call("HSET", KEYS[1], "a", ARGV[1], "f", tonumber(ARGV[2]) + tonumber(ARGV[3]))
+if not redis.call("HGET", KEYS[1], "h") then redis.call("HSET", KEYS[1], "h", 0) end
+redis.call("PEXPIRE", KEYS[1], ARGV[4])
 return 1`)
 
 // StockLoader reads the stock of products from DynamoDB, strongly consistent; unknown
@@ -171,26 +202,29 @@ type StockLoader func(ctx context.Context, ids []string) (map[string]int64, erro
 
 // Admission is the gate's decision on an order.
 type Admission struct {
-	// Reserved: the order's units are reserved; it must Settle them whatever happens.
+	// Reserved: the order's units are reserved; it must Commit or Release them.
 	Reserved bool
-	// Refused names a product the gate refuses the order for (no units left).
+	// Refused names a product the gate refuses the order for (too few units left).
 	Refused string
+	token   string
 }
 
 // Acquire decides on an order: it reserves the units of every line, or refuses the order
-// for a product with no units left, or (the zero Admission) leaves the decision to
+// for a product with too few units left, or (the zero Admission) leaves the decision to
 // DynamoDB. When the gate knows nothing of a product it reads its stock with load. An
 // error is load's.
 func (g *Gate) Acquire(ctx context.Context, lines []Line, load StockLoader) (Admission, error) {
 	deadline := g.opt.Now().Add(g.opt.MaxWait)
 	pause := 5 * time.Millisecond
-	for range 100 {
+	for range 1000 {
 		if !g.Available() {
 			return Admission{}, nil
 		}
+		token := newToken()
 		codes, err := g.run(ctx, lines, func(pipe redis.Pipeliner, l Line) *redis.Cmd {
-			return acquireScript.Eval(ctx, pipe, []string{GateKey(l.ProductID)}, l.Quantity,
-				g.opt.Now().UnixMilli(), g.opt.Lease.Milliseconds(), g.opt.MaxWait.Milliseconds(), g.opt.TTL.Milliseconds())
+			return acquireScript.Eval(ctx, pipe, gateKeys(l.ProductID), l.Quantity,
+				g.opt.Now().UnixMilli(), g.opt.Lease.Milliseconds(), g.opt.MaxWait.Milliseconds(),
+				g.opt.TTL.Milliseconds(), token, g.opt.Hold.Milliseconds())
 		})
 		if err != nil {
 			g.trip(ctx, "acquire", err)
@@ -213,10 +247,10 @@ func (g *Gate) Acquire(ctx context.Context, lines []Line, load StockLoader) (Adm
 			}
 		}
 		if len(taken) == len(lines) {
-			return Admission{Reserved: true}, nil
+			return Admission{Reserved: true, token: token}, nil
 		}
 		// Hold no units while the rest of the order is undecided.
-		g.settle(ctx, taken, true)
+		g.Release(ctx, Admission{Reserved: true, token: token}, taken)
 		if refusedFor != "" {
 			g.unlock(ctx, loads)
 			return Admission{Refused: refusedFor}, nil
@@ -262,7 +296,7 @@ func (g *Gate) load(ctx context.Context, lines []Line, load StockLoader) (decide
 	}
 	g.unlock(ctx, unknown)
 	if _, err := g.run(ctx, known, func(pipe redis.Pipeliner, l Line) *redis.Cmd {
-		return syncScript.Eval(ctx, pipe, []string{GateKey(l.ProductID)}, stocks[l.ProductID],
+		return syncScript.Eval(ctx, pipe, gateKeys(l.ProductID), stocks[l.ProductID],
 			g.opt.Now().UnixMilli(), g.opt.Lease.Milliseconds(), g.opt.TTL.Milliseconds())
 	}); err != nil {
 		g.trip(ctx, "sync", err)
@@ -272,49 +306,62 @@ func (g *Gate) load(ctx context.Context, lines []Line, load StockLoader) (decide
 }
 
 // Commit ends the reservations of an order whose transaction took its units.
-func (g *Gate) Commit(ctx context.Context, lines []Line) { g.settle(ctx, lines, false) }
+func (g *Gate) Commit(ctx context.Context, a Admission, lines []Line) {
+	g.settle(ctx, a, lines, "commit", "", -1)
+}
 
 // Release gives back the reserved units of an order whose transaction did not take them
 // (or may not have: giving back too much only lets more orders try DynamoDB).
-func (g *Gate) Release(ctx context.Context, lines []Line) { g.settle(ctx, lines, true) }
-
-func (g *Gate) settle(ctx context.Context, lines []Line, giveBack bool) {
-	if len(lines) == 0 || !g.Available() {
-		return
-	}
-	flag := "0"
-	if giveBack {
-		flag = "1"
-	}
-	if _, err := g.run(ctx, lines, func(pipe redis.Pipeliner, l Line) *redis.Cmd {
-		return settleScript.Eval(ctx, pipe, []string{GateKey(l.ProductID)}, l.Quantity, flag)
-	}); err != nil {
-		g.trip(ctx, "settle", err)
-	}
+func (g *Gate) Release(ctx context.Context, a Admission, lines []Line) {
+	g.settle(ctx, a, lines, "release", "", -1)
 }
 
 // Observe records DynamoDB's answer that the product has only stock units, too few for an
-// order that held held reserved units of it (0: it held none).
-func (g *Gate) Observe(ctx context.Context, productID string, stock, held int64) {
+// order (a transaction cancelled on its condition: a consistent answer). The order's
+// reservation of the product, if it held one, is released with it.
+func (g *Gate) Observe(ctx context.Context, a Admission, l Line, stock int64) {
 	if !g.Available() {
 		return
 	}
-	err := observeScript.Run(ctx, g.rdb, []string{GateKey(productID)}, stock, held,
+	if a.Reserved {
+		g.settle(ctx, a, []Line{l}, "release", l.ProductID, stock)
+		return
+	}
+	err := observeScript.Run(ctx, g.rdb, gateKeys(l.ProductID), stock,
 		g.opt.Now().UnixMilli(), g.opt.Lease.Milliseconds(), g.opt.TTL.Milliseconds()).Err()
 	if err != nil {
 		g.trip(ctx, "observe", err)
 	}
 }
 
-// Forget drops what the gate knows of the products, so the next order reads DynamoDB; an
-// admin's stock change may call it to be seen at once rather than within a lease.
+// settle ends the reservation of a's token on lines; for the line of product observed,
+// DynamoDB reported stock units.
+func (g *Gate) settle(ctx context.Context, a Admission, lines []Line, how, observed string, stock int64) {
+	if !a.Reserved || len(lines) == 0 || !g.Available() {
+		return
+	}
+	now, lease := g.opt.Now().UnixMilli(), g.opt.Lease.Milliseconds()
+	if _, err := g.run(ctx, lines, func(pipe redis.Pipeliner, l Line) *redis.Cmd {
+		reported := ""
+		if l.ProductID == observed {
+			reported = strconv.FormatInt(stock, 10)
+		}
+		return settleScript.Eval(ctx, pipe, gateKeys(l.ProductID), a.token, l.Quantity, how, reported, now, lease)
+	}); err != nil {
+		g.trip(ctx, how, err)
+	}
+}
+
+// Forget drops what the gate knows of the products (not their reservations), so the next
+// order reads DynamoDB; an admin's stock change may call it to be seen at once rather than
+// within a lease.
 func (g *Gate) Forget(ctx context.Context, productIDs ...string) {
 	if len(productIDs) == 0 || !g.Available() {
 		return
 	}
 	pipe := g.rdb.Pipeline()
 	for _, id := range productIDs {
-		pipe.Del(ctx, GateKey(id)) // one key per command: no CROSSSLOT on a cluster
+		pipe.HDel(ctx, GateKey(id), "a", "f")
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		g.trip(ctx, "forget", err)
@@ -332,7 +379,8 @@ func (g *Gate) unlock(ctx context.Context, lines []Line) {
 	}
 }
 
-// run runs one single-key script per line in one pipeline and returns their answers.
+// run runs one script per line (on that product's keys, one slot) in one pipeline and
+// returns their answers.
 func (g *Gate) run(ctx context.Context, lines []Line, script func(redis.Pipeliner, Line) *redis.Cmd) ([]int64, error) {
 	if len(lines) == 0 {
 		return nil, nil
@@ -354,6 +402,12 @@ func (g *Gate) run(ctx context.Context, lines []Line, script func(redis.Pipeline
 		out[i] = n
 	}
 	return out, nil
+}
+
+func newToken() string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // Available reports whether the gate uses Redis now: it has a client and the breaker is

@@ -103,7 +103,8 @@ func TestGateReservesRefusesAndResyncs(t *testing.T) {
 	for mode, rdb := range redisModes(t) {
 		t.Run(mode, func(t *testing.T) {
 			clk := &clock{}
-			g := NewGate(rdb, GateOptions{Lease: time.Second, MaxWait: 50 * time.Millisecond, TTL: time.Minute, Now: clk.Now})
+			g := NewGate(rdb, GateOptions{Lease: time.Second, Hold: 5 * time.Second, MaxWait: 50 * time.Millisecond,
+				TTL: time.Minute, Now: clk.Now})
 			p := "gate-" + mode + "-a"
 			db := newStockTable(map[string]int64{p: 3})
 			acquire := func(q int64) Admission {
@@ -117,57 +118,75 @@ func TestGateReservesRefusesAndResyncs(t *testing.T) {
 				}
 				return a
 			}
-			reserved, undecided, refusedFor := Admission{Reserved: true}, Admission{}, Admission{Refused: p}
+			reserved := func(q int64) Admission {
+				t.Helper()
+				a := acquire(q)
+				if !a.Reserved {
+					t.Fatalf("admission %+v for %d, want reserved", a, q)
+				}
+				return a
+			}
 			expect := func(got, want Admission) {
 				t.Helper()
-				if got != want {
+				if got.Reserved != want.Reserved || got.Refused != want.Refused {
 					t.Fatalf("admission %+v, want %+v", got, want)
 				}
 			}
+			undecided, refusedFor := Admission{}, Admission{Refused: p}
+			line := func(q int64) []Line { return []Line{{p, q}} }
 
-			expect(acquire(2), reserved) // nothing known: one read of DynamoDB, then 2 of 3 reserved
+			a := reserved(2) // nothing known: one read of DynamoDB, then 2 of 3 reserved
 			if db.readsOf(p) != 1 {
 				t.Fatalf("%d reads of the stock, want 1", db.readsOf(p))
 			}
-			// 1 left, 2 in flight: an order of 2 waits for them, and gives up to DynamoDB.
+			// 1 left beside 2 in flight: an order of 2 waits for them, then leaves it to DynamoDB.
 			expect(acquire(2), undecided)
-			g.Commit(ctx, []Line{{p, 2}})
+			g.Commit(ctx, a, line(2))
 			expect(acquire(2), refusedFor) // 1 left, nothing in flight: refused
-			expect(acquire(1), reserved)
-			g.Release(ctx, []Line{{p, 1}}) // that order did not take its unit
-			expect(acquire(1), reserved)
-			g.Commit(ctx, []Line{{p, 1}})
+			a = reserved(1)
+			g.Release(ctx, a, line(1)) // that order did not take its unit
+			a = reserved(1)
+			g.Commit(ctx, a, line(1))
 			expect(acquire(1), refusedFor) // sold out
 			if db.readsOf(p) != 1 {
 				t.Fatalf("%d reads of the stock, want still 1", db.readsOf(p))
 			}
-			ttl, err := rdb.PTTL(ctx, GateKey(p)).Result()
-			if err != nil || ttl <= 0 || ttl > time.Minute {
+			if ttl, err := rdb.PTTL(ctx, GateKey(p)).Result(); err != nil || ttl <= 0 || ttl > time.Minute {
 				t.Errorf("entry TTL %v (%v), want within a minute", ttl, err)
 			}
+			if n, _ := rdb.Exists(ctx, gateKeys(p)[1]).Result(); n != 0 {
+				t.Error("settled reservations are still listed")
+			}
 
-			// A lease after the last admission the gate reads DynamoDB again: a restock is seen.
+			// A lease after the last news the gate reads DynamoDB again: a restock is seen.
 			db.set(p, 4)
 			clk.Add(time.Second + time.Millisecond)
-			expect(acquire(4), reserved)
+			a = reserved(4)
 			if db.readsOf(p) != 2 {
 				t.Fatalf("%d reads of the stock, want 2", db.readsOf(p))
 			}
-			// A reservation lost with its instance (never settled) blocks nobody beyond a lease.
-			db.set(p, 4)
-			expect(acquire(1), undecided) // waits on the lost reservation, gives up
-			clk.Add(time.Second + time.Millisecond)
-			expect(acquire(1), reserved)
-			g.Commit(ctx, []Line{{p, 1}})
+			g.Release(ctx, a, line(4))
 
-			// DynamoDB's refusal corrects an optimistic entry.
-			g.Observe(ctx, p, 0, 1)
+			// A reservation lost with its instance (never settled) blocks nobody beyond its hold.
+			reserved(1)
+			expect(acquire(4), undecided) // waits on the lost reservation, gives up
+			clk.Add(5*time.Second + time.Millisecond)
+			a = reserved(4)
+
+			// DynamoDB's refusal corrects an optimistic entry (and ends the order's reservation).
+			g.Observe(ctx, a, Line{p, 4}, 0)
 			expect(acquire(1), refusedFor)
+			if h, _ := rdb.HGet(ctx, GateKey(p), "h").Int64(); h != 0 {
+				t.Errorf("%d units still held after Observe", h)
+			}
 
 			// Forget: the next order reads DynamoDB.
 			db.set(p, 10)
 			g.Forget(ctx, p)
-			expect(acquire(10), reserved)
+			reserved(10)
+			if db.readsOf(p) != 3 {
+				t.Fatalf("%d reads of the stock, want 3", db.readsOf(p))
+			}
 		})
 	}
 }
@@ -200,7 +219,7 @@ func TestGateAdmitsExactlyTheStockUnderConcurrency(t *testing.T) {
 					case a.Reserved:
 						kind = "reserved"
 						time.Sleep(time.Duration(i%7) * time.Millisecond) // the transaction
-						g.Commit(ctx, []Line{{p, 1}})
+						g.Commit(ctx, a, []Line{{p, 1}})
 					case a.Refused != "":
 						kind = "refused"
 					}
@@ -247,7 +266,7 @@ func TestGateDecidesProductsOnDifferentSlots(t *testing.T) {
 			}
 			db.set(lines[7].ProductID, 1) // too few for 2
 			a, err := g.Acquire(ctx, lines, db.load)
-			if err != nil || a.Refused != lines[7].ProductID {
+			if err != nil || a.Refused != lines[7].ProductID || a.Reserved {
 				t.Fatalf("admission %+v %v, want refused for %s", a, err, lines[7].ProductID)
 			}
 			if db.reads != 1 {
@@ -255,20 +274,17 @@ func TestGateDecidesProductsOnDifferentSlots(t *testing.T) {
 			}
 			// Nothing stays reserved for a refused order.
 			for _, l := range lines {
-				s, err := rdb.HGet(ctx, GateKey(l.ProductID), "s").Int64()
-				want := int64(5)
-				if l == lines[7] {
-					want = 1
-				}
-				if err != nil || s != want {
-					t.Errorf("%s: %d units left (%v), want %d", l.ProductID, s, err, want)
+				h, err := rdb.HGet(ctx, GateKey(l.ProductID), "h").Int64()
+				if err != nil || h != 0 {
+					t.Errorf("%s: %d units held (%v), want 0", l.ProductID, h, err)
 				}
 			}
 			lines[7].Quantity = 1
-			if a, err := g.Acquire(ctx, lines, db.load); err != nil || !a.Reserved {
+			a, err = g.Acquire(ctx, lines, db.load)
+			if err != nil || !a.Reserved {
 				t.Fatalf("admission %+v %v, want reserved", a, err)
 			}
-			g.Release(ctx, lines)
+			g.Release(ctx, a, lines)
 			if !g.Available() {
 				t.Fatal("the gate tripped its breaker")
 			}
@@ -285,7 +301,7 @@ func TestGateLeavesUnknownProductsToDynamoDB(t *testing.T) {
 	db := newStockTable(map[string]int64{})
 	for range 2 {
 		a, err := g.Acquire(ctx, []Line{{"gate-nobody", 1}}, db.load)
-		if err != nil || a != (Admission{}) {
+		if err != nil || a.Reserved || a.Refused != "" {
 			t.Fatalf("admission %+v %v, want undecided", a, err)
 		}
 	}
@@ -328,16 +344,17 @@ func TestGatePassesWhenRedisIsDown(t *testing.T) {
 	db := newStockTable(map[string]int64{"x": 5})
 	start := time.Now()
 	for range 3 {
-		if a, err := g.Acquire(ctx, []Line{{"x", 1}}, db.load); err != nil || a != (Admission{}) {
+		if a, err := g.Acquire(ctx, []Line{{"x", 1}}, db.load); err != nil || a.Reserved || a.Refused != "" {
 			t.Fatalf("admission %+v %v with Redis down, want undecided", a, err)
 		}
 		if g.Available() {
 			t.Fatal("the breaker did not open")
 		}
 	}
-	g.Observe(ctx, "x", 0, 0)
-	g.Commit(ctx, []Line{{"x", 1}})
-	g.Release(ctx, []Line{{"x", 1}})
+	held := Admission{Reserved: true, token: "t"}
+	g.Observe(ctx, held, Line{"x", 1}, 0)
+	g.Commit(ctx, held, []Line{{"x", 1}})
+	g.Release(ctx, held, []Line{{"x", 1}})
 	g.Forget(ctx, "x")
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Redis down cost %v", d)
@@ -345,7 +362,7 @@ func TestGatePassesWhenRedisIsDown(t *testing.T) {
 	if db.reads != 0 {
 		t.Errorf("%d reads of DynamoDB by the gate with Redis down", db.reads)
 	}
-	if a, err := NewGate(nil, GateOptions{}).Acquire(ctx, []Line{{"x", 1}}, db.load); err != nil || a != (Admission{}) {
+	if a, err := NewGate(nil, GateOptions{}).Acquire(ctx, []Line{{"x", 1}}, db.load); err != nil || a.Reserved || a.Refused != "" {
 		t.Fatalf("a gate without Redis: %+v %v", a, err)
 	}
 }
