@@ -321,9 +321,10 @@ func TestClusterRefusesCrossSlotScripts(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "CROSSSLOT") {
 		t.Fatalf("a script over two slots answered %v, want CROSSSLOT", err)
 	}
-	// Keys hash-tagged with the same product share a slot.
-	err = rdb.Eval(ctx, `return redis.call("EXISTS", KEYS[1], KEYS[2])`,
-		[]string{GateKey("a"), "c:{product:a}"}).Err()
+	// Keys hash-tagged with the same product share a slot: the gate's two keys, and the
+	// product's cached document.
+	keys := append(gateKeys("a"), "c:{product:a}")
+	err = rdb.Eval(ctx, `return redis.call("EXISTS", KEYS[1], KEYS[2], KEYS[3])`, keys).Err()
 	if err != nil {
 		t.Fatalf("a script over one product's keys: %v", err)
 	}

@@ -7,10 +7,11 @@
 //     exists without its idempotency record.
 //   - A retried request (same user, same Idempotency-Key) finds the record and answers the
 //     original order; the same key with another body is refused.
-//   - Redis only makes refusals cheap: once DynamoDB has said a product is sold out, a marker
-//     (Gate) refuses further orders for it without touching the product item, and one caller
-//     per lease re-reads DynamoDB so a restock is seen within a second. Without Redis,
-//     orders still work, from DynamoDB alone.
+//   - Redis only decides who may try: the Gate mirrors each product's stock (read from
+//     DynamoDB) and reserves units before the transaction, so at a flash sale only the
+//     orders that get a unit write to DynamoDB and all others are refused without a write.
+//     It errs towards letting orders through; without Redis, orders still work, from
+//     DynamoDB alone.
 package orders
 
 import (
