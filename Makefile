@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export SHOP_TOOLS_DIR := $(TOOLS)
 
-.PHONY: dev test tools vet
+.PHONY: dev test bench tools vet infra-test snapshots package
 
 ## dev: run the shop locally (ADDR=127.0.0.1:8080) until Ctrl-C
 dev: tools
@@ -19,6 +19,24 @@ dev: tools
 ## test: every test, against real local servers
 test: tools vet
 	$(GO) test -count=1 -timeout 40m ./...
+
+## bench: measure speed and concurrency against same-run references (under 10 minutes);
+## writes $(BENCH_REPORT) and a latency plot beside it
+BENCH_REPORT ?= bench-report.json
+bench: tools
+	BENCH_REPORT=$(BENCH_REPORT) $(GO) run ./functions/local/bench
+
+## infra-test: the Pulumi program under mocks: components, graph snapshots, policy tests
+infra-test:
+	$(GO) test -count=1 ./components/... ./stacks/...
+
+## snapshots: rewrite stacks/testdata/<stack>.graph.json after an intended infrastructure change
+snapshots:
+	$(GO) test -count=1 ./stacks/... -update
+
+## package: cross-compile every function into .build/functions/<name>.zip as `pulumi up` does
+package:
+	$(GO) test -count=1 -timeout 30m ./stacks -run TestPackageRealFunctions -build-functions
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

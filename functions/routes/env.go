@@ -21,6 +21,10 @@ const (
 	EnvRedisIAMCache = "REDIS_IAM_CACHE"
 	// EnvRedisServerless is "true" when EnvRedisIAMCache names a serverless cache.
 	EnvRedisServerless = "REDIS_SERVERLESS"
+	// EnvRedisPoolSize caps the function's Redis connections; unset: go-redis's default. A
+	// Lambda environment serves one request at a time, so only the local stage, where one
+	// process stands in for many environments, sets it.
+	EnvRedisPoolSize = "REDIS_POOL_SIZE"
 	// EnvCartTTL is how long an idle cart lives, as a Go duration ("720h").
 	EnvCartTTL = "CART_TTL"
 	// EnvLogLevel is the slog level: debug, info, warn or error.

@@ -56,6 +56,7 @@ type RedisConfig struct {
 	User       string
 	IAMCache   string
 	Serverless bool
+	PoolSize   int
 }
 
 // LoadConfig reads the configuration from env.
@@ -92,6 +93,13 @@ func LoadConfig(env Env) (Config, error) {
 			}
 			*dst = b
 		}
+	}
+	if v := env(routes.EnvRedisPoolSize); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: not a positive integer", routes.EnvRedisPoolSize, v))
+		}
+		c.Redis.PoolSize = n
 	}
 	if v := env(routes.EnvCartTTL); v != "" {
 		d, err := time.ParseDuration(v)
@@ -175,6 +183,7 @@ func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {
 			CredentialsProviderContext: creds,
 			DialTimeout:                redisDialTimeout,
 			DialerRetries:              1,
+			PoolSize:                   rc.PoolSize,
 			ReadTimeout:                redisIOTimeout,
 			WriteTimeout:               redisIOTimeout,
 			MaxRetries:                 1,
@@ -186,6 +195,7 @@ func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {
 		CredentialsProviderContext: creds,
 		DialTimeout:                redisDialTimeout,
 		DialerRetries:              1, // one attempt: the cache is optional, the shopper is waiting
+		PoolSize:                   rc.PoolSize,
 		ReadTimeout:                redisIOTimeout,
 		WriteTimeout:               redisIOTimeout,
 		MaxRetries:                 -1,

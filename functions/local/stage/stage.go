@@ -243,6 +243,9 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 	}
 	if fn.Cache {
 		env[routes.EnvRedisAddr] = s.Servers.Redis.Addr
+		// One in-process instance stands in for as many Lambda environments as requests in
+		// flight, each of which would have its own connection.
+		env[routes.EnvRedisPoolSize] = "1000"
 	}
 	return env
 }
