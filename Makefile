@@ -17,7 +17,7 @@ dev: tools
 	$(GO) run ./functions/local/dev
 
 ## test: every test, against real local servers
-test: tools vet
+test: tools vet lint-workflows
 	$(GO) test -count=1 -timeout 40m ./...
 
 ## bench: measure speed and concurrency against same-run references (under 10 minutes);
@@ -37,6 +37,18 @@ snapshots:
 ## package: cross-compile every function into .build/functions/<name>.zip as `pulumi up` does
 package:
 	$(GO) test -count=1 -timeout 30m ./stacks -run TestPackageRealFunctions -build-functions
+
+## lint-workflows: check .github/workflows with actionlint (pinned, built from the Go module
+## proxy into .tools/bin) and, when shellcheck is installed, their scripts too
+ACTIONLINT_VERSION := v1.7.12
+.PHONY: lint-workflows
+lint-workflows: $(TOOLS)/bin/.actionlint-$(ACTIONLINT_VERSION)
+	$(TOOLS)/bin/actionlint
+	@if command -v shellcheck >/dev/null; then shellcheck .github/scripts/*.sh; fi
+
+$(TOOLS)/bin/.actionlint-$(ACTIONLINT_VERSION):
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	touch $@
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
