@@ -25,6 +25,10 @@ const (
 	// Lambda environment serves one request at a time, so only the local stage, where one
 	// process stands in for many environments, sets it.
 	EnvRedisPoolSize = "REDIS_POOL_SIZE"
+	// EnvRedisTimeout is the Redis read/write timeout as a Go duration; unset: 100ms. Only
+	// the local stage raises it: there one process on shared cores plays thousands of
+	// Lambda environments, and the scheduler's delays are not Redis being slow.
+	EnvRedisTimeout = "REDIS_TIMEOUT"
 	// EnvCartTTL is how long an idle cart lives, as a Go duration ("720h").
 	EnvCartTTL = "CART_TTL"
 	// EnvLogLevel is the slog level: debug, info, warn or error.

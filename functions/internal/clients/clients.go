@@ -31,8 +31,7 @@ type Env func(key string) string
 // Redis timeouts are short on purpose: a slow cache must cost a read little before the
 // function falls back to DynamoDB.
 const (
-	redisDialTimeout = 250 * time.Millisecond
-	redisIOTimeout   = 100 * time.Millisecond
+	redisIOTimeout = 100 * time.Millisecond
 )
 
 // Config is a function's configuration, read from its environment.
@@ -57,6 +56,8 @@ type RedisConfig struct {
 	IAMCache   string
 	Serverless bool
 	PoolSize   int
+	// Timeout bounds each Redis call (and, with 2.5x, each dial).
+	Timeout time.Duration
 }
 
 // LoadConfig reads the configuration from env.
@@ -75,6 +76,7 @@ func LoadConfig(env Env) (Config, error) {
 		},
 		CartTTL: 30 * 24 * time.Hour,
 	}
+	c.Redis.Timeout = redisIOTimeout
 	var errs []error
 	for _, t := range tables.All {
 		if name := env(t.EnvVar); name != "" {
@@ -100,6 +102,13 @@ func LoadConfig(env Env) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s=%q: not a positive integer", routes.EnvRedisPoolSize, v))
 		}
 		c.Redis.PoolSize = n
+	}
+	if v := env(routes.EnvRedisTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: not a positive duration", routes.EnvRedisTimeout, v))
+		}
+		c.Redis.Timeout = d
 	}
 	if v := env(routes.EnvCartTTL); v != "" {
 		d, err := time.ParseDuration(v)
@@ -181,11 +190,11 @@ func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {
 			Addrs:                      []string{rc.Addr},
 			TLSConfig:                  tlsCfg,
 			CredentialsProviderContext: creds,
-			DialTimeout:                redisDialTimeout,
+			DialTimeout:                rc.Timeout * 5 / 2,
 			DialerRetries:              1,
 			PoolSize:                   rc.PoolSize,
-			ReadTimeout:                redisIOTimeout,
-			WriteTimeout:               redisIOTimeout,
+			ReadTimeout:                rc.Timeout,
+			WriteTimeout:               rc.Timeout,
 			MaxRetries:                 1,
 		})
 	}
@@ -193,11 +202,11 @@ func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {
 		Addr:                       rc.Addr,
 		TLSConfig:                  tlsCfg,
 		CredentialsProviderContext: creds,
-		DialTimeout:                redisDialTimeout,
+		DialTimeout:                rc.Timeout * 5 / 2,
 		DialerRetries:              1, // one attempt: the cache is optional, the shopper is waiting
 		PoolSize:                   rc.PoolSize,
-		ReadTimeout:                redisIOTimeout,
-		WriteTimeout:               redisIOTimeout,
+		ReadTimeout:                rc.Timeout,
+		WriteTimeout:               rc.Timeout,
 		MaxRetries:                 -1,
 	})
 }

@@ -104,7 +104,7 @@ func runFlashSale(ctx context.Context, st *stage.Stage, m *meter, cfg Config, re
 
 	// What the shoppers were told.
 	byKey := map[string]map[string]bool{}
-	errs := 0
+	errs, errorAnswers := 0, map[string]int{}
 	for _, a := range answers {
 		switch {
 		case a.err == nil && (a.status == http.StatusCreated || a.status == http.StatusOK) && a.orderID != "":
@@ -115,6 +115,11 @@ func runFlashSale(ctx context.Context, st *stage.Stage, m *meter, cfg Config, re
 		case a.err == nil && a.status == http.StatusConflict:
 		default:
 			errs++
+			if a.err != nil {
+				errorAnswers[a.err.Error()]++
+			} else {
+				errorAnswers[http.StatusText(a.status)]++
+			}
 		}
 	}
 	// What DynamoDB holds.
@@ -141,6 +146,7 @@ func runFlashSale(ctx context.Context, st *stage.Stage, m *meter, cfg Config, re
 		SoldOutDBWrites: m.soldOutWrites.Load(),
 		OrdersPerS:      float64(len(answers)) / elapsed.Seconds(),
 		Errors:          errs,
+		ErrorAnswers:    errorAnswers,
 	}
 	return nil
 }

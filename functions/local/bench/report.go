@@ -56,6 +56,8 @@ type FlashSale struct {
 	SoldOutDBWrites int64   `json:"sold_out_db_writes"`
 	OrdersPerS      float64 `json:"orders_per_s"`
 	Errors          int     `json:"errors"`
+	// ErrorAnswers counts the answers that were neither an order nor out_of_stock.
+	ErrorAnswers map[string]int `json:"error_answers,omitempty"`
 }
 
 // RedisDown is the hot read load while Redis is stopped.

@@ -246,6 +246,7 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 		// One in-process instance stands in for as many Lambda environments as requests in
 		// flight, each of which would have its own connection.
 		env[routes.EnvRedisPoolSize] = "1000"
+		env[routes.EnvRedisTimeout] = "1s"
 	}
 	return env
 }
