@@ -138,12 +138,6 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 // instances with their own clients, and a gateway serving the route table over them.
 func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) clients.Env) (*gateway.Gateway, error) {
 	handlers := map[string]gateway.Handler{}
-	var served []routes.Route
-	for _, rt := range routes.All {
-		if _, ok := httpFunctions[rt.Function]; ok {
-			served = append(served, rt)
-		}
-	}
 	for name, build := range httpFunctions {
 		fn, ok := routes.FunctionByName(name)
 		if !ok {
@@ -164,7 +158,9 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 		}
 		handlers[name] = router.Handle
 	}
-	gw, err := gateway.New(served, handlers, s.Issuer, s.opts.Logger)
+	// Every route of the table is served, or the stage does not start: a route exists in
+	// both gateways or in neither.
+	gw, err := gateway.New(routes.All, handlers, s.Issuer, s.opts.Logger)
 	if err != nil {
 		return nil, err
 	}
