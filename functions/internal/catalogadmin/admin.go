@@ -89,10 +89,7 @@ func (a *Admin) create(ctx context.Context, req api.Request) (api.Response, erro
 }
 
 func (a *Admin) replace(ctx context.Context, req api.Request) (api.Response, error) {
-	if _, err := api.AdminOf(req); err != nil {
-		return api.Response{}, err
-	}
-	id, err := api.PathID(req, "productId")
+	id, err := adminTarget(req)
 	if err != nil {
 		return api.Response{}, err
 	}
@@ -111,10 +108,7 @@ func (a *Admin) replace(ctx context.Context, req api.Request) (api.Response, err
 }
 
 func (a *Admin) delete(ctx context.Context, req api.Request) (api.Response, error) {
-	if _, err := api.AdminOf(req); err != nil {
-		return api.Response{}, err
-	}
-	id, err := api.PathID(req, "productId")
+	id, err := adminTarget(req)
 	if err != nil {
 		return api.Response{}, err
 	}
@@ -131,10 +125,7 @@ func (a *Admin) delete(ctx context.Context, req api.Request) (api.Response, erro
 // checked, stored under a key derived from the product id and its content hash, and set as
 // the product's imageUrl.
 func (a *Admin) uploadImage(ctx context.Context, req api.Request) (api.Response, error) {
-	if _, err := api.AdminOf(req); err != nil {
-		return api.Response{}, err
-	}
-	id, err := api.PathID(req, "productId")
+	id, err := adminTarget(req)
 	if err != nil {
 		return api.Response{}, err
 	}
@@ -176,10 +167,7 @@ type uploadURLAnswer struct {
 // fresh random name under the product's prefix, and the product's imageUrl points to it from
 // now on: until the upload lands, the image URL answers 404.
 func (a *Admin) uploadURL(ctx context.Context, req api.Request) (api.Response, error) {
-	if _, err := api.AdminOf(req); err != nil {
-		return api.Response{}, err
-	}
-	id, err := api.PathID(req, "productId")
+	id, err := adminTarget(req)
 	if err != nil {
 		return api.Response{}, err
 	}
@@ -233,3 +221,11 @@ const invalidateAttempts = 3
 
 var errNotEvicted = &api.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: 1,
 	Message: "the change is saved, but the cache could not confirm it dropped the old copy; retry the request"}
+
+// adminTarget checks that the caller is an admin (401/403) and returns the route's product id.
+func adminTarget(req api.Request) (string, error) {
+	if _, err := api.AdminOf(req); err != nil {
+		return "", err
+	}
+	return api.PathID(req, "productId")
+}
