@@ -223,19 +223,7 @@ func (c *Cache) Invalidate(ctx context.Context, key string) error {
 		return nil
 	}
 	valueKey, lockKey := keys(key)
-	if err := c.rdb.Del(ctx, valueKey, lockKey).Err(); err != nil {
-		return err
-	}
-	return nil
-}
-
-// Set stores a document under key, as a fill would (used to warm the cache).
-func (c *Cache) Set(ctx context.Context, key string, doc []byte) error {
-	if c.rdb == nil {
-		return nil
-	}
-	valueKey, _ := keys(key)
-	return c.rdb.Set(ctx, valueKey, doc, c.opt.TTL).Err()
+	return c.rdb.Del(ctx, valueKey, lockKey).Err()
 }
 
 func found(doc []byte) ([]byte, Status, error) {

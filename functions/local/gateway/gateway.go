@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/routes"
 )
 
@@ -83,7 +84,9 @@ func (g *Gateway) route(rt routes.Route, h Handler) http.Handler {
 			if err != nil {
 				g.log.Info("token refused", "route", rt.Key(), "err", err, "requestId", requestID)
 				w.Header().Set("Www-Authenticate", `Bearer error="invalid_token"`)
-				writeUnauthorized(w)
+				// The contract's error body; API Gateway's own authorizer answers
+				// {"message":"Unauthorized"}, with the same status.
+				writeResponse(w, api.Fail(r.Context(), api.ErrUnauthorized))
 				return
 			}
 			claims = c
@@ -170,14 +173,6 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
-}
-
-// writeUnauthorized answers a refused token with the contract's error body. (API Gateway's
-// authorizer answers {"message":"Unauthorized"}; both carry 401.)
-func writeUnauthorized(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusUnauthorized)
-	_, _ = io.WriteString(w, `{"error":{"code":"unauthorized","message":"a valid bearer token is required"}}`)
 }
 
 func newRequestID() string {
