@@ -230,14 +230,14 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 		"AWS_ENDPOINT_URL_DYNAMODB": s.Servers.DynamoDB.URL(),
 		"AWS_ENDPOINT_URL_S3":       s.s3URL,
 	}
-	for _, ta := range fn.Tables {
-		env[ta.Table.EnvVar] = tablePrefix + ta.Table.Name
+	for _, t := range fn.TablesUsed() {
+		env[t.EnvVar] = tablePrefix + t.Name
 	}
-	if fn.Bucket != "" {
+	if len(fn.Bucket) > 0 {
 		env[routes.EnvImagesBucket] = bucket
 		env[routes.EnvImagesBaseURL] = s.ImagesBaseURL()
 	}
-	if fn.Cache {
+	if fn.Cache != nil {
 		env[routes.EnvRedisAddr] = s.Servers.Redis.Addr
 		// One in-process instance stands in for as many Lambda environments as requests in
 		// flight, each of which would have its own connection.
@@ -251,9 +251,9 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 func (s *Stage) ImagesBaseURL() string { return s.URL + "/_local/images" }
 
 func (s *Stage) adminEnv() clients.Env {
-	all := routes.Function{Name: "admin", Bucket: routes.ReadWrite, Cache: true}
+	all := routes.Function{Name: "admin", Bucket: []routes.ObjectGrant{{Prefix: ""}}, Cache: &routes.CacheAccess{}}
 	for _, t := range tables.All {
-		all.Tables = append(all.Tables, routes.TableAccess{Table: t, Access: routes.ReadWrite})
+		all.Tables = append(all.Tables, routes.TableGrant{Table: t})
 	}
 	return s.Env(all)
 }
