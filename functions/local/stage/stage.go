@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/cart"
@@ -23,6 +24,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/health"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/internal/reviews"
+	"github.com/shop-serverless/shop/functions/local/access"
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/routes"
@@ -75,6 +77,7 @@ type Stage struct {
 	// Admin is the clients of an all-access identity, for seeding and for tests to inspect state.
 	Admin   *clients.Clients
 	opts    Options
+	guard   *access.Guard
 	servers []*http.Server
 	clients []*clients.Clients
 	// s3URL is the S3 endpoint functions get: s3rver behind a presigned-URL check (images.go).
@@ -91,7 +94,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stage{Servers: set, opts: opts}
+	s := &Stage{Servers: set, opts: opts, guard: access.NewGuard(tablePrefix, bucket)}
 	ln, err := listen(opts.Addr)
 	if err != nil {
 		set.Stop()
@@ -143,14 +146,9 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 		if !ok {
 			return nil, fmt.Errorf("function %q is not in the route table's function list", name)
 		}
-		c, err := s.newClients(ctx, envFor(fn))
+		c, err := s.functionClients(ctx, fn, envFor(fn))
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
-		}
-		if wrap := s.opts.DynamoDBClient; wrap != nil {
-			c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
-				o.HTTPClient = wrap(name, o.HTTPClient)
-			})
 		}
 		router, err := build(ctx, c)
 		if err != nil {
@@ -257,6 +255,32 @@ func (s *Stage) adminEnv() clients.Env {
 	}
 	return s.Env(all)
 }
+
+// FunctionClients builds the clients of one instance of fn, as its Lambda main does, with
+// the environment the stage gives it: its AWS requests pass the stage's IAM (Access), its
+// cache connection is its own ACL user. They are closed with the stage.
+func (s *Stage) FunctionClients(ctx context.Context, fn routes.Function) (*clients.Clients, error) {
+	return s.functionClients(ctx, fn, s.Env(fn))
+}
+
+func (s *Stage) functionClients(ctx context.Context, fn routes.Function, env clients.Env) (*clients.Clients, error) {
+	c, err := s.newClients(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
+		o.HTTPClient = s.guard.DynamoDB(fn, o.HTTPClient)
+		if wrap := s.opts.DynamoDBClient; wrap != nil {
+			o.HTTPClient = wrap(fn.Name, o.HTTPClient)
+		}
+	})
+	c.S3 = s3.New(c.S3.Options(), func(o *s3.Options) { o.HTTPClient = s.guard.S3(fn, o.HTTPClient) })
+	return c, nil
+}
+
+// Access is the stage's IAM: it refuses each function's AWS requests that its entry in
+// functions/routes does not grant, and knows which grants the requests used.
+func (s *Stage) Access() *access.Guard { return s.guard }
 
 func (s *Stage) newClients(ctx context.Context, env clients.Env) (*clients.Clients, error) {
 	cfg, err := clients.LoadConfig(env)
