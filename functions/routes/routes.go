@@ -1,7 +1,36 @@
 // Package routes is the one route table of the shop's HTTP API and the list of its functions
-// with the resources each may touch. The httpapi component declares API Gateway routes from
-// it, the gofunc component derives each function's IAM policy from it, and the local stage
-// serves the same table: a route exists in both gateways or in neither.
+// with exactly what each may do. The httpapi component declares API Gateway routes from it,
+// the gofunc component derives each function's IAM policy from it, the cache component its
+// ElastiCache user, and the local stage serves the same table, gives each function the same
+// Redis ACL user and refuses its AWS requests the same grants lack: a route exists in both
+// gateways or in neither, and a request is allowed in both or in neither.
+//
+// # Grants
+//
+// A function's entry lists what its code calls, nothing more:
+//
+//   - Tables: one TableGrant per table or index and condition, with the DynamoDB actions the
+//     code sends there (a transaction needs the actions of its items: an Update item is
+//     UpdateItem). Attributes limits a grant to requests that name only those attributes,
+//     as for checkout's stock decrement.
+//   - Bucket: one ObjectGrant per key prefix of the images bucket, with its S3 actions
+//     (HeadObject is GetObject).
+//   - Cache: the function's own cache user, its key patterns (one per key builder) and the
+//     Redis commands its code and Lua scripts run.
+//   - StreamOf: the table whose stream invokes it (Lambda's poller gets the stream's read
+//     actions).
+//
+// For example, a function fed by the bucket's object-created events that reads and deletes
+// uploaded objects and sets a product's image would declare
+//
+//	Tables: []TableGrant{{Table: tables.Products, Actions: []Action{UpdateItem},
+//		Attributes: []string{"productId", "imageUrl", "updatedAt"}}},
+//	Bucket: []ObjectGrant{{Prefix: ImagesPrefix, Actions: []Action{GetObject, DeleteObject}}},
+//	Cache:  &CacheAccess{Keys: productCacheKeys, Commands: cacheEvictCommands},
+//
+// The end-to-end tests of the local stage prove each list: a request a function's grants
+// lack is refused there as IAM would refuse it, a cache command its user lacks is refused
+// by Redis, and a full run fails when a declared action was never used.
 //
 // The package is plain data on purpose: no AWS SDK, no Pulumi.
 package routes

@@ -7,6 +7,7 @@ package access
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shop-serverless/shop/functions/routes"
 )
@@ -360,3 +363,50 @@ func denied(req *http.Request, status int, contentType, body string) *http.Respo
 type clientFunc func(*http.Request) (*http.Response, error)
 
 func (f clientFunc) Do(req *http.Request) (*http.Response, error) { return f(req) }
+
+// WatchRedis records every command of fn's Redis client that fn's ACL user was refused
+// (NOPERM, or a script's call refused), as Denied lists the refused AWS requests: the
+// cache code treats a refusal like an outage and reads DynamoDB, so only this tells it.
+func (g *Guard) WatchRedis(fn routes.Function, rdb redis.UniversalClient) {
+	rdb.AddHook(refusals{g: g, fn: fn.Name})
+}
+
+type refusals struct {
+	g  *Guard
+	fn string
+}
+
+func (h refusals) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h refusals) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.note(cmd)
+		return err
+	}
+}
+
+func (h refusals) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			h.note(cmd)
+		}
+		return err
+	}
+}
+
+func (h refusals) note(cmd redis.Cmder) {
+	if err := cmd.Err(); err != nil && IsRefusal(err) {
+		h.g.mu.Lock()
+		h.g.denied = append(h.g.denied, fmt.Sprintf("%s: cache %s: %v", h.fn, cmd.Name(), err))
+		h.g.mu.Unlock()
+	}
+}
+
+// IsRefusal reports whether err is Redis refusing a command or key to the user, directly
+// or inside a script.
+func IsRefusal(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "NOPERM") || strings.Contains(msg, "The user executing the script can't")
+}

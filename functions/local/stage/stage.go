@@ -75,11 +75,13 @@ type Stage struct {
 	Servers *servers.Set
 	Issuer  *gateway.Issuer
 	// Admin is the clients of an all-access identity, for seeding and for tests to inspect state.
-	Admin   *clients.Clients
-	opts    Options
-	guard   *access.Guard
-	servers []*http.Server
-	clients []*clients.Clients
+	Admin *clients.Clients
+	opts  Options
+	guard *access.Guard
+	// cacheUsers are the Redis users' passwords, by user (function) name.
+	cacheUsers cacheUsers
+	servers    []*http.Server
+	clients    []*clients.Clients
 	// s3URL is the S3 endpoint functions get: s3rver behind a presigned-URL check (images.go).
 	s3URL string
 }
@@ -90,11 +92,12 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	set, err := servers.StartAll(ctx)
+	users := newCacheUsers()
+	set, err := servers.StartAll(ctx, servers.RedisOptions{ACL: users.acl()})
 	if err != nil {
 		return nil, err
 	}
-	s := &Stage{Servers: set, opts: opts, guard: access.NewGuard(tablePrefix, bucket)}
+	s := &Stage{Servers: set, opts: opts, guard: access.NewGuard(tablePrefix, bucket), cacheUsers: users}
 	ln, err := listen(opts.Addr)
 	if err != nil {
 		set.Stop()
@@ -237,6 +240,9 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 	}
 	if fn.Cache != nil {
 		env[routes.EnvRedisAddr] = s.Servers.Redis.Addr
+		// Its own ACL user, with the access string its ElastiCache user has in the cloud.
+		env[routes.EnvRedisUser] = fn.Name
+		env[routes.EnvRedisPassword] = s.cacheUsers[fn.Name]
 		// One in-process instance stands in for as many Lambda environments as requests in
 		// flight, each of which would have its own connection.
 		env[routes.EnvRedisPoolSize] = "1000"
@@ -249,7 +255,7 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 func (s *Stage) ImagesBaseURL() string { return s.URL + "/_local/images" }
 
 func (s *Stage) adminEnv() clients.Env {
-	all := routes.Function{Name: "admin", Bucket: []routes.ObjectGrant{{Prefix: ""}}, Cache: &routes.CacheAccess{}}
+	all := routes.Function{Name: cacheAdmin, Bucket: []routes.ObjectGrant{{Prefix: ""}}, Cache: &routes.CacheAccess{}}
 	for _, t := range tables.All {
 		all.Tables = append(all.Tables, routes.TableGrant{Table: t})
 	}
@@ -275,11 +281,15 @@ func (s *Stage) functionClients(ctx context.Context, fn routes.Function, env cli
 		}
 	})
 	c.S3 = s3.New(c.S3.Options(), func(o *s3.Options) { o.HTTPClient = s.guard.S3(fn, o.HTTPClient) })
+	if c.Redis != nil {
+		s.guard.WatchRedis(fn, c.Redis)
+	}
 	return c, nil
 }
 
 // Access is the stage's IAM: it refuses each function's AWS requests that its entry in
-// functions/routes does not grant, and knows which grants the requests used.
+// functions/routes does not grant, knows which grants the requests used, and which cache
+// commands the functions' Redis users were refused.
 func (s *Stage) Access() *access.Guard { return s.guard }
 
 func (s *Stage) newClients(ctx context.Context, env clients.Env) (*clients.Clients, error) {
@@ -294,6 +304,9 @@ func (s *Stage) newClients(ctx context.Context, env clients.Env) (*clients.Clien
 	s.clients = append(s.clients, c)
 	return c, nil
 }
+
+// RedisAdmin is the user and password of the stage's all-access cache user.
+func (s *Stage) RedisAdmin() (user, password string) { return cacheAdmin, s.cacheUsers[cacheAdmin] }
 
 // Token issues a bearer token for sub in groups, as POST /_local/token does.
 func (s *Stage) Token(sub string, groups ...string) (string, error) {
