@@ -94,6 +94,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		SubnetIDs:             net.PrivateSubnetIDs,
 		SecurityGroupIDs:      pulumi.StringArray{net.CacheSecurityGroupID},
 		SlowLogRetentionDays:  cfg.LogRetentionDays,
+		Users:                 cacheUsers(),
 		Tags:                  tags,
 	})
 	if err != nil {
@@ -125,17 +126,17 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			Tables:              map[string]gofunc.TableRef{},
 			Tags:                tags,
 		}
-		for _, ta := range spec.Tables {
-			args.Tables[ta.Table.Name] = gofunc.TableRef{Arn: tbls[ta.Table.Name].Arn}
+		for _, t := range spec.TablesUsed() {
+			args.Tables[t.Name] = gofunc.TableRef{Arn: tbls[t.Name].Arn}
 		}
 		if s := spec.StreamOf; s != nil {
 			args.Tables[s.Name] = gofunc.TableRef{Arn: tbls[s.Name].Arn}
 		}
-		if spec.Bucket != "" {
+		if len(spec.Bucket) > 0 {
 			args.BucketArn = images.Arn
 		}
-		if spec.Cache {
-			args.Cache = &gofunc.CacheRef{Arn: kv.Arn, UserArn: kv.UserArn}
+		if spec.Cache != nil {
+			args.Cache = &gofunc.CacheRef{Arn: kv.Arn, UserArn: kv.Users[spec.Name].Arn}
 			args.VPC = &gofunc.VPCConfig{
 				SubnetIDs:        net.PrivateSubnetIDs,
 				SecurityGroupIDs: pulumi.StringArray{net.FunctionSecurityGroupID},
@@ -215,7 +216,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		"imagesUrl":        images.BaseURL,
 		"imagesBucket":     images.BucketName,
 		"cacheEndpoint":    kv.Endpoint,
-		"cacheUser":        kv.UserID,
+		"cacheUsers":       kv.UserIDs,
 		"jwtIssuer":        identity.Issuer,
 		"userPoolId":       identity.UserPoolID,
 		"userPoolClientId": identity.UserPoolClientID,
@@ -232,19 +233,19 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 // image handlers, the cache's address and IAM identity for cache users, the cart TTL for carts.
 func environment(cfg *Config, spec routes.Function, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache) pulumi.StringMap {
 	env := pulumi.StringMap{routes.EnvLogLevel: pulumi.String(cfg.LogLevel)}
-	for _, ta := range spec.Tables {
-		env[ta.Table.EnvVar] = tbls[ta.Table.Name].Name
+	for _, t := range spec.TablesUsed() {
+		env[t.EnvVar] = tbls[t.Name].Name
 	}
-	if spec.Bucket != "" {
+	if len(spec.Bucket) > 0 {
 		env[routes.EnvImagesBucket] = images.BucketName
 		env[routes.EnvImagesBaseURL] = images.BaseURL
 	}
-	if spec.Cache {
+	if spec.Cache != nil {
 		env[routes.EnvRedisAddr] = kv.Endpoint
 		env[routes.EnvRedisTLS] = pulumi.String("true")
 		// ElastiCache Serverless is always cluster mode.
 		env[routes.EnvRedisCluster] = pulumi.String(strconv.FormatBool(kv.Serverless))
-		env[routes.EnvRedisUser] = kv.UserID
+		env[routes.EnvRedisUser] = kv.Users[spec.Name].ID
 		env[routes.EnvRedisIAMCache] = pulumi.String(kv.CacheID)
 		env[routes.EnvRedisServerless] = pulumi.String(strconv.FormatBool(kv.Serverless))
 	}
@@ -252,6 +253,18 @@ func environment(cfg *Config, spec routes.Function, tbls map[string]*table.Table
 		env[routes.EnvCartTTL] = pulumi.String(cfg.CartTTL)
 	}
 	return env
+}
+
+// cacheUsers is one cache user per function that uses the cache, with the access its entry
+// in functions/routes declares.
+func cacheUsers() []cache.User {
+	var out []cache.User
+	for _, spec := range routes.Functions {
+		if spec.Cache != nil {
+			out = append(out, cache.User{Name: spec.Name, AccessString: spec.Cache.AccessString()})
+		}
+	}
+	return out
 }
 
 // packageFunctions builds every function in parallel.

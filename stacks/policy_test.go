@@ -307,6 +307,106 @@ func TestPolicyLeastPrivilege(t *testing.T) {
 	})
 }
 
+// Each function's role allows on tables, indexes and the bucket exactly the actions its
+// entry in functions/routes declares, none of the ones its code never calls, and it may
+// connect to the cache only as its own user, whose access string is its declared one.
+func TestPolicyGrantsAsDeclared(t *testing.T) {
+	forbidden := map[string]map[string][]string{ // function -> resource suffix -> actions it must not have
+		routes.Orders: {
+			"table/shop-STACK-products":    {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"},
+			"table/shop-STACK-orders":      {"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:Scan"},
+			"table/shop-STACK-idempotency": {"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:Scan"},
+		},
+		routes.Reviews: {"table/shop-STACK-reviews": {"dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Scan"}},
+		routes.Cart:    {"table/shop-STACK-products": {"dynamodb:Scan"}},
+	}
+	forEachStack(t, func(t *testing.T, stack string, m *awsmock.Mocks) {
+		users := map[string]awsmock.Resource{}
+		for _, u := range m.OfType("aws:elasticache/user:User") {
+			users[u.Inputs["userId"].(string)] = u
+		}
+		for _, spec := range routes.Functions {
+			pol, ok := m.Named("aws:iam/rolePolicy:RolePolicy", spec.Name+"-policy")
+			if !ok {
+				t.Fatalf("%s: no policy", spec.Name)
+			}
+			granted := map[string][]string{} // resource -> actions on it
+			var connect []string
+			for _, st := range parsePolicy(t, pol, "policy").Statement {
+				for _, r := range st.Resource {
+					switch {
+					case strings.HasPrefix(r, "arn:aws:dynamodb:") && !strings.Contains(r, "/stream/"):
+						granted[r] = append(granted[r], st.Action...)
+					case strings.HasPrefix(r, "arn:aws:s3:"):
+						// The bucket's name is Pulumi's auto-name; the key part is what counts.
+						key, _ := strings.CutPrefix(r, "arn:aws:s3:::")
+						_, key, _ = strings.Cut(key, "/")
+						granted["images/"+key] = append(granted["images/"+key], st.Action...)
+					}
+				}
+				if slices.Contains(st.Action, "elasticache:Connect") {
+					connect = st.Resource
+				}
+			}
+			want := map[string][]string{}
+			for _, g := range spec.Tables {
+				r := "arn:aws:dynamodb:" + awsmock.DefaultRegion + ":" + awsmock.DefaultAccount + ":table/shop-" + stack + "-" + g.Table.Name
+				if g.Index != "" {
+					r += "/index/" + g.Index
+				}
+				for _, a := range g.Actions {
+					want[r] = append(want[r], string(a))
+				}
+			}
+			for _, g := range spec.Bucket {
+				for _, a := range g.Actions {
+					r := "images/" + g.Prefix + "*"
+					want[r] = append(want[r], string(a))
+				}
+			}
+			for r, actions := range granted {
+				slices.Sort(actions)
+				w := slices.Sorted(slices.Values(want[r]))
+				if !slices.Equal(actions, w) {
+					t.Errorf("%s: %v on %s, declared %v", spec.Name, actions, r, w)
+				}
+				for suffix, bad := range forbidden[spec.Name] {
+					if strings.HasSuffix(r, strings.ReplaceAll(suffix, "STACK", stack)) {
+						for _, a := range bad {
+							if slices.Contains(actions, a) {
+								t.Errorf("%s may %s on %s", spec.Name, a, r)
+							}
+						}
+					}
+				}
+			}
+			for r := range want {
+				if _, ok := granted[r]; !ok {
+					t.Errorf("%s: declared %v on %s, not granted", spec.Name, want[r], r)
+				}
+			}
+
+			userID := "shop-" + stack + "-cache-" + spec.Name
+			u, hasUser := users[userID]
+			switch {
+			case spec.Cache == nil && (hasUser || connect != nil):
+				t.Errorf("%s uses no cache but has a cache user or elasticache:Connect", spec.Name)
+			case spec.Cache == nil:
+			case !hasUser:
+				t.Errorf("%s: no cache user %s", spec.Name, userID)
+			default:
+				if u.Inputs["accessString"] != spec.Cache.AccessString() || u.Inputs["userName"] != userID ||
+					get(u.Inputs, "authenticationMode", "type") != "iam" {
+					t.Errorf("%s: cache user %v", spec.Name, u.Inputs)
+				}
+				if len(connect) != 2 || !strings.HasSuffix(connect[1], ":user:"+userID) || strings.Contains(connect[0], "*") {
+					t.Errorf("%s: elasticache:Connect on %v, want the cache and its own user", spec.Name, connect)
+				}
+			}
+		}
+	})
+}
+
 func TestPolicyFunctionsTracedAndLogged(t *testing.T) {
 	forEachStack(t, func(t *testing.T, _ string, m *awsmock.Mocks) {
 		retention := map[string]float64{}

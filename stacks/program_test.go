@@ -27,22 +27,22 @@ func TestFunctionEnvironment(t *testing.T) {
 			}
 			env, _ := get(fn.Inputs, "environment", "variables").(map[string]any)
 			want := []string{routes.EnvLogLevel}
-			for _, ta := range spec.Tables {
-				want = append(want, ta.Table.EnvVar)
-				if env[ta.Table.EnvVar] != "shop-"+stack+"-"+ta.Table.Name {
-					t.Errorf("%s: %s = %v", spec.Name, ta.Table.EnvVar, env[ta.Table.EnvVar])
+			for _, tb := range spec.TablesUsed() {
+				want = append(want, tb.EnvVar)
+				if env[tb.EnvVar] != "shop-"+stack+"-"+tb.Name {
+					t.Errorf("%s: %s = %v", spec.Name, tb.EnvVar, env[tb.EnvVar])
 				}
 			}
-			if spec.Bucket != "" {
+			if len(spec.Bucket) > 0 {
 				want = append(want, routes.EnvImagesBucket, routes.EnvImagesBaseURL)
 				if base, _ := env[routes.EnvImagesBaseURL].(string); !strings.HasPrefix(base, "https://") || strings.HasSuffix(base, "/") {
 					t.Errorf("%s: %s = %q", spec.Name, routes.EnvImagesBaseURL, base)
 				}
 			}
-			if spec.Cache {
+			if spec.Cache != nil {
 				want = append(want, routes.EnvRedisAddr, routes.EnvRedisTLS, routes.EnvRedisCluster,
 					routes.EnvRedisUser, routes.EnvRedisIAMCache, routes.EnvRedisServerless)
-				if env[routes.EnvRedisIAMCache] != "shop-"+stack+"-cache" || env[routes.EnvRedisUser] != "shop-"+stack+"-cache-app" {
+				if env[routes.EnvRedisIAMCache] != "shop-"+stack+"-cache" || env[routes.EnvRedisUser] != "shop-"+stack+"-cache-"+spec.Name {
 					t.Errorf("%s: cache identity %v / %v", spec.Name, env[routes.EnvRedisIAMCache], env[routes.EnvRedisUser])
 				}
 				if addr, _ := env[routes.EnvRedisAddr].(string); !strings.HasSuffix(addr, ":6379") {
@@ -60,7 +60,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("%s environment %v, want %v", spec.Name, got, want)
 			}
-			if _, inVPC := fn.Inputs["vpcConfig"]; inVPC != spec.Cache {
+			if _, inVPC := fn.Inputs["vpcConfig"]; inVPC != (spec.Cache != nil) {
 				t.Errorf("%s in VPC = %v, uses cache = %v", spec.Name, inVPC, spec.Cache)
 			}
 		}

@@ -2,8 +2,9 @@
 // either serverless or as a replication group of nodes, always with TLS and encryption at rest.
 //
 // There is no static password anywhere: the cache's RBAC user group holds a disabled
-// "default" user and one IAM-authenticated user; the functions are granted
-// elasticache:Connect on exactly this cache and user and sign their own 15-minute tokens
+// "default" user and one IAM-authenticated user per function, whose access string allows
+// only that function's keys and commands; each function is granted elasticache:Connect on
+// exactly this cache and its own user and signs its own 15-minute tokens
 // (functions/internal/redisauth).
 package cache
 
@@ -33,11 +34,25 @@ const (
 	Serverless = "serverless"
 )
 
-// DefaultAccessString lets the functions' user run every command but the dangerous ones
-// (FLUSHALL, KEYS, CONFIG, DEBUG and the like) on every key.
-const DefaultAccessString = "on ~* +@all -@dangerous"
+var (
+	cacheID  = regexp.MustCompile(`^[a-z]([a-z0-9]|-[a-z0-9]){0,31}$`)
+	userName = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
+)
 
-var cacheID = regexp.MustCompile(`^[a-z]([a-z0-9]|-[a-z0-9]){0,31}$`)
+// User is one IAM-authenticated RBAC user of the cache.
+type User struct {
+	// Name tells the users apart (a function's name): lower-case letters and digits. The
+	// user's id and user name, equal as IAM authentication requires, are "<CacheID>-<Name>".
+	Name string
+	// AccessString is the user's ACL: "on", its key patterns and commands.
+	AccessString string
+}
+
+// UserRef is a deployed user: what a function connects as and is granted.
+type UserRef struct {
+	ID  pulumi.StringOutput
+	Arn pulumi.StringOutput
+}
 
 // CacheArgs configures a Cache.
 type CacheArgs struct {
@@ -66,8 +81,8 @@ type CacheArgs struct {
 	SecurityGroupIDs pulumi.StringArrayInput
 	// Port is the node port in Nodes mode; 0: 6379. Serverless always listens on 6379.
 	Port int
-	// AccessString is the functions' user's ACL; empty: DefaultAccessString.
-	AccessString string
+	// Users are the cache's users besides the disabled default one; at least one.
+	Users []User
 	// SlowLogRetentionDays, when > 0, delivers the slow log (Nodes mode) to a log group
 	// kept that long.
 	SlowLogRetentionDays int
@@ -87,15 +102,15 @@ type Cache struct {
 	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
 	// Arn is the replication group's or serverless cache's ARN.
 	Arn pulumi.StringOutput `pulumi:"arn"`
-	// UserID is the IAM-authenticated RBAC user the functions connect as.
-	UserID pulumi.StringOutput `pulumi:"userId"`
-	// UserArn is that user's ARN.
-	UserArn pulumi.StringOutput `pulumi:"userArn"`
+	// UserIDs are the users' ids by User.Name.
+	UserIDs pulumi.StringMapOutput `pulumi:"userIds"`
 
 	// CacheID is the replication group id or serverless cache name (the IAM token's host).
 	CacheID string
 	// Serverless reports the mode; a serverless cache is always cluster mode.
 	Serverless bool
+	// Users are the deployed users by User.Name.
+	Users map[string]UserRef
 	// NodeIDs are the member clusters of a replication group (the CloudWatch CacheClusterId
 	// dimension); empty when serverless.
 	NodeIDs []string
@@ -125,9 +140,6 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 	if a.Port == 0 || a.Mode == Serverless {
 		a.Port = 6379
 	}
-	if a.AccessString == "" {
-		a.AccessString = DefaultAccessString
-	}
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("cache %q: %w", name, err)
 	}
@@ -144,8 +156,7 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 		"port":     c.Port,
 		"endpoint": c.Endpoint,
 		"arn":      c.Arn,
-		"userId":   c.UserID,
-		"userArn":  c.UserArn,
+		"userIds":  c.UserIDs,
 	}); err != nil {
 		return nil, fmt.Errorf("cache %q: %w", name, err)
 	}
@@ -167,30 +178,37 @@ func (c *Cache) declare(ctx *pulumi.Context, name string, a *CacheArgs) error {
 	if err != nil {
 		return err
 	}
-	// IAM authentication requires the user id and user name to be equal.
-	appID := a.CacheID + "-app"
-	appUser, err := elasticache.NewUser(ctx, name+"-app-user", &elasticache.UserArgs{
-		UserId:             pulumi.String(appID),
-		UserName:           pulumi.String(appID),
-		Engine:             pulumi.String(a.Engine),
-		AccessString:       pulumi.String(a.AccessString),
-		AuthenticationMode: &elasticache.UserAuthenticationModeArgs{Type: pulumi.String("iam")},
-		Tags:               a.Tags,
-	}, parent)
-	if err != nil {
-		return err
+	userIDs := pulumi.StringArray{defaultUser.UserId}
+	ids := pulumi.StringMap{}
+	c.Users = map[string]UserRef{}
+	for _, u := range a.Users {
+		// IAM authentication requires the user id and user name to be equal.
+		id := a.CacheID + "-" + u.Name
+		user, err := elasticache.NewUser(ctx, name+"-user-"+u.Name, &elasticache.UserArgs{
+			UserId:             pulumi.String(id),
+			UserName:           pulumi.String(id),
+			Engine:             pulumi.String(a.Engine),
+			AccessString:       pulumi.String(u.AccessString),
+			AuthenticationMode: &elasticache.UserAuthenticationModeArgs{Type: pulumi.String("iam")},
+			Tags:               a.Tags,
+		}, parent)
+		if err != nil {
+			return err
+		}
+		userIDs = append(userIDs, user.UserId)
+		ids[u.Name] = user.UserId
+		c.Users[u.Name] = UserRef{ID: user.UserId, Arn: user.Arn}
 	}
 	group, err := elasticache.NewUserGroup(ctx, name+"-users", &elasticache.UserGroupArgs{
 		UserGroupId: pulumi.String(a.CacheID + "-users"),
 		Engine:      pulumi.String(a.Engine),
-		UserIds:     pulumi.StringArray{defaultUser.UserId, appUser.UserId},
+		UserIds:     userIDs,
 		Tags:        a.Tags,
 	}, parent)
 	if err != nil {
 		return err
 	}
-	c.UserID = appUser.UserId
-	c.UserArn = appUser.Arn
+	c.UserIDs = ids.ToStringMapOutput()
 
 	if a.Mode == Serverless {
 		return c.declareServerless(ctx, name, a, group)
@@ -343,8 +361,18 @@ func (a *CacheArgs) validate() error {
 	if a.SubnetIDs == nil || a.SecurityGroupIDs == nil {
 		errs = append(errs, errors.New("subnet and security group ids are required"))
 	}
-	if !strings.HasPrefix(a.AccessString, "on ") {
-		errs = append(errs, fmt.Errorf("access string %q must enable the user (start with \"on \")", a.AccessString))
+	if len(a.Users) == 0 {
+		errs = append(errs, errors.New("at least one user is required"))
+	}
+	seen := map[string]bool{}
+	for _, u := range a.Users {
+		if !userName.MatchString(u.Name) || seen[u.Name] {
+			errs = append(errs, fmt.Errorf("user name %q: want lower-case letters and digits, once", u.Name))
+		}
+		seen[u.Name] = true
+		if !strings.HasPrefix(u.AccessString, "on ") || strings.Contains(u.AccessString, "~*") || strings.Contains(u.AccessString, "allkeys") {
+			errs = append(errs, fmt.Errorf("user %s: access string %q must enable the user (\"on \") and name its own key patterns", u.Name, u.AccessString))
+		}
 	}
 	return errors.Join(errs...)
 }

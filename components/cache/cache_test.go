@@ -70,6 +70,7 @@ func TestCache(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.args.SubnetIDs = pulumi.ToStringArray([]string{"subnet-a", "subnet-b"})
 			tt.args.SecurityGroupIDs = pulumi.ToStringArray([]string{"sg-cache"})
+			tt.args.Users = testUsers
 			m := awsmock.New("shop", "test")
 			var endpoint, userArn string
 			var c *cache.Cache
@@ -80,7 +81,7 @@ func TestCache(t *testing.T) {
 					return err
 				}
 				awsmock.Capture(ctx, "endpoint", c.Endpoint, &endpoint)
-				awsmock.Capture(ctx, "userArn", c.UserArn, &userArn)
+				awsmock.Capture(ctx, "userArn", c.Users["reader"].Arn, &userArn)
 				return nil
 			}); err != nil {
 				t.Fatal(err)
@@ -108,9 +109,10 @@ func TestCache(t *testing.T) {
 			tt.check(t, in)
 
 			users := m.OfType("aws:elasticache/user:User")
-			if len(users) != 2 {
+			if len(users) != 1+len(testUsers) {
 				t.Fatalf("%d users", len(users))
 			}
+			access := map[string]string{}
 			for _, u := range users {
 				if u.Inputs["passwords"] != nil {
 					t.Errorf("user %s has a password", u.Name)
@@ -123,14 +125,20 @@ func TestCache(t *testing.T) {
 					}
 				default:
 					if mode != "iam" || u.Inputs["userId"] != u.Inputs["userName"] {
-						t.Errorf("app user = %v", u.Inputs)
+						t.Errorf("user = %v", u.Inputs)
 					}
+					access[u.Inputs["userId"].(string)] = u.Inputs["accessString"].(string)
+				}
+			}
+			for _, u := range testUsers {
+				if got := access[tt.args.CacheID+"-"+u.Name]; got != u.AccessString {
+					t.Errorf("user %s: access string %q, want %q", u.Name, got, u.AccessString)
 				}
 			}
 			if endpoint != tt.wantEndpoint {
 				t.Errorf("endpoint = %q, want %q", endpoint, tt.wantEndpoint)
 			}
-			if !strings.HasSuffix(userArn, ":user:"+tt.args.CacheID+"-app") {
+			if !strings.HasSuffix(userArn, ":user:"+tt.args.CacheID+"-reader") {
 				t.Errorf("user ARN = %q", userArn)
 			}
 			if strings.Join(c.NodeIDs, ",") != strings.Join(tt.wantNodes, ",") || c.Serverless != (tt.args.Mode == cache.Serverless) {
@@ -152,12 +160,19 @@ func TestCacheValidation(t *testing.T) {
 		{"bad mode", cache.CacheArgs{CacheID: "c", Mode: "cluster"}, "mode"},
 		{"too many nodes", cache.CacheArgs{CacheID: "c", NodeCount: 7}, "node count"},
 		{"bad ecpu", cache.CacheArgs{CacheID: "c", Mode: cache.Serverless, MaxECPUPerSecond: 10}, "ECPU"},
-		{"disabled user", cache.CacheArgs{CacheID: "c", AccessString: "off ~*"}, "access string"},
+		{"disabled user", cache.CacheArgs{CacheID: "c", Users: []cache.User{{Name: "a", AccessString: "off ~k:*"}}}, "access string"},
+		{"every key", cache.CacheArgs{CacheID: "c", Users: []cache.User{{Name: "a", AccessString: "on ~* +get"}}}, "access string"},
+		{"no users", cache.CacheArgs{CacheID: "c"}, "at least one user"},
+		{"user twice", cache.CacheArgs{CacheID: "c", Users: []cache.User{testUsers[0], testUsers[0]}}, "user name"},
+		{"bad user name", cache.CacheArgs{CacheID: "c", Users: []cache.User{{Name: "Cat-1", AccessString: "on ~k:* +get"}}}, "user name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.args.SubnetIDs = pulumi.ToStringArray([]string{"s"})
 			tt.args.SecurityGroupIDs = pulumi.ToStringArray([]string{"g"})
+			if tt.args.Users == nil && tt.want != "at least one user" {
+				tt.args.Users = testUsers
+			}
 			err := awsmock.New("shop", "test").Run(func(ctx *pulumi.Context) error {
 				_, err := cache.NewCache(ctx, "cache", &tt.args)
 				return err
@@ -167,6 +182,12 @@ func TestCacheValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testUsers are two users with their own keys and commands.
+var testUsers = []cache.User{
+	{Name: "reader", AccessString: "on ~doc:* -@all +@connection +get"},
+	{Name: "writer", AccessString: "on ~doc:* ~lock:* -@all +@connection +set +del"},
 }
 
 func expect(t *testing.T, in map[string]any, want map[string]any) {

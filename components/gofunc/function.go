@@ -28,7 +28,7 @@ type TableRef struct {
 	Arn pulumi.StringInput
 }
 
-// CacheRef points a function at the cache and the RBAC user it connects as.
+// CacheRef points a function at the cache and its own RBAC user.
 type CacheRef struct {
 	Arn     pulumi.StringInput
 	UserArn pulumi.StringInput
@@ -69,9 +69,9 @@ type FunctionArgs struct {
 	LogLevel string
 	// Environment is the function's environment.
 	Environment pulumi.StringMapInput
-	// Tables holds one reference per table in Spec.Tables (and Spec.StreamOf), by table name.
+	// Tables holds one reference per table Spec's grants name (and Spec.StreamOf), by table name.
 	Tables map[string]TableRef
-	// BucketArn is the images bucket; required when Spec.Bucket is set.
+	// BucketArn is the images bucket; required when Spec has bucket grants.
 	BucketArn pulumi.StringInput
 	// Cache is required when Spec.Cache is set.
 	Cache *CacheRef
@@ -266,12 +266,12 @@ func (a *FunctionArgs) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log level %q must be TRACE, DEBUG, INFO, WARN, ERROR or FATAL", a.LogLevel))
 	}
-	for _, t := range s.Tables {
-		if ref, ok := a.Tables[t.Table.Name]; !ok || ref.Arn == nil {
-			errs = append(errs, fmt.Errorf("table %q is used but not passed in Tables", t.Table.Name))
+	for _, g := range s.Tables {
+		if ref, ok := a.Tables[g.Table.Name]; !ok || ref.Arn == nil {
+			errs = append(errs, fmt.Errorf("table %q is used but not passed in Tables", g.Table.Name))
 		}
-		if t.Access != routes.Read && t.Access != routes.ReadWrite {
-			errs = append(errs, fmt.Errorf("table %q: unknown access %q", t.Table.Name, t.Access))
+		if len(g.Actions) == 0 {
+			errs = append(errs, fmt.Errorf("table %q: a grant without actions", g.Table.Name))
 		}
 	}
 	if s.StreamOf != nil {
@@ -282,19 +282,18 @@ func (a *FunctionArgs) validate() error {
 			errs = append(errs, fmt.Errorf("table %q has no stream", s.StreamOf.Name))
 		}
 	}
-	switch s.Bucket {
-	case "":
-	case routes.Read, routes.ReadWrite:
-		if a.BucketArn == nil {
-			errs = append(errs, errors.New("bucket access needs BucketArn"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("unknown bucket access %q", s.Bucket))
+	if len(s.Bucket) > 0 && a.BucketArn == nil {
+		errs = append(errs, errors.New("bucket grants need BucketArn"))
 	}
-	if s.Cache && (a.Cache == nil || a.VPC == nil) {
+	for _, g := range s.Bucket {
+		if g.Prefix == "" || len(g.Actions) == 0 {
+			errs = append(errs, fmt.Errorf("bucket grant %q needs a key prefix and actions", g.Prefix))
+		}
+	}
+	if s.Cache != nil && (a.Cache == nil || a.VPC == nil) {
 		errs = append(errs, errors.New("cache access needs Cache and VPC"))
 	}
-	if !s.Cache && a.Cache != nil {
+	if s.Cache == nil && a.Cache != nil {
 		errs = append(errs, errors.New("Cache given to a function whose spec does not use the cache"))
 	}
 	return errors.Join(errs...)

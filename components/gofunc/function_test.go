@@ -21,6 +21,7 @@ type policyDoc struct {
 		Principal map[string][]string
 		Action    []string
 		Resource  []string
+		Condition map[string]map[string][]string
 	}
 }
 
@@ -41,13 +42,13 @@ func argsFor(spec routes.Function) *gofunc.FunctionArgs {
 	for _, t := range tables.All {
 		a.Tables[t.Name] = gofunc.TableRef{Arn: pulumi.String(tableArn(t.Name))}
 	}
-	if spec.Bucket != "" {
+	if len(spec.Bucket) > 0 {
 		a.BucketArn = pulumi.String("arn:aws:s3:::images")
 	}
-	if spec.Cache {
+	if spec.Cache != nil {
 		a.Cache = &gofunc.CacheRef{
 			Arn:     pulumi.String("arn:aws:elasticache:eu-central-1:123456789012:replicationgroup:shop-test-cache"),
-			UserArn: pulumi.String("arn:aws:elasticache:eu-central-1:123456789012:user:shop-test-cache-app"),
+			UserArn: pulumi.String("arn:aws:elasticache:eu-central-1:123456789012:user:shop-test-cache-" + spec.Name),
 		}
 		a.VPC = &gofunc.VPCConfig{
 			SubnetIDs:        pulumi.ToStringArray([]string{"subnet-a", "subnet-b"}),
@@ -102,7 +103,7 @@ func TestFunction(t *testing.T) {
 			if logging["logFormat"] != "JSON" || logging["logGroup"] != "/aws/lambda/shop-test-"+spec.Name {
 				t.Errorf("loggingConfig = %v", logging)
 			}
-			if _, hasVPC := in["vpcConfig"]; hasVPC != spec.Cache {
+			if _, hasVPC := in["vpcConfig"]; hasVPC != (spec.Cache != nil) {
 				t.Errorf("vpcConfig present = %v, cache = %v", hasVPC, spec.Cache)
 			}
 			if _, reserved := in["reservedConcurrentExecutions"]; reserved {
@@ -187,33 +188,80 @@ func expectedGrants(spec routes.Function) map[string][]string {
 			want[a] = append(want[a], resources...)
 		}
 	}
-	for _, ta := range spec.Tables {
-		read := []string{tableArn(ta.Table.Name)}
-		for _, ix := range ta.Table.Indexes {
-			read = append(read, tableArn(ta.Table.Name)+"/index/"+ix.Name)
+	for _, g := range spec.Tables {
+		resource := tableArn(g.Table.Name)
+		if g.Index != "" {
+			resource += "/index/" + g.Index
 		}
-		add([]string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"}, read...)
-		if ta.Access == routes.ReadWrite {
-			add([]string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}, tableArn(ta.Table.Name))
+		for _, a := range g.Actions {
+			add([]string{string(a)}, resource)
 		}
 	}
 	if spec.StreamOf != nil {
 		add([]string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}, tableArn(spec.StreamOf.Name)+"/stream/*")
 	}
-	switch spec.Bucket {
-	case routes.Read:
-		add([]string{"s3:GetObject"}, "arn:aws:s3:::images/*")
-	case routes.ReadWrite:
-		add([]string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, "arn:aws:s3:::images/*")
+	for _, g := range spec.Bucket {
+		for _, a := range g.Actions {
+			add([]string{string(a)}, "arn:aws:s3:::images/"+g.Prefix+"*")
+		}
 	}
-	if spec.Cache {
+	if spec.Cache != nil {
 		add([]string{"elasticache:Connect"},
 			"arn:aws:elasticache:eu-central-1:123456789012:replicationgroup:shop-test-cache",
-			"arn:aws:elasticache:eu-central-1:123456789012:user:shop-test-cache-app")
+			"arn:aws:elasticache:eu-central-1:123456789012:user:shop-test-cache-"+spec.Name)
 		add([]string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
 			"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}, "*")
 	}
 	return want
+}
+
+// The orders function's only product write is checkout's stock decrement: its UpdateItem is
+// allowed only for requests naming the stock, the key and the price and currency its
+// condition checks, and returning nothing else; its other product grant is a read. The
+// catalog admin writes images only under products/.
+func TestGrantConditions(t *testing.T) {
+	policyOf := func(name string) policyDoc {
+		spec, _ := routes.FunctionByName(name)
+		m := awsmock.New("shop", "test")
+		if err := m.Run(func(ctx *pulumi.Context) error {
+			_, err := gofunc.NewFunction(ctx, name, argsFor(spec))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		pol, _ := m.Named("aws:iam/rolePolicy:RolePolicy", name+"-policy")
+		var doc policyDoc
+		mustUnmarshal(t, pol.Inputs["policy"], &doc)
+		return doc
+	}
+	var update, other []string
+	for _, st := range policyOf(routes.Orders).Statement {
+		if !slices.Contains(st.Resource, tableArn("products")) {
+			continue
+		}
+		if slices.Contains(st.Action, "dynamodb:UpdateItem") {
+			update = append(update, st.Sid)
+			attrs := st.Condition["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+			ret := st.Condition["StringEqualsIfExists"]["dynamodb:ReturnValues"]
+			if !slices.Equal(st.Action, []string{"dynamodb:UpdateItem"}) ||
+				!slices.Equal(attrs, []string{"productId", "stock", "price", "currency"}) ||
+				!slices.Equal(ret, []string{"NONE", "UPDATED_OLD", "UPDATED_NEW"}) {
+				t.Errorf("orders' stock update: %+v", st)
+			}
+		} else {
+			other = append(other, st.Action...)
+		}
+	}
+	if len(update) != 1 || !slices.Equal(other, []string{"dynamodb:BatchGetItem"}) {
+		t.Errorf("orders on products: update statements %v, other actions %v", update, other)
+	}
+	for _, st := range policyOf(routes.CatalogAdmin).Statement {
+		for _, r := range st.Resource {
+			if strings.HasPrefix(r, "arn:aws:s3:::images") && (r != "arn:aws:s3:::images/products/*" || !slices.Equal(st.Action, []string{"s3:PutObject"})) {
+				t.Errorf("catalogadmin on the bucket: %v on %s", st.Action, r)
+			}
+		}
+	}
 }
 
 func TestFunctionOptions(t *testing.T) {

@@ -10,21 +10,12 @@ import (
 	"github.com/shop-serverless/shop/functions/routes"
 )
 
-// Actions granted per access level. Transactions need no actions of their own: IAM checks
-// each item of a TransactWriteItems against PutItem, UpdateItem, DeleteItem or
-// ConditionCheckItem, and each item of a TransactGetItems against GetItem.
+// Stream and VPC actions Lambda performs with the function's role.
 var (
-	TableReadActions = []string{
-		"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan",
-	}
-	TableWriteActions = []string{
-		"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-	}
+	// StreamReadActions are what the event source mapping's poller needs on the stream.
 	StreamReadActions = []string{
 		"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
 	}
-	BucketReadActions      = []string{"s3:GetObject"}
-	BucketReadWriteActions = []string{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"}
 	// UnscopableActions support no resource-level permissions in IAM, so "*" is their only
 	// possible resource. Policy tests allow "*" for these and nothing else.
 	UnscopableActions = []string{
@@ -35,7 +26,8 @@ var (
 )
 
 // Statements derives the function's policy from its spec: logs into its own group, traces,
-// then each table, stream, the bucket and the cache it uses, nothing else.
+// then each of its table, index and bucket grants with exactly their actions, the stream
+// and the cache user, nothing else.
 func Statements(a *FunctionArgs, logGroupArn pulumi.StringInput) []iampolicy.Statement {
 	s := a.Spec
 	out := []iampolicy.Statement{
@@ -50,16 +42,8 @@ func Statements(a *FunctionArgs, logGroupArn pulumi.StringInput) []iampolicy.Sta
 			Resources: iampolicy.Strings("*"),
 		},
 	}
-	for _, t := range s.Tables {
-		arn := a.Tables[t.Table.Name].Arn
-		read := []pulumi.StringInput{arn}
-		for _, ix := range t.Table.Indexes {
-			read = append(read, pulumi.Sprintf("%s/index/%s", arn, ix.Name))
-		}
-		out = append(out, iampolicy.Statement{Sid: "Read" + sid(t.Table.Name), Actions: TableReadActions, Resources: read})
-		if t.Access == routes.ReadWrite {
-			out = append(out, iampolicy.Statement{Sid: "Write" + sid(t.Table.Name), Actions: TableWriteActions, Resources: []pulumi.StringInput{arn}})
-		}
+	for _, g := range s.Tables {
+		out = append(out, tableStatement(g, a.Tables[g.Table.Name].Arn))
 	}
 	if st := s.StreamOf; st != nil {
 		out = append(out, iampolicy.Statement{
@@ -68,13 +52,16 @@ func Statements(a *FunctionArgs, logGroupArn pulumi.StringInput) []iampolicy.Sta
 			Resources: []pulumi.StringInput{a.Tables[st.Name].StreamArn()},
 		})
 	}
-	switch s.Bucket {
-	case routes.Read:
-		out = append(out, iampolicy.Statement{Sid: "ReadImages", Actions: BucketReadActions, Resources: []pulumi.StringInput{pulumi.Sprintf("%s/*", a.BucketArn)}})
-	case routes.ReadWrite:
-		out = append(out, iampolicy.Statement{Sid: "ReadWriteImages", Actions: BucketReadWriteActions, Resources: []pulumi.StringInput{pulumi.Sprintf("%s/*", a.BucketArn)}})
+	for _, g := range s.Bucket {
+		// Object actions are scoped by the key prefix in the ARN; s3:prefix would only
+		// narrow ListBucket, which no function is granted.
+		out = append(out, iampolicy.Statement{
+			Sid:       "Images" + sid(g.Prefix),
+			Actions:   actions(g.Actions),
+			Resources: []pulumi.StringInput{pulumi.Sprintf("%s/%s*", a.BucketArn, g.Prefix)},
+		})
 	}
-	if s.Cache && a.Cache != nil {
+	if s.Cache != nil && a.Cache != nil {
 		// IAM authentication checks both: the cache and the user the token names.
 		out = append(out, iampolicy.Statement{
 			Sid:       "ConnectCache",
@@ -93,6 +80,36 @@ func Statements(a *FunctionArgs, logGroupArn pulumi.StringInput) []iampolicy.Sta
 			},
 			Resources: iampolicy.Strings("*"),
 		})
+	}
+	return out
+}
+
+// tableStatement is one table grant: its actions on the table or its index. A grant limited
+// to attributes allows only requests that name no others, and answers that return no others
+// (ALL_OLD or ALL_NEW would return the whole item).
+func tableStatement(g routes.TableGrant, tableArn pulumi.StringInput) iampolicy.Statement {
+	st := iampolicy.Statement{
+		Sid:       "Table" + sid(g.Table.Name) + sid(g.Index),
+		Actions:   actions(g.Actions),
+		Resources: []pulumi.StringInput{tableArn},
+	}
+	if g.Index != "" {
+		st.Resources = []pulumi.StringInput{pulumi.Sprintf("%s/index/%s", tableArn, g.Index)}
+	}
+	if len(g.Attributes) > 0 {
+		st.Sid += "Attributes"
+		st.Conditions = []iampolicy.Condition{
+			{Test: "ForAllValues:StringEquals", Variable: "dynamodb:Attributes", Values: iampolicy.Strings(g.Attributes...)},
+			{Test: "StringEqualsIfExists", Variable: "dynamodb:ReturnValues", Values: iampolicy.Strings("NONE", "UPDATED_OLD", "UPDATED_NEW")},
+		}
+	}
+	return st
+}
+
+func actions(as []routes.Action) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = string(a)
 	}
 	return out
 }

@@ -14,8 +14,12 @@ const (
 	EnvRedisTLS = "REDIS_TLS"
 	// EnvRedisCluster is "true" when the cache runs in cluster mode (ElastiCache Serverless).
 	EnvRedisCluster = "REDIS_CLUSTER"
-	// EnvRedisUser is the RBAC user the functions authenticate as.
+	// EnvRedisUser is the function's own cache user (RBAC user in the cloud, ACL user locally).
 	EnvRedisUser = "REDIS_USER"
+	// EnvRedisPassword is that user's password. Only the local stage sets it (Redis ACL
+	// users, one random password each per run): in the cloud functions authenticate with
+	// IAM tokens they sign themselves (EnvRedisIAMCache).
+	EnvRedisPassword = "REDIS_PASSWORD"
 	// EnvRedisIAMCache is the replication group or serverless cache name; when set, functions
 	// authenticate with short-lived IAM tokens they sign themselves.
 	EnvRedisIAMCache = "REDIS_IAM_CACHE"

@@ -1,12 +1,46 @@
 // Package routes is the one route table of the shop's HTTP API and the list of its functions
-// with the resources each may touch. The httpapi component declares API Gateway routes from
-// it, the gofunc component derives each function's IAM policy from it, and the local stage
-// serves the same table: a route exists in both gateways or in neither.
+// with exactly what each may do. The httpapi component declares API Gateway routes from it,
+// the gofunc component derives each function's IAM policy from it, the cache component its
+// ElastiCache user, and the local stage serves the same table, gives each function the same
+// Redis ACL user and refuses its AWS requests the same grants lack: a route exists in both
+// gateways or in neither, and a request is allowed in both or in neither.
+//
+// # Grants
+//
+// A function's entry lists what its code calls, nothing more:
+//
+//   - Tables: one TableGrant per table or index and condition, with the DynamoDB actions the
+//     code sends there (a transaction needs the actions of its items: an Update item is
+//     UpdateItem). Attributes limits a grant to requests that name only those attributes,
+//     as for checkout's stock decrement.
+//   - Bucket: one ObjectGrant per key prefix of the images bucket, with its S3 actions
+//     (HeadObject is GetObject).
+//   - Cache: the function's own cache user, its key patterns (one per key builder) and the
+//     Redis commands its code and Lua scripts run.
+//   - StreamOf: the table whose stream invokes it (Lambda's poller gets the stream's read
+//     actions).
+//
+// For example, a function fed by the bucket's object-created events that reads and deletes
+// uploaded objects and sets a product's image would declare
+//
+//	Tables: []TableGrant{{Table: tables.Products, Actions: []Action{UpdateItem},
+//		Attributes: []string{"productId", "imageUrl", "updatedAt"}}},
+//	Bucket: []ObjectGrant{{Prefix: ImagesPrefix, Actions: []Action{GetObject, DeleteObject}}},
+//	Cache:  &CacheAccess{Keys: productCacheKeys, Commands: cacheEvictCommands},
+//
+// The end-to-end tests of the local stage prove each list: a request a function's grants
+// lack is refused there as IAM would refuse it, a cache command its user lacks is refused
+// by Redis, and a full run fails when a declared action was never used.
 //
 // The package is plain data on purpose: no AWS SDK, no Pulumi.
 package routes
 
-import "github.com/shop-serverless/shop/functions/tables"
+import (
+	"slices"
+	"strings"
+
+	"github.com/shop-serverless/shop/functions/tables"
+)
 
 // Auth says who may call a route.
 type Auth string
@@ -39,32 +73,108 @@ type Route struct {
 // Key is the API Gateway route key, "GET /products/{productId}".
 func (r Route) Key() string { return r.Method + " " + r.Path }
 
-// Access is what a function may do with a resource.
-type Access string
+// Action is an IAM action a function's code performs: "dynamodb:GetItem", "s3:PutObject".
+type Action string
 
-// Access levels; IAM policies grant exactly the actions of the level.
+// The actions a function may be granted on a table or an index. A transaction needs no
+// action of its own: IAM checks each of its items against PutItem, UpdateItem, DeleteItem or
+// ConditionCheckItem (TransactWriteItems) or GetItem (TransactGetItems).
 const (
-	Read      Access = "read"
-	ReadWrite Access = "readwrite"
+	GetItem            Action = "dynamodb:GetItem"
+	BatchGetItem       Action = "dynamodb:BatchGetItem"
+	Query              Action = "dynamodb:Query"
+	Scan               Action = "dynamodb:Scan"
+	PutItem            Action = "dynamodb:PutItem"
+	UpdateItem         Action = "dynamodb:UpdateItem"
+	DeleteItem         Action = "dynamodb:DeleteItem"
+	BatchWriteItem     Action = "dynamodb:BatchWriteItem"
+	ConditionCheckItem Action = "dynamodb:ConditionCheckItem"
 )
 
-// TableAccess grants a function access to one table (and its indexes).
-type TableAccess struct {
-	Table  tables.Table
-	Access Access
+// The actions a function may be granted on the images bucket's objects (HeadObject is
+// GetObject to IAM).
+const (
+	GetObject    Action = "s3:GetObject"
+	PutObject    Action = "s3:PutObject"
+	DeleteObject Action = "s3:DeleteObject"
+)
+
+// TableGrant allows Actions on one table, or on one of its indexes.
+type TableGrant struct {
+	Table tables.Table
+	// Index names one of Table's indexes; empty: the table itself.
+	Index   string
+	Actions []Action
+	// Attributes, when set, allows only requests that name no other top-level attribute and
+	// return no other (IAM's dynamodb:Attributes and dynamodb:ReturnValues condition keys).
+	// Every attribute the request names counts, its condition's too, and so does the
+	// table's key, which the list must hold.
+	Attributes []string
 }
 
-// Function is one Lambda function: its source folder is functions/<Name>.
+// ObjectGrant allows Actions on the images bucket's objects whose keys start with Prefix.
+type ObjectGrant struct {
+	Prefix  string
+	Actions []Action
+}
+
+// CacheAccess is a function's own cache user: the keys it may touch and the commands it may
+// run (ElastiCache RBAC in the cloud, a Redis ACL user locally, from the same access string).
+type CacheAccess struct {
+	// Keys are Redis glob patterns of the keys the function's key builders make.
+	Keys []string
+	// Commands are the Redis commands the function runs, with those its Lua scripts call
+	// (lower case).
+	Commands []string
+}
+
+// connectionRules are what every connection needs besides the function's own commands: the
+// handshake (HELLO with AUTH, go-redis's CLIENT SETINFO) and, on a cluster-mode cache, slot
+// discovery (CLUSTER SLOTS, COMMAND); -@dangerous takes back what those two grant beyond
+// that (CLIENT KILL, CLUSTER RESET and the like).
+const connectionRules = "-@all +@connection +cluster -@dangerous"
+
+// AccessString renders the cache user's ACL rules: on, the key patterns, no command but
+// those a connection needs and Commands.
+func (c CacheAccess) AccessString() string {
+	parts := []string{"on"}
+	for _, k := range c.Keys {
+		parts = append(parts, "~"+k)
+	}
+	parts = append(parts, connectionRules)
+	for _, cmd := range c.Commands {
+		parts = append(parts, "+"+cmd)
+	}
+	return strings.Join(parts, " ")
+}
+
+// Function is one Lambda function: its source folder is functions/<Name>. Its grants are
+// exactly what its code calls; nothing else is allowed in the cloud or on the local stage.
 type Function struct {
 	Name        string
 	Description string
-	Tables      []TableAccess
-	// Bucket is the function's access to the images bucket; empty: none.
-	Bucket Access
-	// Cache says the function talks to Redis, so it runs in the VPC and may connect to the cache.
-	Cache bool
+	// Tables are the function's DynamoDB grants; a table may appear in several (one per
+	// index, or with and without Attributes).
+	Tables []TableGrant
+	// Bucket are the function's grants on the images bucket; none: no bucket.
+	Bucket []ObjectGrant
+	// Cache is the function's cache user; nil: the function does not use the cache. A
+	// function with a cache runs in the VPC.
+	Cache *CacheAccess
 	// StreamOf names the table whose stream invokes the function; nil: invoked by the API.
+	// The stream's read actions are Lambda's (its poller uses the function's role).
 	StreamOf *tables.Table
+}
+
+// TablesUsed returns the tables the function's grants name, each once, in grant order.
+func (f Function) TablesUsed() []tables.Table {
+	var out []tables.Table
+	for _, g := range f.Tables {
+		if !slices.ContainsFunc(out, func(t tables.Table) bool { return t.Name == g.Table.Name }) {
+			out = append(out, g.Table)
+		}
+	}
+	return out
 }
 
 // Function names.
@@ -78,48 +188,91 @@ const (
 	Invalidator  = "invalidator"
 )
 
+// ImagesPrefix is where product images live in the images bucket.
+const ImagesPrefix = "products/"
+
+// Cache key patterns, one per key builder: the product cache (functions/internal/cache keys
+// of catalog.CacheKey), the reviews' first pages (reviews.CacheKey) and the stock gate
+// (orders.GateKey). The stage's ACL test checks each builder against its pattern.
+var (
+	productCacheKeys = []string{"c:{product:*}", "c:{product:*}:lock"}
+	reviewCacheKeys  = []string{"c:{reviews:*}", "c:{reviews:*}:lock"}
+	stockGateKeys    = []string{"stock:{product:*}", "stock:{product:*}:held"}
+)
+
+// Commands of the cache-aside reads (GET, SET NX, EXISTS while waiting, the fill and release
+// scripts with their GET, SET and DEL) and of an eviction (DEL).
+var (
+	cacheReadCommands  = []string{"get", "set", "exists", "del", "evalsha", "eval"}
+	cacheEvictCommands = []string{"del"}
+)
+
 // Functions lists every function, in a fixed order.
 var Functions = []Function{
 	{Name: Health, Description: "liveness probe"},
 	{
 		Name:        Catalog,
 		Description: "catalog reads with Redis cache-aside",
-		Tables:      []TableAccess{{tables.Products, Read}},
-		Cache:       true,
+		Tables: []TableGrant{
+			{Table: tables.Products, Actions: []Action{GetItem, Scan}},
+			{Table: tables.Products, Index: tables.ProductsByCategory, Actions: []Action{Query}},
+		},
+		Cache: &CacheAccess{Keys: productCacheKeys, Commands: cacheReadCommands},
 	},
 	{
 		Name:        CatalogAdmin,
 		Description: "product writes and images (admin)",
-		Tables:      []TableAccess{{tables.Products, ReadWrite}},
-		Bucket:      ReadWrite,
-		Cache:       true,
+		Tables: []TableGrant{
+			{Table: tables.Products, Actions: []Action{GetItem, PutItem, UpdateItem, DeleteItem}},
+		},
+		Bucket: []ObjectGrant{{Prefix: ImagesPrefix, Actions: []Action{PutObject}}},
+		Cache:  &CacheAccess{Keys: productCacheKeys, Commands: cacheEvictCommands},
 	},
 	{
 		Name:        Reviews,
 		Description: "product reviews",
-		Tables:      []TableAccess{{tables.Products, Read}, {tables.Reviews, ReadWrite}},
-		Cache:       true,
+		Tables: []TableGrant{
+			{Table: tables.Products, Actions: []Action{GetItem}},
+			{Table: tables.Reviews, Actions: []Action{Query, PutItem}},
+		},
+		Cache: &CacheAccess{
+			Keys:     slices.Concat(productCacheKeys, reviewCacheKeys),
+			Commands: cacheReadCommands,
+		},
 	},
 	{
 		Name:        Cart,
 		Description: "shopping carts",
-		Tables:      []TableAccess{{tables.Products, Read}, {tables.Carts, ReadWrite}},
+		Tables: []TableGrant{
+			{Table: tables.Products, Actions: []Action{BatchGetItem}},
+			{Table: tables.Carts, Actions: []Action{GetItem, PutItem, UpdateItem}},
+		},
 	},
 	{
 		Name:        Orders,
 		Description: "idempotent checkout, never oversold",
-		Tables: []TableAccess{
-			{tables.Products, ReadWrite},
-			{tables.Orders, ReadWrite},
-			{tables.Idempotency, ReadWrite},
+		Tables: []TableGrant{
+			{Table: tables.Products, Actions: []Action{BatchGetItem}},
+			// Checkout's stock decrement, conditioned on the price and currency the order carries.
+			{Table: tables.Products, Actions: []Action{UpdateItem}, Attributes: []string{"productId", "stock", "price", "currency"}},
+			{Table: tables.Orders, Actions: []Action{GetItem, PutItem}},
+			{Table: tables.Orders, Index: tables.OrdersByUser, Actions: []Action{Query}},
+			{Table: tables.Idempotency, Actions: []Action{GetItem, PutItem}},
 		},
-		Cache: true,
+		Cache: &CacheAccess{
+			Keys: slices.Concat(stockGateKeys, productCacheKeys),
+			// The gate's scripts (HMGET/HGET/HSET/HDEL/HINCRBY on the entry, ZADD/ZREM/
+			// ZRANGEBYSCORE/ZREMRANGEBYSCORE on the reservations, EXISTS, PEXPIRE) and the
+			// eviction of the ordered products' cached documents (DEL).
+			Commands: []string{"evalsha", "eval", "exists", "hget", "hmget", "hset", "hdel", "hincrby",
+				"pexpire", "zadd", "zrem", "zrangebyscore", "zremrangebyscore", "del"},
+		},
 	},
 	{
 		Name:        Invalidator,
 		Description: "evicts cached products when the products table changes",
 		StreamOf:    &tables.Products,
-		Cache:       true,
+		Cache:       &CacheAccess{Keys: productCacheKeys, Commands: cacheEvictCommands},
 	},
 }
 

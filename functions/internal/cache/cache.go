@@ -92,9 +92,10 @@ type Loader func(ctx context.Context) ([]byte, error)
 // tombstone marks a missing document; documents are JSON and never start with a NUL byte.
 const tombstone = "\x00missing"
 
-// keys returns the value and lock keys of a document. The hash tag puts both in one slot, so
-// the fill script and Invalidate also work on a cluster-mode cache (ElastiCache Serverless).
-func keys(key string) (value, lock string) {
+// Keys returns the Redis keys of the document under key: its value and its fill lock. The
+// hash tag puts both in one slot, so the fill script and Invalidate also work on a
+// cluster-mode cache (ElastiCache Serverless).
+func Keys(key string) (value, lock string) {
 	value = "c:{" + key + "}"
 	return value, value + ":lock"
 }
@@ -120,7 +121,7 @@ func (c *Cache) get(ctx context.Context, key string, load Loader) ([]byte, Statu
 		doc, err := load(ctx)
 		return doc, Miss, err
 	}
-	valueKey, lockKey := keys(key)
+	valueKey, lockKey := Keys(key)
 	doc, err := c.rdb.Get(ctx, valueKey).Bytes()
 	switch {
 	case err == nil:
@@ -222,7 +223,7 @@ func (c *Cache) Invalidate(ctx context.Context, key string) error {
 	if c.rdb == nil {
 		return nil
 	}
-	valueKey, lockKey := keys(key)
+	valueKey, lockKey := Keys(key)
 	return c.rdb.Del(ctx, valueKey, lockKey).Err()
 }
 

@@ -49,10 +49,12 @@ type Config struct {
 
 // RedisConfig says how to reach the cache; an empty Addr means the function uses none.
 type RedisConfig struct {
-	Addr       string
-	TLS        bool
-	Cluster    bool
-	User       string
+	Addr    string
+	TLS     bool
+	Cluster bool
+	User    string
+	// Password authenticates User where there is no IAM (the local stage).
+	Password   string
 	IAMCache   string
 	Serverless bool
 	PoolSize   int
@@ -72,6 +74,7 @@ func LoadConfig(env Env) (Config, error) {
 		Redis: RedisConfig{
 			Addr:     env(routes.EnvRedisAddr),
 			User:     env(routes.EnvRedisUser),
+			Password: env(routes.EnvRedisPassword),
 			IAMCache: env(routes.EnvRedisIAMCache),
 		},
 		CartTTL: 30 * 24 * time.Hour,
@@ -189,6 +192,8 @@ func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs:                      []string{rc.Addr},
 			TLSConfig:                  tlsCfg,
+			Username:                   rc.User,
+			Password:                   rc.Password,
 			CredentialsProviderContext: creds,
 			DialTimeout:                rc.Timeout * 5 / 2,
 			DialerRetries:              1,
@@ -201,6 +206,8 @@ func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {
 	return redis.NewClient(&redis.Options{
 		Addr:                       rc.Addr,
 		TLSConfig:                  tlsCfg,
+		Username:                   rc.User,
+		Password:                   rc.Password,
 		CredentialsProviderContext: creds,
 		DialTimeout:                rc.Timeout * 5 / 2,
 		DialerRetries:              1, // one attempt: the cache is optional, the shopper is waiting

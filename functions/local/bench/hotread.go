@@ -105,7 +105,8 @@ func runHotRead(ctx context.Context, st *stage.Stage, naiveURL string, workers i
 	floor := attack("floor", fixedTargeter(st.URL+"/health"), workers, dur)
 	attack("warmup-naive", productTargeter(naiveURL, ids, 3), workers, warm)
 	naive := attack("naive", productTargeter(naiveURL, ids, 4), workers, dur)
-	redisGet, err := redisGetLatencies(ctx, st.Servers.Redis.Addr, workers, dur)
+	user, password := st.RedisAdmin()
+	redisGet, err := redisGetLatencies(ctx, &redis.Options{Addr: st.Servers.Redis.Addr, Username: user, Password: password, PoolSize: workers}, dur)
 	if err != nil {
 		return err
 	}
@@ -133,8 +134,9 @@ func runHotRead(ctx context.Context, st *stage.Stage, naiveURL string, workers i
 }
 
 // redisGetLatencies times raw GETs of a cached product from workers goroutines for dur.
-func redisGetLatencies(ctx context.Context, addr string, workers int, dur time.Duration) ([]time.Duration, error) {
-	rdb := redis.NewClient(&redis.Options{Addr: addr, PoolSize: workers})
+func redisGetLatencies(ctx context.Context, opts *redis.Options, dur time.Duration) ([]time.Duration, error) {
+	workers := opts.PoolSize
+	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	key := "c:{product:" + seedIDs()[0] + "}"
 	if err := rdb.Get(ctx, key).Err(); err != nil {

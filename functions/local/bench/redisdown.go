@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/local/stage"
 )
 
 // runRedisDown runs the hot read load and stops Redis a third of the way in; Redis comes back
 // on the same port afterwards. Every request must still answer 200.
 func runRedisDown(ctx context.Context, st *stage.Stage, workers int, dur time.Duration, rep *Report) error {
-	port := st.Servers.Redis.Port()
 	stopped := make(chan time.Time, 1)
 	go func() {
 		time.Sleep(dur / 3)
@@ -36,10 +34,8 @@ func runRedisDown(ctx context.Context, st *stage.Stage, workers int, dur time.Du
 	}
 	rep.Series["redis down (outage)"] = toMs(lat)
 
-	p, err := servers.StartRedis(ctx, servers.RedisOptions{Port: port})
-	if err != nil {
+	if err := st.Servers.RestartRedis(ctx); err != nil {
 		return fmt.Errorf("restart redis: %w", err)
 	}
-	st.Servers.Redis = p
 	return nil
 }

@@ -33,6 +33,7 @@ func main() {
 	defer st.Close()
 
 	admin, _ := st.Token("admin", "admin")
+	redisUser, redisPassword := st.RedisAdmin()
 	u := st.URL
 	fmt.Printf(`
 The shop is running at %[1]s (Redis %[2]s, DynamoDB Local %[3]s, s3rver %[4]s).
@@ -46,8 +47,12 @@ The shop is running at %[1]s (Redis %[2]s, DynamoDB Local %[3]s, s3rver %[4]s).
 An admin token for the next 12 hours:
   export ADMIN_TOKEN=%[5]s
 
+Redis has no default user; the functions connect as their own users. To look inside:
+  redis-cli -p %[6]d --user %[7]s --pass %[8]s
+
 Press Ctrl-C to stop; every server stops with it.
-`, u, st.Servers.Redis.Addr, st.Servers.DynamoDB.Addr, st.Servers.S3.Addr, admin)
+`, u, st.Servers.Redis.Addr, st.Servers.DynamoDB.Addr, st.Servers.S3.Addr, admin,
+		st.Servers.Redis.Port(), redisUser, redisPassword)
 
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nstopping ...")

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,6 +20,10 @@ type RedisOptions struct {
 	Args []string
 	// Dir is the working directory (cluster config files land there); empty: a new temporary one.
 	Dir string
+	// ACL, when set, are the server's users as ACL file lines ("user catalog on >pw ~k:* +get"),
+	// written to Dir/users.acl: a restart with the same options has the same users. Without a
+	// line for "default", Redis keeps its default user open.
+	ACL []string
 }
 
 // StartRedis starts redis-server on loopback without persistence and waits for PONG.
@@ -44,6 +50,13 @@ func StartRedis(ctx context.Context, opts RedisOptions) (*Process, error) {
 		"--save", "", "--appendonly", "no", "--daemonize", "no",
 		"--dir", dir, "--loglevel", "warning",
 	}, opts.Args...)
+	if len(opts.ACL) > 0 {
+		file := filepath.Join(dir, "users.acl")
+		if err := os.WriteFile(file, []byte(strings.Join(opts.ACL, "\n")+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("redis users: %w", err)
+		}
+		argv = append(argv, "--aclfile", file)
+	}
 	p, err := start("redis-server", addr, argv, dir)
 	if err != nil {
 		return nil, err
@@ -54,7 +67,8 @@ func StartRedis(ctx context.Context, opts RedisOptions) (*Process, error) {
 	return p, nil
 }
 
-// redisPing speaks just enough RESP to see the server answer.
+// redisPing speaks just enough RESP to see the server answer: PONG, or NOAUTH when its
+// default user is off.
 func redisPing(addr string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		var d net.Dialer
@@ -71,7 +85,7 @@ func redisPing(addr string) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		if line != "+PONG\r\n" {
+		if line != "+PONG\r\n" && !strings.HasPrefix(line, "-NOAUTH") {
 			return fmt.Errorf("PING answered %q", line)
 		}
 		return nil

@@ -11,14 +11,13 @@ import (
 	"testing"
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
-	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/local/stage"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
 )
 
 var st *stage.Stage
 
-func TestMain(m *testing.M) { os.Exit(stagetest.Main(m, stage.Options{Seed: true}, &st)) }
+func TestMain(m *testing.M) { os.Exit(stagetest.MainCheckingGrants(m, stage.Options{Seed: true}, &st)) }
 
 func TestHealth(t *testing.T) {
 	c := stagetest.NewClient(st.URL, "")
@@ -139,7 +138,6 @@ func TestCatalogBadInput(t *testing.T) {
 func TestReadsSurviveRedisOutage(t *testing.T) {
 	c := stagetest.NewClient(st.URL, "")
 	c.Do(t, "GET", "/products/garden-05", nil).Expect(t, 200, "")
-	port := st.Servers.Redis.Port()
 	st.Servers.Redis.Stop()
 
 	var wg sync.WaitGroup
@@ -160,11 +158,9 @@ func TestReadsSurviveRedisOutage(t *testing.T) {
 		t.Error("during the outage:", e)
 	}
 
-	p, err := servers.StartRedis(context.Background(), servers.RedisOptions{Port: port})
-	if err != nil {
+	if err := st.Servers.RestartRedis(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	st.Servers.Redis = p
 	// After the breaker's pause, a miss fills the cache again and the next read hits.
 	deadline := 50
 	for i := 0; ; i++ {

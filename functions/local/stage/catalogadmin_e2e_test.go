@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
-	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
@@ -365,7 +364,6 @@ func TestWritesInvalidateEveryReader(t *testing.T) {
 func TestWritesDuringRedisOutage(t *testing.T) {
 	p := createProduct(t, "outage")
 	getProduct(t, p.ProductID)
-	port := st.Servers.Redis.Port()
 	st.Servers.Redis.Stop()
 	restarted := false
 	restart := func() {
@@ -373,11 +371,9 @@ func TestWritesDuringRedisOutage(t *testing.T) {
 			return
 		}
 		restarted = true
-		proc, err := servers.StartRedis(context.Background(), servers.RedisOptions{Port: port})
-		if err != nil {
+		if err := st.Servers.RestartRedis(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		st.Servers.Redis = proc
 		waitForCache(t)
 	}
 	defer restart()

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
-	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/invalidator"
 	"github.com/shop-serverless/shop/functions/routes"
 	"github.com/shop-serverless/shop/functions/tables"
@@ -46,16 +45,10 @@ func streamEvent(t *testing.T, ids map[string]string) events.DynamoDBEvent {
 func newInvalidator(t *testing.T) func(context.Context, events.DynamoDBEvent) error {
 	t.Helper()
 	fn, _ := routes.FunctionByName(routes.Invalidator)
-	env := st.Env(fn)
-	cfg, err := clients.LoadConfig(env)
+	c, err := st.FunctionClients(context.Background(), fn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := clients.New(context.Background(), cfg, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
 	handle, err := invalidator.Function(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)

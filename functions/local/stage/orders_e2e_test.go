@@ -21,7 +21,6 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/local/gateway"
-	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
 	"github.com/shop-serverless/shop/functions/routes"
 	"github.com/shop-serverless/shop/functions/tables"
@@ -90,17 +89,15 @@ func setStock(t testing.TB, id string, stock int64) {
 
 func orderOf(lines ...orders.Line) orders.Request { return orders.Request{Items: lines} }
 
-// restartRedis starts Redis again on port, where every client still points.
-func restartRedis(t testing.TB, port int) {
+// restartRedis starts Redis again if it is stopped.
+func restartRedis(t testing.TB) {
 	t.Helper()
 	if !st.Servers.Redis.Exited() {
 		return
 	}
-	p, err := servers.StartRedis(context.Background(), servers.RedisOptions{Port: port})
-	if err != nil {
+	if err := st.Servers.RestartRedis(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	st.Servers.Redis = p
 }
 
 // attempt is one shopper's order in a flash sale.
@@ -247,9 +244,8 @@ func TestFlashSaleSellsExactlyTheStock(t *testing.T) {
 
 // The same sale with Redis stopped before it starts: DynamoDB alone keeps the guarantees.
 func TestFlashSaleWithRedisDown(t *testing.T) {
-	port := st.Servers.Redis.Port()
 	st.Servers.Redis.Stop()
-	defer restartRedis(t, port)
+	defer restartRedis(t)
 	product := putStockedProduct(t, "sale-noredis", saleStock, 1999, "USD")
 	sale := flashSale(t, st.URL, product, "sale", saleUsers, saleAttempts, nil)
 	checkFlashSale(t, product, saleStock, saleUsers, sale)
@@ -257,8 +253,7 @@ func TestFlashSaleWithRedisDown(t *testing.T) {
 
 // The same sale with Redis stopped in the middle, once a third of the stock is sold.
 func TestFlashSaleWithRedisStoppedMidway(t *testing.T) {
-	port := st.Servers.Redis.Port()
-	defer restartRedis(t, port)
+	defer restartRedis(t)
 	product := putStockedProduct(t, "sale-midway", saleStock, 1999, "USD")
 	var confirmed, after, confirmedAfter atomic.Int64
 	var once sync.Once

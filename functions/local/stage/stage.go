@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/cart"
@@ -23,6 +24,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/health"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/internal/reviews"
+	"github.com/shop-serverless/shop/functions/local/access"
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/routes"
@@ -73,10 +75,13 @@ type Stage struct {
 	Servers *servers.Set
 	Issuer  *gateway.Issuer
 	// Admin is the clients of an all-access identity, for seeding and for tests to inspect state.
-	Admin   *clients.Clients
-	opts    Options
-	servers []*http.Server
-	clients []*clients.Clients
+	Admin *clients.Clients
+	opts  Options
+	guard *access.Guard
+	// cacheUsers are the Redis users' passwords, by user (function) name.
+	cacheUsers cacheUsers
+	servers    []*http.Server
+	clients    []*clients.Clients
 	// s3URL is the S3 endpoint functions get: s3rver behind a presigned-URL check (images.go).
 	s3URL string
 }
@@ -87,11 +92,12 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	set, err := servers.StartAll(ctx)
+	users := newCacheUsers()
+	set, err := servers.StartAll(ctx, servers.RedisOptions{ACL: users.acl()})
 	if err != nil {
 		return nil, err
 	}
-	s := &Stage{Servers: set, opts: opts}
+	s := &Stage{Servers: set, opts: opts, guard: access.NewGuard(tablePrefix, bucket), cacheUsers: users}
 	ln, err := listen(opts.Addr)
 	if err != nil {
 		set.Stop()
@@ -143,14 +149,9 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 		if !ok {
 			return nil, fmt.Errorf("function %q is not in the route table's function list", name)
 		}
-		c, err := s.newClients(ctx, envFor(fn))
+		c, err := s.functionClients(ctx, fn, envFor(fn))
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
-		}
-		if wrap := s.opts.DynamoDBClient; wrap != nil {
-			c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
-				o.HTTPClient = wrap(name, o.HTTPClient)
-			})
 		}
 		router, err := build(ctx, c)
 		if err != nil {
@@ -230,15 +231,18 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 		"AWS_ENDPOINT_URL_DYNAMODB": s.Servers.DynamoDB.URL(),
 		"AWS_ENDPOINT_URL_S3":       s.s3URL,
 	}
-	for _, ta := range fn.Tables {
-		env[ta.Table.EnvVar] = tablePrefix + ta.Table.Name
+	for _, t := range fn.TablesUsed() {
+		env[t.EnvVar] = tablePrefix + t.Name
 	}
-	if fn.Bucket != "" {
+	if len(fn.Bucket) > 0 {
 		env[routes.EnvImagesBucket] = bucket
 		env[routes.EnvImagesBaseURL] = s.ImagesBaseURL()
 	}
-	if fn.Cache {
+	if fn.Cache != nil {
 		env[routes.EnvRedisAddr] = s.Servers.Redis.Addr
+		// Its own ACL user, with the access string its ElastiCache user has in the cloud.
+		env[routes.EnvRedisUser] = fn.Name
+		env[routes.EnvRedisPassword] = s.cacheUsers[fn.Name]
 		// One in-process instance stands in for as many Lambda environments as requests in
 		// flight, each of which would have its own connection.
 		env[routes.EnvRedisPoolSize] = "1000"
@@ -251,12 +255,42 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 func (s *Stage) ImagesBaseURL() string { return s.URL + "/_local/images" }
 
 func (s *Stage) adminEnv() clients.Env {
-	all := routes.Function{Name: "admin", Bucket: routes.ReadWrite, Cache: true}
+	all := routes.Function{Name: cacheAdmin, Bucket: []routes.ObjectGrant{{Prefix: ""}}, Cache: &routes.CacheAccess{}}
 	for _, t := range tables.All {
-		all.Tables = append(all.Tables, routes.TableAccess{Table: t, Access: routes.ReadWrite})
+		all.Tables = append(all.Tables, routes.TableGrant{Table: t})
 	}
 	return s.Env(all)
 }
+
+// FunctionClients builds the clients of one instance of fn, as its Lambda main does, with
+// the environment the stage gives it: its AWS requests pass the stage's IAM (Access), its
+// cache connection is its own ACL user. They are closed with the stage.
+func (s *Stage) FunctionClients(ctx context.Context, fn routes.Function) (*clients.Clients, error) {
+	return s.functionClients(ctx, fn, s.Env(fn))
+}
+
+func (s *Stage) functionClients(ctx context.Context, fn routes.Function, env clients.Env) (*clients.Clients, error) {
+	c, err := s.newClients(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
+		o.HTTPClient = s.guard.DynamoDB(fn, o.HTTPClient)
+		if wrap := s.opts.DynamoDBClient; wrap != nil {
+			o.HTTPClient = wrap(fn.Name, o.HTTPClient)
+		}
+	})
+	c.S3 = s3.New(c.S3.Options(), func(o *s3.Options) { o.HTTPClient = s.guard.S3(fn, o.HTTPClient) })
+	if c.Redis != nil {
+		s.guard.WatchRedis(fn, c.Redis)
+	}
+	return c, nil
+}
+
+// Access is the stage's IAM: it refuses each function's AWS requests that its entry in
+// functions/routes does not grant, knows which grants the requests used, and which cache
+// commands the functions' Redis users were refused.
+func (s *Stage) Access() *access.Guard { return s.guard }
 
 func (s *Stage) newClients(ctx context.Context, env clients.Env) (*clients.Clients, error) {
 	cfg, err := clients.LoadConfig(env)
@@ -270,6 +304,9 @@ func (s *Stage) newClients(ctx context.Context, env clients.Env) (*clients.Clien
 	s.clients = append(s.clients, c)
 	return c, nil
 }
+
+// RedisAdmin is the user and password of the stage's all-access cache user.
+func (s *Stage) RedisAdmin() (user, password string) { return cacheAdmin, s.cacheUsers[cacheAdmin] }
 
 // Token issues a bearer token for sub in groups, as POST /_local/token does.
 func (s *Stage) Token(sub string, groups ...string) (string, error) {

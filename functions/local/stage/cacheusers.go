@@ -1,0 +1,49 @@
+package stage
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+
+	"github.com/shop-serverless/shop/functions/routes"
+)
+
+// cacheAdmin is the stage's own cache user, for seeding and for tests to inspect and reset
+// the cache: every key and command.
+const cacheAdmin = "admin"
+
+// cacheUsers are the local Redis's users and their passwords: one user per function that
+// uses the cache, named after it, and the admin. Passwords are random per stage: in the
+// cloud the same users authenticate with IAM tokens, which cannot be had locally.
+type cacheUsers map[string]string
+
+func newCacheUsers() cacheUsers {
+	u := cacheUsers{cacheAdmin: randomPassword()}
+	for _, fn := range routes.Functions {
+		if fn.Cache != nil {
+			u[fn.Name] = randomPassword()
+		}
+	}
+	return u
+}
+
+// acl is the users as Redis ACL file lines: each function's user has exactly the access
+// string its entry in functions/routes declares (the one its ElastiCache user gets), the
+// default user is off, so nothing connects without a user of its own.
+func (u cacheUsers) acl() []string {
+	lines := []string{
+		"user default off nopass resetkeys resetchannels -@all",
+		"user " + cacheAdmin + " on >" + u[cacheAdmin] + " ~* &* +@all",
+	}
+	for _, fn := range routes.Functions {
+		if fn.Cache != nil {
+			lines = append(lines, "user "+fn.Name+" "+fn.Cache.AccessString()+" >"+u[fn.Name])
+		}
+	}
+	return lines
+}
+
+func randomPassword() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
