@@ -129,7 +129,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			args.Tables[ta.Table.Name] = gofunc.TableRef{Arn: tbls[ta.Table.Name].Arn}
 		}
 		if s := spec.StreamOf; s != nil {
-			args.Tables[s.Name] = gofunc.TableRef{Arn: tbls[s.Name].Arn}
+			args.Tables[s.Name] = gofunc.TableRef{Arn: tbls[s.Name].Arn, Stream: tbls[s.Name].StreamArn}
 		}
 		if spec.Bucket != "" {
 			args.BucketArn = images.Arn

@@ -350,7 +350,7 @@ func TestPolicyProtectedRoutesBehindAuthorizer(t *testing.T) {
 			if a.Inputs["authorizerType"] != "JWT" || get(a.Inputs, "jwtConfiguration", "issuer") == nil {
 				t.Errorf("authorizer %s: %v", a.Name, a.Inputs)
 			}
-			authorizers[a.Name+"-id"] = true // the mocked id
+			authorizers[a.ID] = true
 		}
 		declared := map[string]map[string]any{}
 		for _, r := range m.OfType("aws:apigatewayv2/route:Route") {

@@ -26,6 +26,9 @@ const (
 // TableRef points a function at one deployed table.
 type TableRef struct {
 	Arn pulumi.StringInput
+	// Stream is the table's current stream ARN (the table's streamArn output, ending in the
+	// stream's label); required for the table of Spec.StreamOf, whose mapping reads it.
+	Stream pulumi.StringInput
 }
 
 // CacheRef points a function at the cache and the RBAC user it connects as.
@@ -219,7 +222,7 @@ func (f *Function) declare(ctx *pulumi.Context, name string, a *FunctionArgs) er
 
 	if s := a.Spec.StreamOf; s != nil {
 		if _, err := lambda.NewEventSourceMapping(ctx, name+"-stream", &lambda.EventSourceMappingArgs{
-			EventSourceArn:                 a.Tables[s.Name].StreamArn(),
+			EventSourceArn:                 a.Tables[s.Name].Stream,
 			FunctionName:                   fn.Arn,
 			StartingPosition:               pulumi.String("LATEST"),
 			BatchSize:                      pulumi.Int(a.Stream.BatchSize),
@@ -275,8 +278,8 @@ func (a *FunctionArgs) validate() error {
 		}
 	}
 	if s.StreamOf != nil {
-		if ref, ok := a.Tables[s.StreamOf.Name]; !ok || ref.Arn == nil {
-			errs = append(errs, fmt.Errorf("stream of table %q: table not passed in Tables", s.StreamOf.Name))
+		if ref, ok := a.Tables[s.StreamOf.Name]; !ok || ref.Arn == nil || ref.Stream == nil {
+			errs = append(errs, fmt.Errorf("stream of table %q: table and its stream ARN not passed in Tables", s.StreamOf.Name))
 		}
 		if s.StreamOf.Stream == "" {
 			errs = append(errs, fmt.Errorf("table %q has no stream", s.StreamOf.Name))
@@ -301,7 +304,8 @@ func (a *FunctionArgs) validate() error {
 }
 
 // StreamArn is the table's streams, as DynamoDB's documentation scopes stream readers: every
-// stream of the table, so re-enabling the stream needs no policy change.
+// stream of the table, so re-enabling the stream needs no policy change. It is for IAM
+// policies only; a mapping needs the one current stream (TableRef.Stream).
 func (r TableRef) StreamArn() pulumi.StringOutput {
 	return pulumi.Sprintf("%s/stream/*", r.Arn)
 }

@@ -28,6 +28,11 @@ func tableArn(name string) string {
 	return "arn:aws:dynamodb:eu-central-1:123456789012:table/shop-test-" + name
 }
 
+// streamArn is a table's current stream as DynamoDB names it: the table's ARN and the label.
+func streamArn(name string) string {
+	return tableArn(name) + "/stream/2024-01-01T00:00:00.000"
+}
+
 // argsFor wires a spec the way the program does, with fixed ARNs.
 func argsFor(spec routes.Function) *gofunc.FunctionArgs {
 	a := &gofunc.FunctionArgs{
@@ -39,7 +44,7 @@ func argsFor(spec routes.Function) *gofunc.FunctionArgs {
 		Environment:      pulumi.StringMap{"LOG_LEVEL": pulumi.String("info")},
 	}
 	for _, t := range tables.All {
-		a.Tables[t.Name] = gofunc.TableRef{Arn: pulumi.String(tableArn(t.Name))}
+		a.Tables[t.Name] = gofunc.TableRef{Arn: pulumi.String(tableArn(t.Name)), Stream: pulumi.String(streamArn(t.Name))}
 	}
 	if spec.Bucket != "" {
 		a.BucketArn = pulumi.String("arn:aws:s3:::images")
@@ -165,7 +170,8 @@ func TestFunction(t *testing.T) {
 			}
 			if spec.StreamOf != nil {
 				e := esm[0].Inputs
-				if e["eventSourceArn"] != tableArn(spec.StreamOf.Name)+"/stream/*" || e["startingPosition"] != "LATEST" || e["bisectBatchOnFunctionError"] != true {
+				// Lambda needs the one stream it reads, not the policy's pattern of all of them.
+				if e["eventSourceArn"] != streamArn(spec.StreamOf.Name) || e["startingPosition"] != "LATEST" || e["bisectBatchOnFunctionError"] != true {
 					t.Errorf("event source mapping = %v", e)
 				}
 			}
@@ -245,6 +251,7 @@ func TestFunctionOptions(t *testing.T) {
 func TestFunctionValidation(t *testing.T) {
 	catalog, _ := routes.FunctionByName(routes.Catalog)
 	admin, _ := routes.FunctionByName(routes.CatalogAdmin)
+	invalidator, _ := routes.FunctionByName(routes.Invalidator)
 	tests := []struct {
 		name   string
 		spec   routes.Function
@@ -259,6 +266,9 @@ func TestFunctionValidation(t *testing.T) {
 		{"missing table", catalog, func(a *gofunc.FunctionArgs) { delete(a.Tables, "products") }, `table "products"`},
 		{"missing bucket", admin, func(a *gofunc.FunctionArgs) { a.BucketArn = nil }, "BucketArn"},
 		{"missing cache", catalog, func(a *gofunc.FunctionArgs) { a.VPC = nil }, "cache access"},
+		{"missing stream", invalidator, func(a *gofunc.FunctionArgs) {
+			a.Tables["products"] = gofunc.TableRef{Arn: pulumi.String(tableArn("products"))}
+		}, "stream ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -69,7 +69,8 @@ func TestMonitoring(t *testing.T) {
 			}
 			comp, _ := m.Named("shop:monitoring:Monitoring", "monitoring")
 			topic, _ := m.Named("aws:sns/topic:Topic", "monitoring-alarms")
-			if topic.Inputs["kmsMasterKeyId"] != "arn:aws:kms:eu-central-1:123456789012:key/monitoring-key-id" {
+			key, _ := m.Named("aws:kms/key:Key", "monitoring-key")
+			if topic.Inputs["kmsMasterKeyId"] != key.Outputs["arn"] || !strings.HasPrefix(key.Outputs["arn"].(string), "arn:aws:kms:eu-central-1:123456789012:key/") {
 				t.Errorf("topic key = %v", topic.Inputs["kmsMasterKeyId"])
 			}
 			var got []string
@@ -111,7 +112,7 @@ func TestMonitoring(t *testing.T) {
 				t.Errorf("e-mail endpoint recorded as %v, want it secret", subs[0].Inputs["endpoint"])
 			}
 
-			key, _ := m.Named("aws:kms/key:Key", "monitoring-key")
+			key, _ = m.Named("aws:kms/key:Key", "monitoring-key")
 			if key.Inputs["enableKeyRotation"] != true {
 				t.Error("key rotation off")
 			}
