@@ -204,6 +204,12 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	for _, def := range tables.All {
 		mon.Tables = append(mon.Tables, monitoring.Table{Key: def.Name, TableName: tbls[def.Name].Name})
 	}
+	for _, spec := range routes.Functions {
+		if q := fns[spec.Name].FailureQueue; q != nil {
+			mon.Queues = append(mon.Queues, monitoring.Queue{Key: spec.Name + "-failures", QueueName: q.Name,
+				Description: spec.Name + " gave up on a stream batch: replay it (stacks/README.md)"})
+		}
+	}
 	alarms, err := monitoring.NewMonitoring(ctx, "monitoring", mon)
 	if err != nil {
 		return nil, err
@@ -224,6 +230,11 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	}
 	for _, def := range tables.All {
 		out[def.Name+"Table"] = tbls[def.Name].Name
+	}
+	for _, spec := range routes.Functions {
+		if q := fns[spec.Name].FailureQueue; q != nil {
+			out[spec.Name+"FailureQueue"] = q.URL
+		}
 	}
 	return out, nil
 }

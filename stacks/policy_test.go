@@ -477,6 +477,45 @@ func TestPolicyAlarmsHaveActions(t *testing.T) {
 	})
 }
 
+// TestPolicyNoFailureDropped: a stream batch that fails every retry lands in an encrypted
+// queue of the stack that keeps it long enough to replay, and a message there raises an alarm.
+func TestPolicyNoFailureDropped(t *testing.T) {
+	forEachStack(t, func(t *testing.T, _ string, m *awsmock.Mocks) {
+		queues := map[string]awsmock.Resource{} // ARN -> queue
+		for _, q := range m.OfType("aws:sqs/queue:Queue") {
+			queues[q.Outputs["arn"].(string)] = q
+		}
+		mappings := m.OfType("aws:lambda/eventSourceMapping:EventSourceMapping")
+		if len(mappings) == 0 {
+			t.Fatal("no event source mapping")
+		}
+		for _, e := range mappings {
+			dest, _ := get(e.Inputs, "destinationConfig", "onFailure", "destinationArn").(string)
+			q, ok := queues[dest]
+			if !ok {
+				t.Errorf("mapping %s drops failed batches (on-failure destination %q)", e.Name, dest)
+				continue
+			}
+			if q.Inputs["sqsManagedSseEnabled"] != true && q.Inputs["kmsMasterKeyId"] == nil {
+				t.Errorf("queue %s not encrypted", q.Name)
+			}
+			if days, _ := q.Inputs["messageRetentionSeconds"].(float64); days < 4*24*3600 {
+				t.Errorf("queue %s keeps failures only %v s", q.Name, days)
+			}
+			watched := false
+			for _, a := range m.OfType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+				if a.Inputs["namespace"] == "AWS/SQS" && a.Inputs["metricName"] == "ApproximateNumberOfMessagesVisible" &&
+					get(a.Inputs, "dimensions", "QueueName") == q.Inputs["name"] && a.Inputs["threshold"] == 1.0 {
+					watched = true
+				}
+			}
+			if !watched {
+				t.Errorf("no alarm on the depth of %s", q.Name)
+			}
+		}
+	})
+}
+
 // TestDevIsCheaper pins what makes dev cheap, so a config change that quietly adds a NAT
 // gateway or a large cache to dev shows up as a failing test, not a bill.
 func TestDevIsCheaper(t *testing.T) {

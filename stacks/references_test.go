@@ -83,6 +83,10 @@ var referenceShapes = map[string]string{
 	"domainNameConfiguration.certificateArn": `arn:aws:acm:` + region + `:\d{12}:certificate/` + uuidShape,
 }
 
+// referencePrefixes come before the referenced value: a route's target is
+// "integrations/<id>", an issuer "https://<user pool endpoint>".
+var referencePrefixes = map[string]string{"target": "integrations/", "jwtConfiguration.issuer": "https://"}
+
 // externalReferences name resources outside the stack: AWS managed ones.
 var externalReferences = map[string]bool{"defaultCacheBehavior.cachePolicyId": true}
 
@@ -150,7 +154,7 @@ func TestReferencesAreConcrete(t *testing.T) {
 				if externalReferences[ref] {
 					return
 				}
-				target := strings.TrimPrefix(strings.TrimPrefix(v, "integrations/"), "https://")
+				target := strings.TrimPrefix(v, referencePrefixes[ref])
 				if others := without(known[target], r.URN); len(others) == 0 {
 					t.Errorf("%s.%s = %q is no resource of the stack", r.Name, strings.Join(path, "."), v)
 				}

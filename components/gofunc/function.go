@@ -47,8 +47,12 @@ type VPCConfig struct {
 type StreamConfig struct {
 	// BatchSize is the records per invocation; 0: 100.
 	BatchSize int
-	// MaxRetries is how often a failing batch is retried before it is skipped; 0: 5.
+	// MaxRetries is how often a failing batch is retried before it goes to the failure
+	// queue; 0: 5.
 	MaxRetries int
+	// FailureRetentionSeconds is how long the failure queue keeps a record; 0: 14 days, the
+	// most SQS allows.
+	FailureRetentionSeconds int
 }
 
 // FunctionArgs configures a Function. Sizes are plain values: they are validated here and
@@ -100,6 +104,8 @@ type Function struct {
 	RoleArn pulumi.StringOutput `pulumi:"roleArn"`
 	// LogGroupName is the function's log group.
 	LogGroupName pulumi.StringOutput `pulumi:"logGroupName"`
+	// FailureQueue holds the batches a stream-fed function failed for good; nil for the others.
+	FailureQueue *FailureQueue
 
 	// Spec is the function's entry in routes.Functions.
 	Spec routes.Function
@@ -132,6 +138,9 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 	if a.Stream.MaxRetries == 0 {
 		a.Stream.MaxRetries = 5
 	}
+	if a.Stream.FailureRetentionSeconds == 0 {
+		a.Stream.FailureRetentionSeconds = maxQueueRetentionSeconds
+	}
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("function %q: %w", name, err)
 	}
@@ -143,13 +152,17 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 	if err := f.declare(ctx, name, &a); err != nil {
 		return nil, fmt.Errorf("function %q: %w", name, err)
 	}
-	if err := ctx.RegisterResourceOutputs(f, pulumi.Map{
+	outputs := pulumi.Map{
 		"arn":          f.Arn,
 		"name":         f.Name,
 		"invokeArn":    f.InvokeArn,
 		"roleArn":      f.RoleArn,
 		"logGroupName": f.LogGroupName,
-	}); err != nil {
+	}
+	if q := f.FailureQueue; q != nil {
+		outputs["failureQueueUrl"] = q.URL
+	}
+	if err := ctx.RegisterResourceOutputs(f, outputs); err != nil {
 		return nil, fmt.Errorf("function %q: %w", name, err)
 	}
 	return f, nil
@@ -220,17 +233,8 @@ func (f *Function) declare(ctx *pulumi.Context, name string, a *FunctionArgs) er
 		return err
 	}
 
-	if s := a.Spec.StreamOf; s != nil {
-		if _, err := lambda.NewEventSourceMapping(ctx, name+"-stream", &lambda.EventSourceMappingArgs{
-			EventSourceArn:                 a.Tables[s.Name].Stream,
-			FunctionName:                   fn.Arn,
-			StartingPosition:               pulumi.String("LATEST"),
-			BatchSize:                      pulumi.Int(a.Stream.BatchSize),
-			MaximumBatchingWindowInSeconds: pulumi.Int(1),
-			MaximumRetryAttempts:           pulumi.Int(a.Stream.MaxRetries),
-			BisectBatchOnFunctionError:     pulumi.Bool(true),
-			FunctionResponseTypes:          pulumi.ToStringArray([]string{"ReportBatchItemFailures"}),
-		}, parent, pulumi.DependsOn([]pulumi.Resource{policy})); err != nil {
+	if a.Spec.StreamOf != nil {
+		if err := f.declareStream(ctx, name, a, fn, role, policy); err != nil {
 			return err
 		}
 	}
@@ -263,6 +267,9 @@ func (a *FunctionArgs) validate() error {
 	}
 	if a.LogRetentionDays <= 0 {
 		errs = append(errs, errors.New("log retention days must be set"))
+	}
+	if r := a.Stream.FailureRetentionSeconds; r < 60 || r > maxQueueRetentionSeconds {
+		errs = append(errs, fmt.Errorf("failure queue retention %d s must be 60..%d", r, maxQueueRetentionSeconds))
 	}
 	switch a.LogLevel {
 	case "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL":

@@ -174,8 +174,40 @@ func TestFunction(t *testing.T) {
 				if e["eventSourceArn"] != streamArn(spec.StreamOf.Name) || e["startingPosition"] != "LATEST" || e["bisectBatchOnFunctionError"] != true {
 					t.Errorf("event source mapping = %v", e)
 				}
+				checkFailureQueue(t, m, spec, e)
 			}
 		})
+	}
+}
+
+// checkFailureQueue: a batch that fails every retry goes to an encrypted queue that keeps it
+// 14 days, and the function's role may send there and do nothing else with it.
+func checkFailureQueue(t *testing.T, m *awsmock.Mocks, spec routes.Function, mapping map[string]any) {
+	t.Helper()
+	queue, ok := m.Named("aws:sqs/queue:Queue", spec.Name+"-failures")
+	if !ok {
+		t.Fatal("no failure queue")
+	}
+	if queue.Inputs["sqsManagedSseEnabled"] != true || queue.Inputs["messageRetentionSeconds"] != 1209600.0 ||
+		queue.Inputs["name"] != "shop-test-"+spec.Name+"-failures" {
+		t.Errorf("failure queue = %v", queue.Inputs)
+	}
+	dest, _ := mapping["destinationConfig"].(map[string]any)
+	onFailure, _ := dest["onFailure"].(map[string]any)
+	if onFailure["destinationArn"] != queue.Outputs["arn"] {
+		t.Errorf("on-failure destination %v, want the queue %v", onFailure, queue.Outputs["arn"])
+	}
+	send, _ := m.Named("aws:iam/rolePolicy:RolePolicy", spec.Name+"-failures-send")
+	role, _ := m.Named("aws:iam/role:Role", spec.Name+"-role")
+	var doc policyDoc
+	mustUnmarshal(t, send.Inputs["policy"], &doc)
+	if send.Inputs["role"] != role.ID || len(doc.Statement) != 1 || !slices.Equal(doc.Statement[0].Action, []string{"sqs:SendMessage"}) ||
+		!slices.Equal(doc.Statement[0].Resource, []string{queue.Outputs["arn"].(string)}) {
+		t.Errorf("send grant = %v on role %v", send.Inputs["policy"], send.Inputs["role"])
+	}
+	qp, _ := m.Named("aws:sqs/queuePolicy:QueuePolicy", spec.Name+"-failures-policy")
+	if qp.Inputs["queueUrl"] != queue.ID || !strings.Contains(qp.Inputs["policy"].(string), `"aws:SecureTransport":["false"]`) {
+		t.Errorf("queue policy = %v", qp.Inputs)
 	}
 }
 

@@ -42,6 +42,19 @@ func TestMonitoring(t *testing.T) {
 			},
 		},
 		{
+			name: "a queue that should stay empty",
+			mutate: func(a *monitoring.MonitoringArgs) {
+				a.Cache = &monitoring.Cache{NodeIDs: []string{"c-001"}}
+				a.Queues = []monitoring.Queue{{Key: "invalidator-failures", QueueName: pulumi.String("shop-test-invalidator-failures")}}
+			},
+			wantAlarms: []string{
+				"function-catalog-errors", "function-catalog-throttles", "function-catalog-duration",
+				"function-orders-errors", "function-orders-throttles", "function-orders-duration",
+				"api-5xx", "api-latency", "table-products-throttles", "queue-invalidator-failures-depth",
+				"cache-c-001-cpu", "cache-c-001-memory", "cache-c-001-evictions",
+			},
+		},
+		{
 			name: "serverless cache with limits and e-mail",
 			mutate: func(a *monitoring.MonitoringArgs) {
 				a.Cache = &monitoring.Cache{Serverless: true, CacheID: "c", MaxDataGB: 10, MaxECPUPerSecond: 5000}
@@ -99,6 +112,13 @@ func TestMonitoring(t *testing.T) {
 			dur, _ := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-function-orders-duration")
 			if dur.Inputs["threshold"] != 16000.0 || dur.Inputs["extendedStatistic"] != "p99" {
 				t.Errorf("orders duration alarm = %v", dur.Inputs)
+			}
+			if depth, ok := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-queue-invalidator-failures-depth"); ok {
+				in := depth.Inputs
+				if in["namespace"] != "AWS/SQS" || in["metricName"] != "ApproximateNumberOfMessagesVisible" || in["threshold"] != 1.0 ||
+					get(in, "dimensions", "QueueName") != "shop-test-invalidator-failures" || in["statistic"] != "Maximum" {
+					t.Errorf("queue depth alarm = %v", in)
+				}
 			}
 			thr, _ := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-table-products-throttles")
 			if q := thr.Inputs["metricQueries"].([]any); len(q) != 3 {
@@ -170,4 +190,17 @@ func TestMonitoringValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// get walks nested inputs: get(in, "a", "b") is in["a"]["b"].
+func get(in map[string]any, path ...string) any {
+	var v any = in
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
 }
