@@ -68,7 +68,13 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	if err != nil {
 		return nil, err
 	}
+	var tableArns []pulumi.StringInput
+	for _, def := range tables.All {
+		tableArns = append(tableArns, tbls[def.Name].Arn)
+	}
 	net, err := network.NewNetwork(ctx, "network", &network.NetworkArgs{
+		TableArns:            tableArns,
+		BucketArns:           []pulumi.StringInput{images.Arn},
 		CIDR:                 cfg.Network.CIDR,
 		AvailabilityZones:    zones,
 		NATMode:              cfg.Network.NATMode,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
@@ -178,9 +179,12 @@ func (f *Function) declare(ctx *pulumi.Context, name string, a *FunctionArgs) er
 	if err != nil {
 		return err
 	}
+	// Lambda names the account it assumes the role for, not the function (aws:SourceArn is
+	// not set on the execution role's AssumeRole), so the account is the condition.
+	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
 	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
 		Description:      pulumi.String("execution role of the " + a.Spec.Name + " function"),
-		AssumeRolePolicy: iampolicy.AssumeRole("lambda.amazonaws.com"),
+		AssumeRolePolicy: iampolicy.AssumeRole("lambda.amazonaws.com", iampolicy.SourceAccount(account)),
 		Tags:             a.Tags,
 	}, parent)
 	if err != nil {

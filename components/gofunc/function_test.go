@@ -21,6 +21,7 @@ type policyDoc struct {
 		Principal map[string][]string
 		Action    []string
 		Resource  []string
+		Condition map[string]map[string][]string
 	}
 }
 
@@ -121,7 +122,8 @@ func TestFunction(t *testing.T) {
 			role, _ := m.Named("aws:iam/role:Role", spec.Name+"-role")
 			var trust policyDoc
 			mustUnmarshal(t, role.Inputs["assumeRolePolicy"], &trust)
-			if len(trust.Statement) != 1 || !slices.Equal(trust.Statement[0].Principal["Service"], []string{"lambda.amazonaws.com"}) {
+			if len(trust.Statement) != 1 || !slices.Equal(trust.Statement[0].Principal["Service"], []string{"lambda.amazonaws.com"}) ||
+				!slices.Equal(trust.Statement[0].Condition["StringEquals"]["aws:SourceAccount"], []string{"123456789012"}) {
 				t.Errorf("trust = %+v", trust)
 			}
 

@@ -164,14 +164,28 @@ func checkRoutes(t *testing.T, m *awsmock.Mocks) {
 			t.Errorf("integration %s = %v", in.Name, in.Inputs)
 		}
 	}
+	// One permission per route, for its function, from that route of this API's stage only.
+	permitted := map[string]string{} // source ARN -> function
 	for _, p := range m.OfType("aws:lambda/permission:Permission") {
-		if p.Inputs["sourceArn"] != "arn:aws:execute-api:eu-central-1:123456789012:"+gw.ID+"/*/*" || p.Inputs["principal"] != "apigateway.amazonaws.com" {
+		if p.Inputs["principal"] != "apigateway.amazonaws.com" || p.Inputs["action"] != "lambda:InvokeFunction" {
 			t.Errorf("permission %s = %v", p.Name, p.Inputs)
 		}
+		permitted[p.Inputs["sourceArn"].(string)] = p.Inputs["function"].(string)
 	}
-	// One integration and permission per API function; the invalidator has no routes.
-	if got := len(m.OfType("aws:lambda/permission:Permission")); got != len(routes.Functions)-1 {
-		t.Errorf("%d permissions", got)
+	if len(permitted) != len(routes.All) {
+		t.Errorf("%d permissions for %d routes", len(permitted), len(routes.All))
+	}
+	base := "arn:aws:execute-api:eu-central-1:123456789012:" + gw.ID + "/$default/"
+	for _, want := range []struct{ arn, fn string }{
+		{base + "GET/health", "shop-test-health"},
+		{base + "GET/products/*", "shop-test-catalog"},
+		{base + "POST/products/*/image-upload-url", "shop-test-catalogadmin"},
+		{base + "PUT/cart/items/*", "shop-test-cart"},
+		{base + "POST/orders", "shop-test-orders"},
+	} {
+		if permitted[want.arn] != want.fn {
+			t.Errorf("%s may invoke %q, want %q", want.arn, permitted[want.arn], want.fn)
+		}
 	}
 }
 
