@@ -12,6 +12,7 @@ import (
 	"github.com/shop-serverless/shop/components/auth"
 	"github.com/shop-serverless/shop/components/bucket"
 	"github.com/shop-serverless/shop/components/cache"
+	"github.com/shop-serverless/shop/components/datakey"
 	"github.com/shop-serverless/shop/components/gofunc"
 	"github.com/shop-serverless/shop/components/httpapi"
 	"github.com/shop-serverless/shop/components/monitoring"
@@ -30,9 +31,23 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	}
 	tags := pulumi.StringMap{"project": pulumi.String(project), "stage": pulumi.String(cfg.Stack)}
 
+	// dataKey encrypts customer data and logs when the stack has its own key; nil: AWS
+	// managed keys.
+	var dataKey pulumi.StringPtrInput
+	if cfg.Encryption.CustomerManagedKey {
+		k, err := datakey.NewDataKey(ctx, "data", &datakey.DataKeyArgs{
+			Prefix: cfg.Prefix, Region: cfg.Region, DeletionDays: cfg.Encryption.KeyDeletionDays,
+			Protect: cfg.ProtectData, Tags: tags,
+		})
+		if err != nil {
+			return nil, err
+		}
+		dataKey = k.Arn
+	}
+
 	tbls := map[string]*table.Table{}
 	for _, def := range tables.All {
-		t, err := table.NewTable(ctx, def.Name, &table.TableArgs{
+		tableArgs := &table.TableArgs{
 			Definition:           def,
 			TableName:            cfg.Prefix + "-" + def.Name,
 			BillingMode:          cfg.Tables.BillingMode,
@@ -45,21 +60,36 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			TableClass:           cfg.Tables.TableClass,
 			Protect:              cfg.ProtectData,
 			Tags:                 tags,
-		})
+		}
+		if def.CustomerData {
+			tableArgs.KMSKeyArn = dataKey
+		}
+		t, err := table.NewTable(ctx, def.Name, tableArgs)
 		if err != nil {
 			return nil, err
 		}
 		tbls[def.Name] = t
 	}
 
+	// Access logs of every bucket and distribution, the storefront's included.
+	logs, err := bucket.NewLogBucket(ctx, "logs", &bucket.LogBucketArgs{
+		ExpireDays: cfg.LogRetentionDays,
+		Versioning: cfg.ProtectData,
+		Protect:    cfg.ProtectData,
+		Tags:       tags,
+	})
+	if err != nil {
+		return nil, err
+	}
 	images, err := bucket.NewBucket(ctx, "images", &bucket.BucketArgs{
+		AccessLogs:            logs.AccessLogs(),
 		Versioning:            cfg.Images.Versioning,
 		NoncurrentVersionDays: cfg.Images.NoncurrentVersionDays,
 		CORSOrigins:           cfg.CORSOrigins,
 		PriceClass:            cfg.Images.PriceClass,
 		Protect:               cfg.ProtectData,
 		Tags:                  tags,
-	})
+	}, pulumi.DependsOn([]pulumi.Resource{logs}))
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +111,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		Region:               cfg.Region,
 		FlowLogRetentionDays: cfg.LogRetentionDays,
 		FlowLogTrafficType:   cfg.Network.FlowLogTrafficType,
+		LogKMSKeyArn:         dataKey,
 		Tags:                 tags,
 	})
 	if err != nil {
@@ -100,6 +131,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		SubnetIDs:             net.PrivateSubnetIDs,
 		SecurityGroupIDs:      pulumi.StringArray{net.CacheSecurityGroupID},
 		SlowLogRetentionDays:  cfg.LogRetentionDays,
+		LogKMSKeyArn:          dataKey,
 		Tags:                  tags,
 	})
 	if err != nil {
@@ -126,6 +158,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			TimeoutSeconds:      sizes.TimeoutSeconds,
 			ReservedConcurrency: sizes.ReservedConcurrency,
 			LogRetentionDays:    cfg.LogRetentionDays,
+			LogKMSKeyArn:        dataKey,
 			LogLevel:            strings.ToUpper(cfg.LogLevel),
 			Environment:         environment(cfg, spec, tbls, images, kv),
 			Tables:              map[string]gofunc.TableRef{},
@@ -174,6 +207,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		RouteThrottles:   throttles,
 		CORSOrigins:      cfg.CORSOrigins,
 		LogRetentionDays: cfg.LogRetentionDays,
+		LogKMSKeyArn:     dataKey,
 		DetailedMetrics:  cfg.API.DetailedMetrics,
 		Tags:             tags,
 	}
@@ -226,6 +260,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		"apiEndpoint":      api.Endpoint,
 		"imagesUrl":        images.BaseURL,
 		"imagesBucket":     images.BucketName,
+		"logBucket":        logs.BucketName,
 		"cacheEndpoint":    kv.Endpoint,
 		"cacheUser":        kv.UserID,
 		"jwtIssuer":        identity.Issuer,

@@ -605,6 +605,120 @@ func TestPolicyEndpointsScoped(t *testing.T) {
 	})
 }
 
+// TestPolicyAccessLogs: every distribution keeps standard logs and every other bucket server
+// access logs, in the stack's log bucket, which is private (policy tests above), keeps ACLs
+// for CloudFront's log delivery, lets S3 log delivery write for this account only, and
+// expires what it holds.
+func TestPolicyAccessLogs(t *testing.T) {
+	forEachStack(t, func(t *testing.T, _ string, m *awsmock.Mocks) {
+		byDomain := map[string]awsmock.Resource{}
+		for _, b := range m.OfType("aws:s3/bucketV2:BucketV2") {
+			byDomain[b.Outputs["bucketDomainName"].(string)] = b
+		}
+		dists := m.OfType("aws:cloudfront/distribution:Distribution")
+		if len(dists) == 0 {
+			t.Fatal("no distribution")
+		}
+		var logBucket awsmock.Resource
+		for _, d := range dists {
+			domain, _ := get(d.Inputs, "loggingConfig", "bucket").(string)
+			b, ok := byDomain[domain]
+			if !ok {
+				t.Errorf("distribution %s keeps no access logs (logging bucket %q)", d.Name, domain)
+				continue
+			}
+			logBucket = b
+			if get(d.Inputs, "loggingConfig", "includeCookies") != false {
+				t.Errorf("distribution %s logs cookies", d.Name)
+			}
+		}
+		if logBucket.URN == "" {
+			return
+		}
+		logged := map[string]string{} // source bucket -> target bucket
+		for _, l := range m.OfType("aws:s3/bucketLoggingV2:BucketLoggingV2") {
+			logged[l.Inputs["bucket"].(string)] = l.Inputs["targetBucket"].(string)
+		}
+		for _, b := range m.OfType("aws:s3/bucketV2:BucketV2") {
+			if b.URN != logBucket.URN && logged[b.ID] != logBucket.ID {
+				t.Errorf("bucket %s keeps no server access logs in %s (%q)", b.Name, logBucket.ID, logged[b.ID])
+			}
+		}
+		own := siblings(m, logBucket, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+		if len(own) != 1 || get(own[0].Inputs, "rule", "objectOwnership") != "BucketOwnerPreferred" {
+			t.Errorf("log bucket ownership %v: CloudFront standard logging needs ACLs, the bucket owning the objects", own)
+		}
+		lc := siblings(m, logBucket, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
+		if len(lc) != 1 || !strings.Contains(mustJSON(t, lc[0].Inputs), `"expiration":{"days":`) {
+			t.Errorf("log bucket keeps logs forever: %v", lc)
+		}
+		delivery := false
+		for _, st := range parsePolicy(t, siblings(m, logBucket, "aws:s3/bucketPolicy:BucketPolicy")[0], "policy").Statement {
+			if st.Effect == "Allow" && mustJSON(t, st.Principal) == `{"Service":["logging.s3.amazonaws.com"]}` &&
+				slices.Equal(st.Action, []string{"s3:PutObject"}) &&
+				slices.Equal(st.Condition["StringEquals"]["aws:SourceAccount"], []string{awsmock.DefaultAccount}) {
+				delivery = true
+			}
+		}
+		if !delivery {
+			t.Error("log bucket policy does not let S3 log delivery write for this account only")
+		}
+	})
+}
+
+// TestPolicyCustomerDataKey: prod encrypts the customer-data tables and every log group with
+// the stack's own rotating key, whose policy lets CloudWatch Logs use it for this account's
+// log groups and the account use it through DynamoDB only; dev keeps AWS managed keys.
+func TestPolicyCustomerDataKey(t *testing.T) {
+	forEachStack(t, func(t *testing.T, stack string, m *awsmock.Mocks) {
+		var keyArn string
+		for _, k := range m.OfType("aws:kms/key:Key") {
+			if strings.Contains(k.Parent, "shop:datakey:DataKey") {
+				keyArn = k.Outputs["arn"].(string)
+				checkDataKeyPolicy(t, parsePolicy(t, k, "policy"))
+			}
+		}
+		if (keyArn != "") != (stack == "prod") {
+			t.Fatalf("stack %s: data key %q", stack, keyArn)
+		}
+		for _, def := range tables.All {
+			tbl, _ := m.Named("aws:dynamodb/table:Table", def.Name+"-table")
+			got, _ := get(tbl.Inputs, "serverSideEncryption", "kmsKeyArn").(string)
+			if def.CustomerData && got != keyArn {
+				t.Errorf("table %s (customer data) encrypted with %q, want %q", def.Name, got, keyArn)
+			}
+		}
+		for _, lg := range m.OfType("aws:cloudwatch/logGroup:LogGroup") {
+			if got, _ := lg.Inputs["kmsKeyId"].(string); got != keyArn {
+				t.Errorf("log group %s encrypted with %q, want %q", lg.Inputs["name"], got, keyArn)
+			}
+		}
+	})
+}
+
+func checkDataKeyPolicy(t *testing.T, p policy) {
+	t.Helper()
+	logs, dynamo := false, false
+	for _, st := range p.Statement {
+		switch mustJSON(t, st.Principal) {
+		case `{"Service":["logs.` + awsmock.DefaultRegion + `.amazonaws.com"]}`:
+			logs = slices.Equal(st.Condition["ArnLike"]["kms:EncryptionContext:aws:logs:arn"],
+				[]string{"arn:aws:logs:" + awsmock.DefaultRegion + ":" + awsmock.DefaultAccount + ":log-group:*"})
+		case `"*"`:
+			dynamo = slices.Equal(st.Condition["StringEquals"]["kms:CallerAccount"], []string{awsmock.DefaultAccount}) &&
+				slices.Equal(st.Condition["StringEquals"]["kms:ViaService"], []string{"dynamodb." + awsmock.DefaultRegion + ".amazonaws.com"})
+		}
+		for _, a := range st.Action {
+			if strings.Contains(a, "*") && st.Sid != "AccountAdministersKeyThroughIAM" {
+				t.Errorf("key policy %s: wildcard action %s", st.Sid, a)
+			}
+		}
+	}
+	if !logs || !dynamo {
+		t.Errorf("key policy: CloudWatch Logs scoped by encryption context %v, DynamoDB via the account %v", logs, dynamo)
+	}
+}
+
 // TestPolicyNoFailureDropped: a stream batch that fails every retry lands in an encrypted
 // queue of the stack that keeps it long enough to replay, and a message there raises an alarm.
 func TestPolicyNoFailureDropped(t *testing.T) {

@@ -73,6 +73,9 @@ type FunctionArgs struct {
 	ReservedConcurrency int
 	// LogRetentionDays is how long the function's log group keeps logs.
 	LogRetentionDays int
+	// LogKMSKeyArn encrypts the log group with a customer managed key; nil: CloudWatch
+	// Logs' own encryption.
+	LogKMSKeyArn pulumi.StringPtrInput
 	// LogLevel is Lambda's application log level filter (TRACE..FATAL); empty: INFO.
 	LogLevel string
 	// Environment is the function's environment.
@@ -174,6 +177,7 @@ func (f *Function) declare(ctx *pulumi.Context, name string, a *FunctionArgs) er
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/lambda/" + a.FunctionName),
 		RetentionInDays: pulumi.Int(a.LogRetentionDays),
+		KmsKeyId:        a.LogKMSKeyArn,
 		Tags:            a.Tags,
 	}, parent)
 	if err != nil {

@@ -65,6 +65,9 @@ type APIArgs struct {
 	CORSOrigins []string
 	// LogRetentionDays is how long access logs are kept.
 	LogRetentionDays int
+	// LogKMSKeyArn encrypts the log group with a customer managed key; nil: CloudWatch
+	// Logs' own encryption.
+	LogKMSKeyArn pulumi.StringPtrInput
 	// DetailedMetrics publishes per-route metrics; CloudWatch bills them as custom metrics
 	// (several per route), so it is worth it where someone reads them.
 	DetailedMetrics bool
@@ -231,6 +234,7 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-access-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.Sprintf("/shop/api/%s/access", a.APIName),
 		RetentionInDays: pulumi.Int(a.LogRetentionDays),
+		KmsKeyId:        a.LogKMSKeyArn,
 		Tags:            a.Tags,
 	}, parent)
 	if err != nil {

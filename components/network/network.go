@@ -47,6 +47,9 @@ type NetworkArgs struct {
 	CachePort int
 	// FlowLogRetentionDays is how long flow logs are kept; CloudWatch's allowed values.
 	FlowLogRetentionDays int
+	// LogKMSKeyArn encrypts the flow log group with a customer managed key; nil: CloudWatch
+	// Logs' own encryption.
+	LogKMSKeyArn pulumi.StringPtrInput
 	// FlowLogTrafficType is ALL (default), ACCEPT or REJECT.
 	FlowLogTrafficType string
 	// TableArns are the only DynamoDB tables (with their indexes) the DynamoDB endpoint
@@ -392,6 +395,7 @@ func declareFlowLogs(ctx *pulumi.Context, name string, a *NetworkArgs, vpc *ec2.
 	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.Sprintf("/shop/vpc/%s", vpc.ID()),
 		RetentionInDays: pulumi.Int(a.FlowLogRetentionDays),
+		KmsKeyId:        a.LogKMSKeyArn,
 		Tags:            a.Tags,
 	}, parent)
 	if err != nil {
