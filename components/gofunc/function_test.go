@@ -260,6 +260,8 @@ func TestFunctionOptions(t *testing.T) {
 	spec, _ := routes.FunctionByName(routes.Orders)
 	a := argsFor(spec)
 	a.MemoryMB, a.TimeoutSeconds, a.ReservedConcurrency, a.LogLevel = 1024, 20, 50, "WARN"
+	const key = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	a.LogKMSKeyArn = pulumi.String(key)
 	m := awsmock.New("shop", "test")
 	var timeout int
 	if err := m.Run(func(ctx *pulumi.Context) error {
@@ -276,6 +278,9 @@ func TestFunctionOptions(t *testing.T) {
 		if fn.Inputs[k] != v {
 			t.Errorf("%s = %v, want %v", k, fn.Inputs[k], v)
 		}
+	}
+	if lg, _ := m.Named("aws:cloudwatch/logGroup:LogGroup", "orders-logs"); lg.Inputs["kmsKeyId"] != key {
+		t.Errorf("log group key = %v", lg.Inputs["kmsKeyId"])
 	}
 	if fn.Inputs["loggingConfig"].(map[string]any)["applicationLogLevel"] != "WARN" || timeout != 20 {
 		t.Errorf("loggingConfig = %v, timeout %d", fn.Inputs["loggingConfig"], timeout)
