@@ -76,14 +76,7 @@ func (k *DataKey) declare(ctx *pulumi.Context, name string, a *DataKeyArgs) erro
 	parent := pulumi.Parent(k)
 	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
 	policy := iampolicy.Document(
-		iampolicy.Statement{
-			// As KMS's default key policy: the account administers the key through IAM;
-			// without it the key would be unmanageable.
-			Sid:           "AccountAdministersKeyThroughIAM",
-			AWSPrincipals: []pulumi.StringInput{pulumi.Sprintf("arn:aws:iam::%s:root", account)},
-			Actions:       []string{"kms:*"},
-			Resources:     iampolicy.Strings("*"),
-		},
+		iampolicy.AccountAdministersKey(account),
 		iampolicy.Statement{
 			// CloudWatch Logs names the log group in the encryption context of every call.
 			Sid:       "CloudWatchLogsEncryptsAccountLogGroups",

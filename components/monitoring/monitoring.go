@@ -215,14 +215,7 @@ func (m *Monitoring) declareTopic(ctx *pulumi.Context, name string, a *Monitorin
 	parent := pulumi.Parent(m)
 	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
 	keyPolicy := iampolicy.Document(
-		iampolicy.Statement{
-			// The key policy delegates to IAM, as KMS's default key policy does; without it
-			// the key would be unmanageable.
-			Sid:           "AccountAdministersKeyThroughIAM",
-			AWSPrincipals: []pulumi.StringInput{pulumi.Sprintf("arn:aws:iam::%s:root", account)},
-			Actions:       []string{"kms:*"},
-			Resources:     iampolicy.Strings("*"),
-		},
+		iampolicy.AccountAdministersKey(account),
 		iampolicy.Statement{
 			Sid:        "CloudWatchPublishesAlarms",
 			Principal:  map[string][]string{"Service": {"cloudwatch.amazonaws.com"}},

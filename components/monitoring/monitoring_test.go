@@ -116,7 +116,7 @@ func TestMonitoring(t *testing.T) {
 			if depth, ok := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-queue-invalidator-failures-depth"); ok {
 				in := depth.Inputs
 				if in["namespace"] != "AWS/SQS" || in["metricName"] != "ApproximateNumberOfMessagesVisible" || in["threshold"] != 1.0 ||
-					get(in, "dimensions", "QueueName") != "shop-test-invalidator-failures" || in["statistic"] != "Maximum" {
+					in["dimensions"].(map[string]any)["QueueName"] != "shop-test-invalidator-failures" || in["statistic"] != "Maximum" {
 					t.Errorf("queue depth alarm = %v", in)
 				}
 			}
@@ -190,17 +190,4 @@ func TestMonitoringValidation(t *testing.T) {
 			}
 		})
 	}
-}
-
-// get walks nested inputs: get(in, "a", "b") is in["a"]["b"].
-func get(in map[string]any, path ...string) any {
-	var v any = in
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
 }

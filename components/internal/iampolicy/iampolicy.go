@@ -125,6 +125,17 @@ func AssumeRole(service string, conditions ...Condition) pulumi.StringOutput {
 	})
 }
 
+// AccountAdministersKey is the statement of KMS's default key policy: the account
+// administers the key through IAM. Without it a key would be unmanageable.
+func AccountAdministersKey(account pulumi.StringInput) Statement {
+	return Statement{
+		Sid:           "AccountAdministersKeyThroughIAM",
+		AWSPrincipals: []pulumi.StringInput{pulumi.Sprintf("arn:aws:iam::%s:root", account)},
+		Actions:       []string{"kms:*"},
+		Resources:     Strings("*"),
+	}
+}
+
 // SourceAccount is the condition that a service acts for resources of this account.
 func SourceAccount(account pulumi.StringInput) Condition {
 	return Condition{Test: "StringEquals", Variable: "aws:SourceAccount", Values: []pulumi.StringInput{account}}
