@@ -186,6 +186,16 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 		id = str("userPoolId") + "/" + str("name")
 	case "aws:cognito/userPoolDomain:UserPoolDomain":
 		id = str("domain")
+	case "aws:cognito/riskConfiguration:RiskConfiguration":
+		id = str("userPoolId")
+	case "aws:s3/bucketObjectv2:BucketObjectv2":
+		id = str("key")
+	case "aws:iam/policy:Policy":
+		n := named("name")
+		id = fmt.Sprintf("arn:aws:iam::%s:policy/%s", m.Account, n)
+		set("arn", id)
+	case "aws:elasticache/userGroupAssociation:UserGroupAssociation":
+		id = str("userGroupId") + "," + str("userId")
 	case "aws:ec2/vpc:Vpc":
 		id = ec2ID("vpc")
 		set("arn", arn("ec2", "vpc/"+id))
