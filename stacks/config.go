@@ -56,6 +56,7 @@ type Config struct {
 	Functions  FunctionsConfig
 	Auth       AuthConfig
 	Monitoring MonitoringConfig
+	Encryption EncryptionConfig
 }
 
 // NetworkConfig is shop:network.
@@ -156,6 +157,23 @@ type MonitoringConfig struct {
 	CacheEvictions           int `json:"cacheEvictions"`
 }
 
+// EncryptionConfig is shop:encryption.
+type EncryptionConfig struct {
+	// CustomerManagedKey encrypts the customer-data tables and every log group with the
+	// stack's own KMS key (rotated yearly, ~1 USD a month) instead of AWS managed keys.
+	CustomerManagedKey bool `json:"customerManagedKey"`
+	// KeyDeletionDays is the key's waiting period before deletion, 7..30.
+	KeyDeletionDays int `json:"keyDeletionDays"`
+}
+
+// Validate reports the bad values of shop:encryption.
+func (e EncryptionConfig) Validate() error {
+	if e.KeyDeletionDays < 7 || e.KeyDeletionDays > 30 {
+		return fmt.Errorf("%s:encryption.keyDeletionDays: %d must be 7..30", project, e.KeyDeletionDays)
+	}
+	return nil
+}
+
 // Sizes is a function's resolved size.
 type Sizes struct {
 	MemoryMB, TimeoutSeconds, ReservedConcurrency int
@@ -193,6 +211,7 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		Images:           ImagesConfig{PriceClass: "PriceClass_100"},
 		API:              APIConfig{Throttle: Throttle{RateLimit: 100, BurstLimit: 200}},
 		Auth:             AuthConfig{Mode: "cognito", MFA: "OPTIONAL"},
+		Encryption:       EncryptionConfig{KeyDeletionDays: 30},
 	}
 	var errs []error
 	region, ok := ctx.GetConfig("aws:region")
@@ -218,6 +237,7 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		{"functions", &c.Functions},
 		{"auth", &c.Auth},
 		{"monitoring", &c.Monitoring},
+		{"encryption", &c.Encryption},
 	} {
 		if err := decode(ctx, v.key, v.dst); err != nil {
 			errs = append(errs, err)
@@ -356,6 +376,10 @@ func (c *Config) Validate() error {
 		if s.ReservedConcurrency < 0 {
 			bad(key+".reservedConcurrency", "%d must not be negative", s.ReservedConcurrency)
 		}
+	}
+
+	if err := c.Encryption.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 
 	switch c.Auth.Mode {

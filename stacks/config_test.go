@@ -90,6 +90,12 @@ func TestConfigErrors(t *testing.T) {
 			"shop:network": `{"azCount":1}`,
 			"shop:cache":   `{"mode":"serverless"}`,
 		}, []string{"shop:cache.mode: serverless needs subnets in at least 2 zones"}},
+		{"key deletion window", map[string]string{"shop:encryption": `{"customerManagedKey":true,"keyDeletionDays":3}`}, []string{
+			"shop:encryption.keyDeletionDays: 3 must be 7..30",
+		}},
+		{"encryption typo", map[string]string{"shop:encryption": `{"customerManagedKeys":true}`}, []string{
+			`shop:encryption: json: unknown field "customerManagedKeys"`,
+		}},
 		{"external auth", map[string]string{"shop:auth": `{"mode":"external","issuer":"http://x"}`}, []string{
 			`shop:auth.issuer: "http://x" must be an https URL`, "shop:auth.audiences",
 		}},

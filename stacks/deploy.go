@@ -12,6 +12,7 @@ import (
 	"github.com/shop-serverless/shop/components/auth"
 	"github.com/shop-serverless/shop/components/bucket"
 	"github.com/shop-serverless/shop/components/cache"
+	"github.com/shop-serverless/shop/components/datakey"
 	"github.com/shop-serverless/shop/components/gofunc"
 	"github.com/shop-serverless/shop/components/httpapi"
 	"github.com/shop-serverless/shop/components/monitoring"
@@ -30,9 +31,23 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	}
 	tags := pulumi.StringMap{"project": pulumi.String(project), "stage": pulumi.String(cfg.Stack)}
 
+	// dataKey encrypts customer data and logs when the stack has its own key; nil: AWS
+	// managed keys.
+	var dataKey pulumi.StringPtrInput
+	if cfg.Encryption.CustomerManagedKey {
+		k, err := datakey.NewDataKey(ctx, "data", &datakey.DataKeyArgs{
+			Prefix: cfg.Prefix, Region: cfg.Region, DeletionDays: cfg.Encryption.KeyDeletionDays,
+			Protect: cfg.ProtectData, Tags: tags,
+		})
+		if err != nil {
+			return nil, err
+		}
+		dataKey = k.Arn
+	}
+
 	tbls := map[string]*table.Table{}
 	for _, def := range tables.All {
-		t, err := table.NewTable(ctx, def.Name, &table.TableArgs{
+		tableArgs := &table.TableArgs{
 			Definition:           def,
 			TableName:            cfg.Prefix + "-" + def.Name,
 			BillingMode:          cfg.Tables.BillingMode,
@@ -45,21 +60,36 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			TableClass:           cfg.Tables.TableClass,
 			Protect:              cfg.ProtectData,
 			Tags:                 tags,
-		})
+		}
+		if def.CustomerData {
+			tableArgs.KMSKeyArn = dataKey
+		}
+		t, err := table.NewTable(ctx, def.Name, tableArgs)
 		if err != nil {
 			return nil, err
 		}
 		tbls[def.Name] = t
 	}
 
+	// Access logs of every bucket and distribution, the storefront's included.
+	logs, err := bucket.NewLogBucket(ctx, "logs", &bucket.LogBucketArgs{
+		ExpireDays: cfg.LogRetentionDays,
+		Versioning: cfg.ProtectData,
+		Protect:    cfg.ProtectData,
+		Tags:       tags,
+	})
+	if err != nil {
+		return nil, err
+	}
 	images, err := bucket.NewBucket(ctx, "images", &bucket.BucketArgs{
+		AccessLogs:            logs.AccessLogs(),
 		Versioning:            cfg.Images.Versioning,
 		NoncurrentVersionDays: cfg.Images.NoncurrentVersionDays,
 		CORSOrigins:           cfg.CORSOrigins,
 		PriceClass:            cfg.Images.PriceClass,
 		Protect:               cfg.ProtectData,
 		Tags:                  tags,
-	})
+	}, pulumi.DependsOn([]pulumi.Resource{logs}))
 	if err != nil {
 		return nil, err
 	}
@@ -68,13 +98,20 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	if err != nil {
 		return nil, err
 	}
+	var tableArns []pulumi.StringInput
+	for _, def := range tables.All {
+		tableArns = append(tableArns, tbls[def.Name].Arn)
+	}
 	net, err := network.NewNetwork(ctx, "network", &network.NetworkArgs{
+		TableArns:            tableArns,
+		BucketArns:           []pulumi.StringInput{images.Arn},
 		CIDR:                 cfg.Network.CIDR,
 		AvailabilityZones:    zones,
 		NATMode:              cfg.Network.NATMode,
 		Region:               cfg.Region,
 		FlowLogRetentionDays: cfg.LogRetentionDays,
 		FlowLogTrafficType:   cfg.Network.FlowLogTrafficType,
+		LogKMSKeyArn:         dataKey,
 		Tags:                 tags,
 	})
 	if err != nil {
@@ -95,6 +132,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		SecurityGroupIDs:      pulumi.StringArray{net.CacheSecurityGroupID},
 		SlowLogRetentionDays:  cfg.LogRetentionDays,
 		Users:                 cacheUsers(),
+		LogKMSKeyArn:          dataKey,
 		Tags:                  tags,
 	})
 	if err != nil {
@@ -121,6 +159,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			TimeoutSeconds:      sizes.TimeoutSeconds,
 			ReservedConcurrency: sizes.ReservedConcurrency,
 			LogRetentionDays:    cfg.LogRetentionDays,
+			LogKMSKeyArn:        dataKey,
 			LogLevel:            strings.ToUpper(cfg.LogLevel),
 			Environment:         environment(cfg, spec, tbls, images, kv),
 			Tables:              map[string]gofunc.TableRef{},
@@ -130,7 +169,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			args.Tables[t.Name] = gofunc.TableRef{Arn: tbls[t.Name].Arn}
 		}
 		if s := spec.StreamOf; s != nil {
-			args.Tables[s.Name] = gofunc.TableRef{Arn: tbls[s.Name].Arn}
+			args.Tables[s.Name] = gofunc.TableRef{Arn: tbls[s.Name].Arn, Stream: tbls[s.Name].StreamArn}
 		}
 		if len(spec.Bucket) > 0 {
 			args.BucketArn = images.Arn
@@ -169,6 +208,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		RouteThrottles:   throttles,
 		CORSOrigins:      cfg.CORSOrigins,
 		LogRetentionDays: cfg.LogRetentionDays,
+		LogKMSKeyArn:     dataKey,
 		DetailedMetrics:  cfg.API.DetailedMetrics,
 		Tags:             tags,
 	}
@@ -205,6 +245,12 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	for _, def := range tables.All {
 		mon.Tables = append(mon.Tables, monitoring.Table{Key: def.Name, TableName: tbls[def.Name].Name})
 	}
+	for _, spec := range routes.Functions {
+		if q := fns[spec.Name].FailureQueue; q != nil {
+			mon.Queues = append(mon.Queues, monitoring.Queue{Key: spec.Name + "-failures", QueueName: q.Name,
+				Description: spec.Name + " gave up on a stream batch: replay it (stacks/README.md)"})
+		}
+	}
 	alarms, err := monitoring.NewMonitoring(ctx, "monitoring", mon)
 	if err != nil {
 		return nil, err
@@ -215,6 +261,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		"apiEndpoint":      api.Endpoint,
 		"imagesUrl":        images.BaseURL,
 		"imagesBucket":     images.BucketName,
+		"logBucket":        logs.BucketName,
 		"cacheEndpoint":    kv.Endpoint,
 		"cacheUsers":       kv.UserIDs,
 		"jwtIssuer":        identity.Issuer,
@@ -225,6 +272,11 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	}
 	for _, def := range tables.All {
 		out[def.Name+"Table"] = tbls[def.Name].Name
+	}
+	for _, spec := range routes.Functions {
+		if q := fns[spec.Name].FailureQueue; q != nil {
+			out[spec.Name+"FailureQueue"] = q.URL
+		}
 	}
 	return out, nil
 }

@@ -19,18 +19,14 @@ func TestAuth(t *testing.T) {
 		wantPools     int
 	}{
 		{
-			name:          "cognito",
-			args:          auth.AuthArgs{PoolName: "shop-test-users"},
-			wantIssuer:    "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_authpool",
-			wantAudiences: []string{"auth-client-id"},
-			wantPools:     1,
+			name:      "cognito",
+			args:      auth.AuthArgs{PoolName: "shop-test-users"},
+			wantPools: 1,
 		},
 		{
-			name:          "cognito protected",
-			args:          auth.AuthArgs{Protect: true, MFA: "ON"},
-			wantIssuer:    "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_authpool",
-			wantAudiences: []string{"auth-client-id"},
-			wantPools:     1,
+			name:      "cognito protected",
+			args:      auth.AuthArgs{Protect: true, MFA: "ON"},
+			wantPools: 1,
 		},
 		{
 			name:          "external issuer",
@@ -54,6 +50,15 @@ func TestAuth(t *testing.T) {
 				return nil
 			}); err != nil {
 				t.Fatal(err)
+			}
+			if tt.wantPools == 1 {
+				// The pool's own issuer and app client, as Cognito names them.
+				pool, client := m.OfType("aws:cognito/userPool:UserPool"), m.OfType("aws:cognito/userPoolClient:UserPoolClient")
+				if len(pool) != 1 || len(client) != 1 {
+					t.Fatalf("%d pools, %d clients", len(pool), len(client))
+				}
+				tt.wantIssuer = "https://cognito-idp.eu-central-1.amazonaws.com/" + pool[0].ID
+				tt.wantAudiences = []string{client[0].ID}
 			}
 			if issuer != tt.wantIssuer || strings.Join(audiences, ",") != strings.Join(tt.wantAudiences, ",") {
 				t.Errorf("issuer %q audiences %v, want %q %v", issuer, audiences, tt.wantIssuer, tt.wantAudiences)

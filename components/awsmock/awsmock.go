@@ -55,6 +55,11 @@ type Resource struct {
 	Custom         bool
 	Protect        bool
 	RetainOnDelete bool
+	// ID is the id the mock answered for a custom resource; empty for components.
+	ID string
+	// Outputs are the custom resource's state as the mock answered it: inputs and computed
+	// properties (ARNs, endpoints), as plain values like Inputs.
+	Outputs map[string]any
 	// Inputs are plain JSON-like values keyed by the provider's property names; secrets are
 	// Secret, archives {"archive": path}, assets {"asset": path or text}, references the URN.
 	Inputs map[string]any
@@ -130,14 +135,17 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		rec.RetainOnDelete = rpc.GetRetainOnDelete()
 	}
 	rec.URN = m.urn(rec.Parent, rec.Type, rec.Name)
+	id, state := "", resource.PropertyMap{}
+	if args.Custom {
+		var err error
+		if id, state, err = m.outputs(args.TypeToken, args.Name, args.Inputs); err != nil {
+			return "", nil, err
+		}
+		rec.ID, rec.Outputs = id, m.plainMap(state)
+	}
 	m.mu.Lock()
 	m.resources = append(m.resources, rec)
 	m.mu.Unlock()
-
-	if !args.Custom {
-		return "", resource.PropertyMap{}, nil
-	}
-	id, state := m.outputs(args.TypeToken, args.Name, args.Inputs)
 	return id, state, nil
 }
 

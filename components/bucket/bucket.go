@@ -34,6 +34,9 @@ type BucketArgs struct {
 	// Protect marks the bucket protect and retain-on-delete, so `pulumi destroy` cannot take
 	// the images.
 	Protect bool
+	// AccessLogs, when set, receives the bucket's server access logs and the distribution's
+	// standard logs.
+	AccessLogs *AccessLogs
 	// Tags are added to the bucket and the distribution.
 	Tags pulumi.StringMapInput
 }
@@ -91,60 +94,21 @@ func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulum
 
 func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error {
 	parent := pulumi.Parent(b)
-	dataOpts := []pulumi.ResourceOption{parent}
-	if a.Protect {
-		dataOpts = append(dataOpts, pulumi.Protect(true), pulumi.RetainOnDelete(true))
-	}
-	bucketArgs := &s3.BucketV2Args{Tags: a.Tags}
-	if a.BucketName != "" {
-		bucketArgs.Bucket = pulumi.String(a.BucketName)
-	}
-	bkt, err := s3.NewBucketV2(ctx, name+"-bucket", bucketArgs, dataOpts...)
-	if err != nil {
-		return err
-	}
-
-	pab, err := s3.NewBucketPublicAccessBlock(ctx, name+"-public-access", &s3.BucketPublicAccessBlockArgs{
-		Bucket:                bkt.ID(),
-		BlockPublicAcls:       pulumi.Bool(true),
-		BlockPublicPolicy:     pulumi.Bool(true),
-		IgnorePublicAcls:      pulumi.Bool(true),
-		RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent)
-	if err != nil {
-		return err
-	}
 	// BucketOwnerEnforced disables ACLs: the bucket policy alone decides access.
-	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-ownership", &s3.BucketOwnershipControlsArgs{
-		Bucket: bkt.ID(),
-		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent); err != nil {
-		return err
-	}
-	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
-		Bucket: bkt.ID(),
-		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{
-			// SSE-S3: CloudFront's origin access control reads it without a KMS key policy.
-			&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
-				ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
-					SseAlgorithm: pulumi.String("AES256"),
-				},
-			},
-		},
-	}, parent); err != nil {
-		return err
-	}
-
-	status := "Suspended"
-	if a.Versioning {
-		status = "Enabled"
-	}
-	versioning, err := s3.NewBucketVersioningV2(ctx, name+"-versioning", &s3.BucketVersioningV2Args{
-		Bucket:                  bkt.ID(),
-		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String(status)},
+	bkt, pab, versioning, err := declarePrivate(ctx, name, private{
+		BucketName: a.BucketName, Versioning: a.Versioning, Ownership: "BucketOwnerEnforced", Protect: a.Protect, Tags: a.Tags,
 	}, parent)
 	if err != nil {
 		return err
+	}
+	if l := a.AccessLogs; l != nil {
+		if _, err := s3.NewBucketLoggingV2(ctx, name+"-access-logs", &s3.BucketLoggingV2Args{
+			Bucket:       bkt.ID(),
+			TargetBucket: l.BucketName,
+			TargetPrefix: pulumi.Sprintf("%s/%s/", ServerAccessLogsPrefix, name),
+		}, parent); err != nil {
+			return err
+		}
 	}
 	rules := s3.BucketLifecycleConfigurationV2RuleArray{
 		&s3.BucketLifecycleConfigurationV2RuleArgs{
@@ -201,7 +165,7 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 		return err
 	}
 	const originID = "images-bucket"
-	cdn, err := cloudfront.NewDistribution(ctx, name+"-cdn", &cloudfront.DistributionArgs{
+	cdnArgs := &cloudfront.DistributionArgs{
 		Enabled:       pulumi.Bool(true),
 		Comment:       pulumi.String("shop images"),
 		HttpVersion:   pulumi.String("http2and3"),
@@ -226,22 +190,17 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 			GeoRestriction: &cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
 		},
 		ViewerCertificate: &cloudfront.DistributionViewerCertificateArgs{CloudfrontDefaultCertificate: pulumi.Bool(true)},
+		LoggingConfig:     a.AccessLogs.CloudFront(name),
 		Tags:              a.Tags,
-	}, parent)
+	}
+	cdn, err := cloudfront.NewDistribution(ctx, name+"-cdn", cdnArgs, parent)
 	if err != nil {
 		return err
 	}
 
 	objects := pulumi.Sprintf("%s/*", bkt.Arn)
 	policy := iampolicy.Document(
-		iampolicy.Statement{
-			Sid:          "DenyInsecureTransport",
-			Effect:       "Deny",
-			AnyPrincipal: true,
-			Actions:      []string{"s3:*"},
-			Resources:    []pulumi.StringInput{bkt.Arn, objects},
-			Conditions:   []iampolicy.Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: iampolicy.Strings("false")}},
-		},
+		denyInsecureTransport(bkt),
 		iampolicy.Statement{
 			Sid:        "AllowCloudFrontRead",
 			Principal:  map[string][]string{"Service": {"cloudfront.amazonaws.com"}},

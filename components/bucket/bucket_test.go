@@ -165,3 +165,67 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestLogBucket: private and encrypted like every bucket, ACLs kept for CloudFront's log
+// delivery, S3 log delivery allowed for this account only, everything expiring.
+func TestLogBucket(t *testing.T) {
+	m := awsmock.New("shop", "test")
+	if err := m.Run(func(ctx *pulumi.Context) error {
+		logs, err := bucket.NewLogBucket(ctx, "logs", &bucket.LogBucketArgs{ExpireDays: 90, Versioning: true, Protect: true})
+		if err != nil {
+			return err
+		}
+		_, err = bucket.NewBucket(ctx, "images", &bucket.BucketArgs{AccessLogs: logs.AccessLogs()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	logs, _ := m.Named("aws:s3/bucketV2:BucketV2", "logs-bucket")
+	if !logs.Protect || !logs.RetainOnDelete {
+		t.Error("log bucket not protected")
+	}
+	for _, c := range []struct{ typ, name, want string }{
+		{"aws:s3/bucketOwnershipControls:BucketOwnershipControls", "logs-ownership", `"objectOwnership":"BucketOwnerPreferred"`},
+		{"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "logs-encryption", `"sseAlgorithm":"AES256"`},
+		{"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "logs-public-access",
+			`"blockPublicAcls":true,"blockPublicPolicy":true,"bucket":"logs-bucket","ignorePublicAcls":true,"restrictPublicBuckets":true`},
+		{"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "logs-lifecycle",
+			`"expiration":{"days":90},"filter":{},"id":"expire-logs","noncurrentVersionExpiration":{"noncurrentDays":90}`},
+		{"aws:s3/bucketVersioningV2:BucketVersioningV2", "logs-versioning", `"status":"Enabled"`},
+	} {
+		r, ok := m.Named(c.typ, c.name)
+		if b, _ := json.Marshal(r.Inputs); !ok || !strings.Contains(string(b), c.want) {
+			t.Errorf("%s = %s, want %s", c.name, b, c.want)
+		}
+	}
+	pol, _ := m.Named("aws:s3/bucketPolicy:BucketPolicy", "logs-policy")
+	doc := pol.Inputs["policy"].(string)
+	for _, want := range []string{
+		`"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*"`,
+		`"Sid":"S3ServerAccessLogs","Effect":"Allow","Principal":{"Service":["logging.s3.amazonaws.com"]},"Action":["s3:PutObject"],"Resource":["arn:aws:s3:::logs-bucket/s3/*"],"Condition":{"StringEquals":{"aws:SourceAccount":["123456789012"]}}`,
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("log bucket policy %s lacks %s", doc, want)
+		}
+	}
+
+	// The images bucket and its distribution log there, each under its own prefix.
+	access, ok := m.Named("aws:s3/bucketLoggingV2:BucketLoggingV2", "images-access-logs")
+	if !ok || access.Inputs["bucket"] != "images-bucket" || access.Inputs["targetBucket"] != "logs-bucket" || access.Inputs["targetPrefix"] != "s3/images/" {
+		t.Errorf("server access logging = %v", access.Inputs)
+	}
+	cdn, _ := m.Named("aws:cloudfront/distribution:Distribution", "images-cdn")
+	if b, _ := json.Marshal(cdn.Inputs["loggingConfig"]); string(b) != `{"bucket":"logs-bucket.s3.amazonaws.com","includeCookies":false,"prefix":"cloudfront/images/"}` {
+		t.Errorf("distribution logging = %s", b)
+	}
+}
+
+func TestLogBucketMustExpire(t *testing.T) {
+	err := awsmock.New("shop", "test").Run(func(ctx *pulumi.Context) error {
+		_, err := bucket.NewLogBucket(ctx, "logs", &bucket.LogBucketArgs{})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "expire") {
+		t.Errorf("err = %v, want logs to expire", err)
+	}
+}

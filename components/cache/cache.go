@@ -86,6 +86,9 @@ type CacheArgs struct {
 	// SlowLogRetentionDays, when > 0, delivers the slow log (Nodes mode) to a log group
 	// kept that long.
 	SlowLogRetentionDays int
+	// LogKMSKeyArn encrypts the log group with a customer managed key; nil: CloudWatch
+	// Logs' own encryption.
+	LogKMSKeyArn pulumi.StringPtrInput
 	// Tags are added to every resource that takes tags.
 	Tags pulumi.StringMapInput
 }
@@ -299,6 +302,7 @@ func (c *Cache) declareNodes(ctx *pulumi.Context, name string, a *CacheArgs, gro
 		slow, err := cloudwatch.NewLogGroup(ctx, name+"-slow-log", &cloudwatch.LogGroupArgs{
 			Name:            pulumi.String("/shop/cache/" + a.CacheID + "/slow-log"),
 			RetentionInDays: pulumi.Int(a.SlowLogRetentionDays),
+			KmsKeyId:        a.LogKMSKeyArn,
 			Tags:            a.Tags,
 		}, parent)
 		if err != nil {

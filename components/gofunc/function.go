@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
@@ -26,6 +27,9 @@ const (
 // TableRef points a function at one deployed table.
 type TableRef struct {
 	Arn pulumi.StringInput
+	// Stream is the table's current stream ARN (the table's streamArn output, ending in the
+	// stream's label); required for the table of Spec.StreamOf, whose mapping reads it.
+	Stream pulumi.StringInput
 }
 
 // CacheRef points a function at the cache and its own RBAC user.
@@ -44,8 +48,12 @@ type VPCConfig struct {
 type StreamConfig struct {
 	// BatchSize is the records per invocation; 0: 100.
 	BatchSize int
-	// MaxRetries is how often a failing batch is retried before it is skipped; 0: 5.
+	// MaxRetries is how often a failing batch is retried before it goes to the failure
+	// queue; 0: 5.
 	MaxRetries int
+	// FailureRetentionSeconds is how long the failure queue keeps a record; 0: 14 days, the
+	// most SQS allows.
+	FailureRetentionSeconds int
 }
 
 // FunctionArgs configures a Function. Sizes are plain values: they are validated here and
@@ -65,6 +73,9 @@ type FunctionArgs struct {
 	ReservedConcurrency int
 	// LogRetentionDays is how long the function's log group keeps logs.
 	LogRetentionDays int
+	// LogKMSKeyArn encrypts the log group with a customer managed key; nil: CloudWatch
+	// Logs' own encryption.
+	LogKMSKeyArn pulumi.StringPtrInput
 	// LogLevel is Lambda's application log level filter (TRACE..FATAL); empty: INFO.
 	LogLevel string
 	// Environment is the function's environment.
@@ -97,6 +108,8 @@ type Function struct {
 	RoleArn pulumi.StringOutput `pulumi:"roleArn"`
 	// LogGroupName is the function's log group.
 	LogGroupName pulumi.StringOutput `pulumi:"logGroupName"`
+	// FailureQueue holds the batches a stream-fed function failed for good; nil for the others.
+	FailureQueue *FailureQueue
 
 	// Spec is the function's entry in routes.Functions.
 	Spec routes.Function
@@ -129,6 +142,9 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 	if a.Stream.MaxRetries == 0 {
 		a.Stream.MaxRetries = 5
 	}
+	if a.Stream.FailureRetentionSeconds == 0 {
+		a.Stream.FailureRetentionSeconds = maxQueueRetentionSeconds
+	}
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("function %q: %w", name, err)
 	}
@@ -140,13 +156,17 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 	if err := f.declare(ctx, name, &a); err != nil {
 		return nil, fmt.Errorf("function %q: %w", name, err)
 	}
-	if err := ctx.RegisterResourceOutputs(f, pulumi.Map{
+	outputs := pulumi.Map{
 		"arn":          f.Arn,
 		"name":         f.Name,
 		"invokeArn":    f.InvokeArn,
 		"roleArn":      f.RoleArn,
 		"logGroupName": f.LogGroupName,
-	}); err != nil {
+	}
+	if q := f.FailureQueue; q != nil {
+		outputs["failureQueueUrl"] = q.URL
+	}
+	if err := ctx.RegisterResourceOutputs(f, outputs); err != nil {
 		return nil, fmt.Errorf("function %q: %w", name, err)
 	}
 	return f, nil
@@ -157,14 +177,18 @@ func (f *Function) declare(ctx *pulumi.Context, name string, a *FunctionArgs) er
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/lambda/" + a.FunctionName),
 		RetentionInDays: pulumi.Int(a.LogRetentionDays),
+		KmsKeyId:        a.LogKMSKeyArn,
 		Tags:            a.Tags,
 	}, parent)
 	if err != nil {
 		return err
 	}
+	// Lambda names the account it assumes the role for, not the function (aws:SourceArn is
+	// not set on the execution role's AssumeRole), so the account is the condition.
+	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
 	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
 		Description:      pulumi.String("execution role of the " + a.Spec.Name + " function"),
-		AssumeRolePolicy: iampolicy.AssumeRole("lambda.amazonaws.com"),
+		AssumeRolePolicy: iampolicy.AssumeRole("lambda.amazonaws.com", iampolicy.SourceAccount(account)),
 		Tags:             a.Tags,
 	}, parent)
 	if err != nil {
@@ -217,17 +241,8 @@ func (f *Function) declare(ctx *pulumi.Context, name string, a *FunctionArgs) er
 		return err
 	}
 
-	if s := a.Spec.StreamOf; s != nil {
-		if _, err := lambda.NewEventSourceMapping(ctx, name+"-stream", &lambda.EventSourceMappingArgs{
-			EventSourceArn:                 a.Tables[s.Name].StreamArn(),
-			FunctionName:                   fn.Arn,
-			StartingPosition:               pulumi.String("LATEST"),
-			BatchSize:                      pulumi.Int(a.Stream.BatchSize),
-			MaximumBatchingWindowInSeconds: pulumi.Int(1),
-			MaximumRetryAttempts:           pulumi.Int(a.Stream.MaxRetries),
-			BisectBatchOnFunctionError:     pulumi.Bool(true),
-			FunctionResponseTypes:          pulumi.ToStringArray([]string{"ReportBatchItemFailures"}),
-		}, parent, pulumi.DependsOn([]pulumi.Resource{policy})); err != nil {
+	if a.Spec.StreamOf != nil {
+		if err := f.declareStream(ctx, name, a, fn, role, policy); err != nil {
 			return err
 		}
 	}
@@ -261,6 +276,9 @@ func (a *FunctionArgs) validate() error {
 	if a.LogRetentionDays <= 0 {
 		errs = append(errs, errors.New("log retention days must be set"))
 	}
+	if r := a.Stream.FailureRetentionSeconds; r < 60 || r > maxQueueRetentionSeconds {
+		errs = append(errs, fmt.Errorf("failure queue retention %d s must be 60..%d", r, maxQueueRetentionSeconds))
+	}
 	switch a.LogLevel {
 	case "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL":
 	default:
@@ -275,8 +293,8 @@ func (a *FunctionArgs) validate() error {
 		}
 	}
 	if s.StreamOf != nil {
-		if ref, ok := a.Tables[s.StreamOf.Name]; !ok || ref.Arn == nil {
-			errs = append(errs, fmt.Errorf("stream of table %q: table not passed in Tables", s.StreamOf.Name))
+		if ref, ok := a.Tables[s.StreamOf.Name]; !ok || ref.Arn == nil || ref.Stream == nil {
+			errs = append(errs, fmt.Errorf("stream of table %q: table and its stream ARN not passed in Tables", s.StreamOf.Name))
 		}
 		if s.StreamOf.Stream == "" {
 			errs = append(errs, fmt.Errorf("table %q has no stream", s.StreamOf.Name))
@@ -300,7 +318,8 @@ func (a *FunctionArgs) validate() error {
 }
 
 // StreamArn is the table's streams, as DynamoDB's documentation scopes stream readers: every
-// stream of the table, so re-enabling the stream needs no policy change.
+// stream of the table, so re-enabling the stream needs no policy change. It is for IAM
+// policies only; a mapping needs the one current stream (TableRef.Stream).
 func (r TableRef) StreamArn() pulumi.StringOutput {
 	return pulumi.Sprintf("%s/stream/*", r.Arn)
 }

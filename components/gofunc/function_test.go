@@ -29,6 +29,11 @@ func tableArn(name string) string {
 	return "arn:aws:dynamodb:eu-central-1:123456789012:table/shop-test-" + name
 }
 
+// streamArn is a table's current stream as DynamoDB names it: the table's ARN and the label.
+func streamArn(name string) string {
+	return tableArn(name) + "/stream/2024-01-01T00:00:00.000"
+}
+
 // argsFor wires a spec the way the program does, with fixed ARNs.
 func argsFor(spec routes.Function) *gofunc.FunctionArgs {
 	a := &gofunc.FunctionArgs{
@@ -40,7 +45,7 @@ func argsFor(spec routes.Function) *gofunc.FunctionArgs {
 		Environment:      pulumi.StringMap{"LOG_LEVEL": pulumi.String("info")},
 	}
 	for _, t := range tables.All {
-		a.Tables[t.Name] = gofunc.TableRef{Arn: pulumi.String(tableArn(t.Name))}
+		a.Tables[t.Name] = gofunc.TableRef{Arn: pulumi.String(tableArn(t.Name)), Stream: pulumi.String(streamArn(t.Name))}
 	}
 	if len(spec.Bucket) > 0 {
 		a.BucketArn = pulumi.String("arn:aws:s3:::images")
@@ -117,7 +122,8 @@ func TestFunction(t *testing.T) {
 			role, _ := m.Named("aws:iam/role:Role", spec.Name+"-role")
 			var trust policyDoc
 			mustUnmarshal(t, role.Inputs["assumeRolePolicy"], &trust)
-			if len(trust.Statement) != 1 || !slices.Equal(trust.Statement[0].Principal["Service"], []string{"lambda.amazonaws.com"}) {
+			if len(trust.Statement) != 1 || !slices.Equal(trust.Statement[0].Principal["Service"], []string{"lambda.amazonaws.com"}) ||
+				!slices.Equal(trust.Statement[0].Condition["StringEquals"]["aws:SourceAccount"], []string{"123456789012"}) {
 				t.Errorf("trust = %+v", trust)
 			}
 
@@ -166,11 +172,44 @@ func TestFunction(t *testing.T) {
 			}
 			if spec.StreamOf != nil {
 				e := esm[0].Inputs
-				if e["eventSourceArn"] != tableArn(spec.StreamOf.Name)+"/stream/*" || e["startingPosition"] != "LATEST" || e["bisectBatchOnFunctionError"] != true {
+				// Lambda needs the one stream it reads, not the policy's pattern of all of them.
+				if e["eventSourceArn"] != streamArn(spec.StreamOf.Name) || e["startingPosition"] != "LATEST" || e["bisectBatchOnFunctionError"] != true {
 					t.Errorf("event source mapping = %v", e)
 				}
+				checkFailureQueue(t, m, spec, e)
 			}
 		})
+	}
+}
+
+// checkFailureQueue: a batch that fails every retry goes to an encrypted queue that keeps it
+// 14 days, and the function's role may send there and do nothing else with it.
+func checkFailureQueue(t *testing.T, m *awsmock.Mocks, spec routes.Function, mapping map[string]any) {
+	t.Helper()
+	queue, ok := m.Named("aws:sqs/queue:Queue", spec.Name+"-failures")
+	if !ok {
+		t.Fatal("no failure queue")
+	}
+	if queue.Inputs["sqsManagedSseEnabled"] != true || queue.Inputs["messageRetentionSeconds"] != 1209600.0 ||
+		queue.Inputs["name"] != "shop-test-"+spec.Name+"-failures" {
+		t.Errorf("failure queue = %v", queue.Inputs)
+	}
+	dest, _ := mapping["destinationConfig"].(map[string]any)
+	onFailure, _ := dest["onFailure"].(map[string]any)
+	if onFailure["destinationArn"] != queue.Outputs["arn"] {
+		t.Errorf("on-failure destination %v, want the queue %v", onFailure, queue.Outputs["arn"])
+	}
+	send, _ := m.Named("aws:iam/rolePolicy:RolePolicy", spec.Name+"-failures-send")
+	role, _ := m.Named("aws:iam/role:Role", spec.Name+"-role")
+	var doc policyDoc
+	mustUnmarshal(t, send.Inputs["policy"], &doc)
+	if send.Inputs["role"] != role.ID || len(doc.Statement) != 1 || !slices.Equal(doc.Statement[0].Action, []string{"sqs:SendMessage"}) ||
+		!slices.Equal(doc.Statement[0].Resource, []string{queue.Outputs["arn"].(string)}) {
+		t.Errorf("send grant = %v on role %v", send.Inputs["policy"], send.Inputs["role"])
+	}
+	qp, _ := m.Named("aws:sqs/queuePolicy:QueuePolicy", spec.Name+"-failures-policy")
+	if qp.Inputs["queueUrl"] != queue.ID || !strings.Contains(qp.Inputs["policy"].(string), `"aws:SecureTransport":["false"]`) {
+		t.Errorf("queue policy = %v", qp.Inputs)
 	}
 }
 
@@ -268,6 +307,8 @@ func TestFunctionOptions(t *testing.T) {
 	spec, _ := routes.FunctionByName(routes.Orders)
 	a := argsFor(spec)
 	a.MemoryMB, a.TimeoutSeconds, a.ReservedConcurrency, a.LogLevel = 1024, 20, 50, "WARN"
+	const key = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	a.LogKMSKeyArn = pulumi.String(key)
 	m := awsmock.New("shop", "test")
 	var timeout int
 	if err := m.Run(func(ctx *pulumi.Context) error {
@@ -285,6 +326,9 @@ func TestFunctionOptions(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, fn.Inputs[k], v)
 		}
 	}
+	if lg, _ := m.Named("aws:cloudwatch/logGroup:LogGroup", "orders-logs"); lg.Inputs["kmsKeyId"] != key {
+		t.Errorf("log group key = %v", lg.Inputs["kmsKeyId"])
+	}
 	if fn.Inputs["loggingConfig"].(map[string]any)["applicationLogLevel"] != "WARN" || timeout != 20 {
 		t.Errorf("loggingConfig = %v, timeout %d", fn.Inputs["loggingConfig"], timeout)
 	}
@@ -293,6 +337,7 @@ func TestFunctionOptions(t *testing.T) {
 func TestFunctionValidation(t *testing.T) {
 	catalog, _ := routes.FunctionByName(routes.Catalog)
 	admin, _ := routes.FunctionByName(routes.CatalogAdmin)
+	invalidator, _ := routes.FunctionByName(routes.Invalidator)
 	tests := []struct {
 		name   string
 		spec   routes.Function
@@ -307,6 +352,9 @@ func TestFunctionValidation(t *testing.T) {
 		{"missing table", catalog, func(a *gofunc.FunctionArgs) { delete(a.Tables, "products") }, `table "products"`},
 		{"missing bucket", admin, func(a *gofunc.FunctionArgs) { a.BucketArn = nil }, "BucketArn"},
 		{"missing cache", catalog, func(a *gofunc.FunctionArgs) { a.VPC = nil }, "cache access"},
+		{"missing stream", invalidator, func(a *gofunc.FunctionArgs) {
+			a.Tables["products"] = gofunc.TableRef{Arn: pulumi.String(tableArn("products"))}
+		}, "stream ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -65,6 +65,9 @@ type APIArgs struct {
 	CORSOrigins []string
 	// LogRetentionDays is how long access logs are kept.
 	LogRetentionDays int
+	// LogKMSKeyArn encrypts the log group with a customer managed key; nil: CloudWatch
+	// Logs' own encryption.
+	LogKMSKeyArn pulumi.StringPtrInput
 	// DetailedMetrics publishes per-route metrics; CloudWatch bills them as custom metrics
 	// (several per route), so it is worth it where someone reads them.
 	DetailedMetrics bool
@@ -195,12 +198,14 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 			return err
 		}
 		integrations[fn] = integration
-		// Only this API may invoke the function, through any of its routes.
-		if _, err := lambda.NewPermission(ctx, name+"-"+fn+"-permission", &lambda.PermissionArgs{
+	}
+	// Only this API's stage may invoke a function, and only through the function's own routes.
+	for _, r := range a.Routes {
+		if _, err := lambda.NewPermission(ctx, name+"-permission-"+slug(r.Key()), &lambda.PermissionArgs{
 			Action:    pulumi.String("lambda:InvokeFunction"),
-			Function:  t.FunctionName,
+			Function:  a.Targets[r.Function].FunctionName,
 			Principal: pulumi.String("apigateway.amazonaws.com"),
-			SourceArn: pulumi.Sprintf("%s/*/*", gw.ExecutionArn),
+			SourceArn: pulumi.Sprintf("%s/%s", gw.ExecutionArn, RouteSourcePath(r)),
 		}, parent); err != nil {
 			return err
 		}
@@ -229,6 +234,7 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-access-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.Sprintf("/shop/api/%s/access", a.APIName),
 		RetentionInDays: pulumi.Int(a.LogRetentionDays),
+		KmsKeyId:        a.LogKMSKeyArn,
 		Tags:            a.Tags,
 	}, parent)
 	if err != nil {
@@ -319,6 +325,19 @@ func (api *API) declareDomain(ctx *pulumi.Context, name string, a *APIArgs, gw *
 	}
 	api.URL = pulumi.Sprintf("https://%s", domain.ID())
 	return nil
+}
+
+// RouteSourcePath is the part of a request's execute-api ARN after the API id for one route:
+// "$default/GET/products/*" for GET /products/{productId}. A path parameter becomes "*",
+// which is what the request ARN holds there (the request's own value).
+func RouteSourcePath(r routes.Route) string {
+	segments := strings.Split(strings.TrimPrefix(r.Path, "/"), "/")
+	for i, seg := range segments {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			segments[i] = "*"
+		}
+	}
+	return StageName + "/" + r.Method + "/" + strings.Join(segments, "/")
 }
 
 // IntegrationTimeoutMillis is one second above the function's timeout, at most 30 s.

@@ -44,7 +44,7 @@ func TestAPI(t *testing.T) {
 		{
 			name:    "route table with CORS",
 			mutate:  func(a *httpapi.APIArgs) { a.CORSOrigins = []string{"https://shop.example.com"} },
-			wantURL: "https://api-api-id.execute-api.eu-central-1.amazonaws.com",
+			wantURL: "", // the API's own execute-api endpoint
 			check: func(t *testing.T, m *awsmock.Mocks) {
 				api, _ := m.Named("aws:apigatewayv2/api:Api", "api-api")
 				cors := api.Inputs["corsConfiguration"].(map[string]any)
@@ -70,7 +70,8 @@ func TestAPI(t *testing.T) {
 					t.Errorf("domain = %v", cfg)
 				}
 				rec, ok := m.Named("aws:route53/record:Record", "api-dns")
-				if !ok || rec.Inputs["aliases"].([]any)[0].(map[string]any)["name"] != "d-mock01.execute-api.eu-central-1.amazonaws.com" {
+				target := dn.Outputs["domainNameConfiguration"].(map[string]any)["targetDomainName"]
+				if !ok || rec.Inputs["aliases"].([]any)[0].(map[string]any)["name"] != target {
 					t.Errorf("dns = %v", rec.Inputs)
 				}
 				stage, _ := m.Named("aws:apigatewayv2/stage:Stage", "api-stage")
@@ -101,6 +102,10 @@ func TestAPI(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
+			if tt.wantURL == "" {
+				gw, _ := m.Named("aws:apigatewayv2/api:Api", "api-api")
+				tt.wantURL = "https://" + gw.ID + ".execute-api.eu-central-1.amazonaws.com"
+			}
 			if url != tt.wantURL {
 				t.Errorf("url = %q, want %q", url, tt.wantURL)
 			}
@@ -120,6 +125,12 @@ func TestAPI(t *testing.T) {
 // checkRoutes: every route of the table exists once, protected ones behind the authorizer.
 func checkRoutes(t *testing.T, m *awsmock.Mocks) {
 	t.Helper()
+	integrations := map[string]string{} // function -> integration id
+	for _, in := range m.OfType("aws:apigatewayv2/integration:Integration") {
+		integrations[strings.TrimPrefix(in.Inputs["description"].(string), "function ")] = in.ID
+	}
+	authz, _ := m.Named("aws:apigatewayv2/authorizer:Authorizer", "api-jwt")
+	gw, _ := m.Named("aws:apigatewayv2/api:Api", "api-api")
 	declared := map[string]map[string]any{}
 	for _, r := range m.OfType("aws:apigatewayv2/route:Route") {
 		declared[r.Inputs["routeKey"].(string)] = r.Inputs
@@ -133,18 +144,17 @@ func checkRoutes(t *testing.T, m *awsmock.Mocks) {
 			t.Errorf("route %s missing", r.Key())
 			continue
 		}
-		if want := "integrations/api-" + r.Function + "-integration-id"; in["target"] != want {
+		if want := "integrations/" + integrations[r.Function]; in["target"] != want {
 			t.Errorf("%s target %v, want %s", r.Key(), in["target"], want)
 		}
 		if r.Auth == routes.Public {
 			if in["authorizationType"] != "NONE" || in["authorizerId"] != nil {
 				t.Errorf("public route %s: %v", r.Key(), in)
 			}
-		} else if in["authorizationType"] != "JWT" || in["authorizerId"] != "api-jwt-id" {
+		} else if in["authorizationType"] != "JWT" || in["authorizerId"] != authz.ID {
 			t.Errorf("protected route %s not behind the authorizer: %v", r.Key(), in)
 		}
 	}
-	authz, _ := m.Named("aws:apigatewayv2/authorizer:Authorizer", "api-jwt")
 	jwt := authz.Inputs["jwtConfiguration"].(map[string]any)
 	if authz.Inputs["authorizerType"] != "JWT" || jwt["issuer"] != "https://cognito-idp.eu-central-1.amazonaws.com/pool" {
 		t.Errorf("authorizer = %v", authz.Inputs)
@@ -154,14 +164,28 @@ func checkRoutes(t *testing.T, m *awsmock.Mocks) {
 			t.Errorf("integration %s = %v", in.Name, in.Inputs)
 		}
 	}
+	// One permission per route, for its function, from that route of this API's stage only.
+	permitted := map[string]string{} // source ARN -> function
 	for _, p := range m.OfType("aws:lambda/permission:Permission") {
-		if p.Inputs["sourceArn"] != "arn:aws:execute-api:eu-central-1:123456789012:api-api-id/*/*" || p.Inputs["principal"] != "apigateway.amazonaws.com" {
+		if p.Inputs["principal"] != "apigateway.amazonaws.com" || p.Inputs["action"] != "lambda:InvokeFunction" {
 			t.Errorf("permission %s = %v", p.Name, p.Inputs)
 		}
+		permitted[p.Inputs["sourceArn"].(string)] = p.Inputs["function"].(string)
 	}
-	// One integration and permission per API function; the invalidator has no routes.
-	if got := len(m.OfType("aws:lambda/permission:Permission")); got != len(routes.Functions)-1 {
-		t.Errorf("%d permissions", got)
+	if len(permitted) != len(routes.All) {
+		t.Errorf("%d permissions for %d routes", len(permitted), len(routes.All))
+	}
+	base := "arn:aws:execute-api:eu-central-1:123456789012:" + gw.ID + "/$default/"
+	for _, want := range []struct{ arn, fn string }{
+		{base + "GET/health", "shop-test-health"},
+		{base + "GET/products/*", "shop-test-catalog"},
+		{base + "POST/products/*/image-upload-url", "shop-test-catalogadmin"},
+		{base + "PUT/cart/items/*", "shop-test-cart"},
+		{base + "POST/orders", "shop-test-orders"},
+	} {
+		if permitted[want.arn] != want.fn {
+			t.Errorf("%s may invoke %q, want %q", want.arn, permitted[want.arn], want.fn)
+		}
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package monitoring declares the shop's alarms and dashboard: an encrypted SNS topic (with an
 // optional e-mail subscription) that every alarm notifies on ALARM and OK, alarms on function
-// errors, throttles and duration, API 5xx and latency, DynamoDB throttling and cache CPU,
-// memory and evictions, and one CloudWatch dashboard over the same metrics.
+// errors, throttles and duration, API 5xx and latency, DynamoDB throttling, messages in queues
+// that should stay empty, and cache CPU, memory and evictions, and one CloudWatch dashboard over the same metrics.
 package monitoring
 
 import (
@@ -33,6 +33,16 @@ type Function struct {
 type Table struct {
 	Key       string
 	TableName pulumi.StringInput
+}
+
+// Queue is a queue that should stay empty, such as where failed stream batches land: any
+// message in it is an alarm.
+type Queue struct {
+	// Key names the queue's alarm ("invalidator-failures").
+	Key string
+	// QueueName is the queue's name (the QueueName dimension).
+	QueueName   pulumi.StringInput
+	Description string
 }
 
 // API is the HTTP API to watch.
@@ -78,6 +88,7 @@ type MonitoringArgs struct {
 	AlarmEmail pulumi.StringInput
 	Functions  []Function
 	Tables     []Table
+	Queues     []Queue
 	API        *API
 	Cache      *Cache
 	Thresholds Thresholds
@@ -204,14 +215,7 @@ func (m *Monitoring) declareTopic(ctx *pulumi.Context, name string, a *Monitorin
 	parent := pulumi.Parent(m)
 	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
 	keyPolicy := iampolicy.Document(
-		iampolicy.Statement{
-			// The key policy delegates to IAM, as KMS's default key policy does; without it
-			// the key would be unmanageable.
-			Sid:           "AccountAdministersKeyThroughIAM",
-			AWSPrincipals: []pulumi.StringInput{pulumi.Sprintf("arn:aws:iam::%s:root", account)},
-			Actions:       []string{"kms:*"},
-			Resources:     iampolicy.Strings("*"),
-		},
+		iampolicy.AccountAdministersKey(account),
 		iampolicy.Statement{
 			Sid:        "CloudWatchPublishesAlarms",
 			Principal:  map[string][]string{"Service": {"cloudwatch.amazonaws.com"}},
@@ -306,6 +310,11 @@ func alarms(a *MonitoringArgs) []alarm {
 				},
 			}})
 	}
+	for _, q := range a.Queues {
+		out = append(out, alarm{role: "queue-" + q.Key + "-depth", description: q.Description,
+			namespace: "AWS/SQS", metric: "ApproximateNumberOfMessagesVisible", dimensions: pulumi.StringMap{"QueueName": q.QueueName},
+			statistic: "Maximum", threshold: 1, evaluationPeriods: 1})
+	}
 	if c := a.Cache; c != nil {
 		out = append(out, cacheAlarms(c, t)...)
 	}
@@ -377,6 +386,13 @@ func (a *MonitoringArgs) validate() error {
 			errs = append(errs, fmt.Errorf("table %q: keys must be unique and names set", tb.Key))
 		}
 		keys[tb.Key] = true
+	}
+	keys = map[string]bool{}
+	for _, q := range a.Queues {
+		if q.Key == "" || keys[q.Key] || q.QueueName == nil {
+			errs = append(errs, fmt.Errorf("queue %q: keys must be unique and names set", q.Key))
+		}
+		keys[q.Key] = true
 	}
 	if a.API != nil && a.API.APIID == nil {
 		errs = append(errs, errors.New("API needs its id"))

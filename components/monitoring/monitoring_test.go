@@ -42,6 +42,19 @@ func TestMonitoring(t *testing.T) {
 			},
 		},
 		{
+			name: "a queue that should stay empty",
+			mutate: func(a *monitoring.MonitoringArgs) {
+				a.Cache = &monitoring.Cache{NodeIDs: []string{"c-001"}}
+				a.Queues = []monitoring.Queue{{Key: "invalidator-failures", QueueName: pulumi.String("shop-test-invalidator-failures")}}
+			},
+			wantAlarms: []string{
+				"function-catalog-errors", "function-catalog-throttles", "function-catalog-duration",
+				"function-orders-errors", "function-orders-throttles", "function-orders-duration",
+				"api-5xx", "api-latency", "table-products-throttles", "queue-invalidator-failures-depth",
+				"cache-c-001-cpu", "cache-c-001-memory", "cache-c-001-evictions",
+			},
+		},
+		{
 			name: "serverless cache with limits and e-mail",
 			mutate: func(a *monitoring.MonitoringArgs) {
 				a.Cache = &monitoring.Cache{Serverless: true, CacheID: "c", MaxDataGB: 10, MaxECPUPerSecond: 5000}
@@ -69,7 +82,8 @@ func TestMonitoring(t *testing.T) {
 			}
 			comp, _ := m.Named("shop:monitoring:Monitoring", "monitoring")
 			topic, _ := m.Named("aws:sns/topic:Topic", "monitoring-alarms")
-			if topic.Inputs["kmsMasterKeyId"] != "arn:aws:kms:eu-central-1:123456789012:key/monitoring-key-id" {
+			key, _ := m.Named("aws:kms/key:Key", "monitoring-key")
+			if topic.Inputs["kmsMasterKeyId"] != key.Outputs["arn"] || !strings.HasPrefix(key.Outputs["arn"].(string), "arn:aws:kms:eu-central-1:123456789012:key/") {
 				t.Errorf("topic key = %v", topic.Inputs["kmsMasterKeyId"])
 			}
 			var got []string
@@ -99,6 +113,13 @@ func TestMonitoring(t *testing.T) {
 			if dur.Inputs["threshold"] != 16000.0 || dur.Inputs["extendedStatistic"] != "p99" {
 				t.Errorf("orders duration alarm = %v", dur.Inputs)
 			}
+			if depth, ok := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-queue-invalidator-failures-depth"); ok {
+				in := depth.Inputs
+				if in["namespace"] != "AWS/SQS" || in["metricName"] != "ApproximateNumberOfMessagesVisible" || in["threshold"] != 1.0 ||
+					in["dimensions"].(map[string]any)["QueueName"] != "shop-test-invalidator-failures" || in["statistic"] != "Maximum" {
+					t.Errorf("queue depth alarm = %v", in)
+				}
+			}
 			thr, _ := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-table-products-throttles")
 			if q := thr.Inputs["metricQueries"].([]any); len(q) != 3 {
 				t.Errorf("table throttle queries = %v", q)
@@ -111,7 +132,7 @@ func TestMonitoring(t *testing.T) {
 				t.Errorf("e-mail endpoint recorded as %v, want it secret", subs[0].Inputs["endpoint"])
 			}
 
-			key, _ := m.Named("aws:kms/key:Key", "monitoring-key")
+			key, _ = m.Named("aws:kms/key:Key", "monitoring-key")
 			if key.Inputs["enableKeyRotation"] != true {
 				t.Error("key rotation off")
 			}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -46,8 +47,16 @@ type NetworkArgs struct {
 	CachePort int
 	// FlowLogRetentionDays is how long flow logs are kept; CloudWatch's allowed values.
 	FlowLogRetentionDays int
+	// LogKMSKeyArn encrypts the flow log group with a customer managed key; nil: CloudWatch
+	// Logs' own encryption.
+	LogKMSKeyArn pulumi.StringPtrInput
 	// FlowLogTrafficType is ALL (default), ACCEPT or REJECT.
 	FlowLogTrafficType string
+	// TableArns are the only DynamoDB tables (with their indexes) the DynamoDB endpoint
+	// reaches; at least one.
+	TableArns []pulumi.StringInput
+	// BucketArns are the only S3 buckets the S3 endpoint reaches; at least one.
+	BucketArns []pulumi.StringInput
 	// Tags are added to every resource that takes tags.
 	Tags pulumi.StringMapInput
 }
@@ -261,6 +270,9 @@ func (n *Network) declare(ctx *pulumi.Context, name string, a *NetworkArgs, priv
 	}
 
 	// Gateway endpoints are free and keep DynamoDB and S3 traffic off NAT and the internet.
+	// Their policies let the VPC reach the stack's own tables and buckets and nothing else,
+	// so stolen credentials used from inside cannot copy data to another account's bucket.
+	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
 	endpoints := map[string]*ec2.VpcEndpoint{}
 	for _, svc := range []string{"dynamodb", "s3"} {
 		ep, err := ec2.NewVpcEndpoint(ctx, name+"-"+svc+"-endpoint", &ec2.VpcEndpointArgs{
@@ -268,6 +280,7 @@ func (n *Network) declare(ctx *pulumi.Context, name string, a *NetworkArgs, priv
 			ServiceName:     pulumi.Sprintf("com.amazonaws.%s.%s", a.Region, svc),
 			VpcEndpointType: pulumi.String("Gateway"),
 			RouteTableIds:   privateRTs,
+			Policy:          endpointPolicy(svc, a, account),
 			Tags:            merged(svc + "-endpoint"),
 		}, parent)
 		if err != nil {
@@ -344,21 +357,59 @@ func (n *Network) declare(ctx *pulumi.Context, name string, a *NetworkArgs, priv
 	return nil
 }
 
+// Data actions the endpoints pass: every item and object operation the functions may be
+// granted, on the stack's resources only.
+var (
+	EndpointTableActions = []string{
+		"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem",
+	}
+	EndpointBucketActions = []string{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"}
+)
+
+// endpointPolicy limits a gateway endpoint to the stack's tables or buckets, for principals
+// of the stack's account.
+func endpointPolicy(svc string, a *NetworkArgs, account pulumi.StringInput) pulumi.StringOutput {
+	st := iampolicy.Statement{
+		AnyPrincipal: true,
+		Conditions:   []iampolicy.Condition{{Test: "StringEquals", Variable: "aws:PrincipalAccount", Values: []pulumi.StringInput{account}}},
+	}
+	switch svc {
+	case "dynamodb":
+		st.Sid, st.Actions = "StackTablesOnly", EndpointTableActions
+		for _, t := range a.TableArns {
+			st.Resources = append(st.Resources, t, pulumi.Sprintf("%s/index/*", t))
+		}
+	default:
+		st.Sid, st.Actions = "StackBucketsOnly", EndpointBucketActions
+		for _, b := range a.BucketArns {
+			st.Resources = append(st.Resources, pulumi.Sprintf("%s/*", b))
+		}
+	}
+	return iampolicy.Document(st)
+}
+
 // declareFlowLogs sends the VPC's flow logs to their own log group through a role that may
 // write only there.
 func declareFlowLogs(ctx *pulumi.Context, name string, a *NetworkArgs, vpc *ec2.Vpc, parent pulumi.ResourceOption) error {
 	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.Sprintf("/shop/vpc/%s", vpc.ID()),
 		RetentionInDays: pulumi.Int(a.FlowLogRetentionDays),
+		KmsKeyId:        a.LogKMSKeyArn,
 		Tags:            a.Tags,
 	}, parent)
 	if err != nil {
 		return err
 	}
+	// Only this account's flow logs may use the role (the flow log's own ARN is not known
+	// before the role exists, so every flow log of the account and region).
+	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
 	role, err := iam.NewRole(ctx, name+"-flow-logs-role", &iam.RoleArgs{
-		Description:      pulumi.String("VPC flow logs write to their log group"),
-		AssumeRolePolicy: iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com"),
-		Tags:             a.Tags,
+		Description: pulumi.String("VPC flow logs write to their log group"),
+		AssumeRolePolicy: iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com",
+			iampolicy.SourceAccount(account),
+			iampolicy.SourceArnLike(pulumi.Sprintf("arn:aws:ec2:%s:%s:vpc-flow-log/*", a.Region, account))),
+		Tags: a.Tags,
 	}, parent)
 	if err != nil {
 		return err
@@ -418,6 +469,9 @@ func (a *NetworkArgs) validate() (private, public []string, err error) {
 	}
 	if a.Region == "" {
 		errs = append(errs, errors.New("region is required"))
+	}
+	if len(a.TableArns) == 0 || len(a.BucketArns) == 0 {
+		errs = append(errs, errors.New("the endpoints need the stack's table and bucket ARNs"))
 	}
 	if a.CachePort < 1 || a.CachePort > 65535 {
 		errs = append(errs, fmt.Errorf("cache port %d out of range", a.CachePort))

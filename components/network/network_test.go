@@ -2,6 +2,7 @@ package network_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,6 +46,8 @@ func TestNetwork(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.args.Region = "eu-central-1"
 			tt.args.FlowLogRetentionDays = 7
+			tt.args.TableArns = []pulumi.StringInput{pulumi.String(tableArn)}
+			tt.args.BucketArns = []pulumi.StringInput{pulumi.String(bucketArn)}
 			m := awsmock.New("shop", "test")
 			if err := m.Run(func(ctx *pulumi.Context) error {
 				_, err := network.NewNetwork(ctx, "net", &tt.args)
@@ -103,6 +106,7 @@ func TestNetwork(t *testing.T) {
 					t.Errorf("endpoint %s = %v", ep.Name, ep.Inputs)
 				}
 			}
+			checkEndpointPolicies(t, m)
 
 			for _, r := range m.OfType("aws:ec2/securityGroupRule:SecurityGroupRule") {
 				in := r.Inputs
@@ -128,21 +132,76 @@ func TestNetwork(t *testing.T) {
 				t.Errorf("flow log retention = %v", lg.Inputs["retentionInDays"])
 			}
 			role, _ := m.Named("aws:iam/role:Role", "net-flow-logs-role")
-			var trust struct {
-				Statement []struct{ Principal map[string][]string }
+			trust := parse(t, role.Inputs["assumeRolePolicy"])
+			if got, _ := json.Marshal(trust.Statement[0].Principal); string(got) != `{"Service":["vpc-flow-logs.amazonaws.com"]}` {
+				t.Errorf("flow logs role trusts %s", got)
 			}
-			if err := json.Unmarshal([]byte(role.Inputs["assumeRolePolicy"].(string)), &trust); err != nil {
-				t.Fatal(err)
-			}
-			if got := trust.Statement[0].Principal["Service"]; len(got) != 1 || got[0] != "vpc-flow-logs.amazonaws.com" {
-				t.Errorf("flow logs role trusts %v", got)
+			// Only this account's flow logs may assume it (confused deputy).
+			cond := trust.Statement[0].Condition
+			if !slices.Equal(cond["StringEquals"]["aws:SourceAccount"], []string{"123456789012"}) ||
+				!slices.Equal(cond["ArnLike"]["aws:SourceArn"], []string{"arn:aws:ec2:eu-central-1:123456789012:vpc-flow-log/*"}) {
+				t.Errorf("flow logs role trust conditions = %v", cond)
 			}
 		})
 	}
 }
 
+const (
+	tableArn  = "arn:aws:dynamodb:eu-central-1:123456789012:table/shop-test-orders"
+	bucketArn = "arn:aws:s3:::shop-test-images"
+)
+
+type policyDoc struct {
+	Statement []struct {
+		Sid       string
+		Principal any
+		Action    []string
+		Resource  []string
+		Condition map[string]map[string][]string
+	}
+}
+
+func parse(t *testing.T, v any) policyDoc {
+	t.Helper()
+	var doc policyDoc
+	if err := json.Unmarshal([]byte(v.(string)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// checkEndpointPolicies: the DynamoDB endpoint reaches only the given tables and their
+// indexes, the S3 endpoint only the given buckets' objects, both for the account's principals.
+func checkEndpointPolicies(t *testing.T, m *awsmock.Mocks) {
+	t.Helper()
+	for svc, want := range map[string][]string{
+		"dynamodb": {tableArn, tableArn + "/index/*"},
+		"s3":       {bucketArn + "/*"},
+	} {
+		ep, _ := m.Named("aws:ec2/vpcEndpoint:VpcEndpoint", "net-"+svc+"-endpoint")
+		if ep.Inputs["policy"] == nil {
+			t.Errorf("%s endpoint has no policy: it reaches every %s resource of every account", svc, svc)
+			continue
+		}
+		doc := parse(t, ep.Inputs["policy"])
+		if len(doc.Statement) != 1 {
+			t.Fatalf("%s endpoint policy = %+v", svc, doc)
+		}
+		st := doc.Statement[0]
+		if !slices.Equal(st.Resource, want) || !slices.Equal(st.Condition["StringEquals"]["aws:PrincipalAccount"], []string{"123456789012"}) {
+			t.Errorf("%s endpoint reaches %v on %v, want %v", svc, st.Resource, st.Condition, want)
+		}
+		for _, a := range st.Action {
+			if strings.Contains(a, "*") || !strings.HasPrefix(a, svc+":") {
+				t.Errorf("%s endpoint allows %s", svc, a)
+			}
+		}
+	}
+}
+
 func TestNetworkValidation(t *testing.T) {
-	ok := network.NetworkArgs{AvailabilityZones: zones[:1], Region: "eu-central-1", FlowLogRetentionDays: 7}
+	ok := network.NetworkArgs{AvailabilityZones: zones[:1], Region: "eu-central-1", FlowLogRetentionDays: 7,
+		TableArns: []pulumi.StringInput{pulumi.String(tableArn)}, BucketArns: []pulumi.StringInput{pulumi.String(bucketArn)}}
 	tests := []struct {
 		name   string
 		mutate func(a *network.NetworkArgs)
@@ -155,6 +214,7 @@ func TestNetworkValidation(t *testing.T) {
 		{"duplicate zones", func(a *network.NetworkArgs) { a.AvailabilityZones = []string{"x", "x"} }, "distinct"},
 		{"bad NAT", func(a *network.NetworkArgs) { a.NATMode = "many" }, "NAT mode"},
 		{"no retention", func(a *network.NetworkArgs) { a.FlowLogRetentionDays = 0 }, "retention"},
+		{"no tables", func(a *network.NetworkArgs) { a.TableArns = nil }, "table and bucket ARNs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

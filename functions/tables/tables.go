@@ -49,6 +49,9 @@ type Table struct {
 	// TTLAttribute holds a Unix time in seconds after which DynamoDB deletes the item; empty: no TTL.
 	TTLAttribute string
 	Stream       StreamView
+	// CustomerData marks a table of customers' data (carts, orders, idempotency records):
+	// the stack encrypts it with its customer-managed key when it has one.
+	CustomerData bool
 }
 
 // Attributes returns every attribute that is a key of the table or of one of its indexes,
@@ -105,6 +108,7 @@ var (
 		EnvVar:       "CARTS_TABLE",
 		HashKey:      Key{"userId", String},
 		TTLAttribute: "expiresAt",
+		CustomerData: true,
 	}
 	// Orders holds confirmed orders; a user's orders are listed newest first by index.
 	Orders = Table{
@@ -116,6 +120,7 @@ var (
 			HashKey:  Key{"userId", String},
 			RangeKey: &Key{"createdAt", String},
 		}},
+		CustomerData: true,
 	}
 	// Idempotency records checkout attempts by "<userId>#<Idempotency-Key>"; they expire through TTL.
 	Idempotency = Table{
@@ -123,6 +128,7 @@ var (
 		EnvVar:       "IDEMPOTENCY_TABLE",
 		HashKey:      Key{"key", String},
 		TTLAttribute: "expiresAt",
+		CustomerData: true,
 	}
 )
 

@@ -114,12 +114,36 @@ func Strings(ss ...string) []pulumi.StringInput {
 	return out
 }
 
-// AssumeRole renders a trust policy that lets exactly one AWS service assume the role.
-func AssumeRole(service string) pulumi.StringOutput {
+// AssumeRole renders a trust policy that lets exactly one AWS service assume the role, on
+// the conditions given (see SourceAccount and SourceArnLike: without them any account's use
+// of the service could act through the role, the confused deputy).
+func AssumeRole(service string, conditions ...Condition) pulumi.StringOutput {
 	return Document(Statement{
-		Principal: map[string][]string{"Service": {service}},
-		Actions:   []string{"sts:AssumeRole"},
+		Principal:  map[string][]string{"Service": {service}},
+		Actions:    []string{"sts:AssumeRole"},
+		Conditions: conditions,
 	})
+}
+
+// AccountAdministersKey is the statement of KMS's default key policy: the account
+// administers the key through IAM. Without it a key would be unmanageable.
+func AccountAdministersKey(account pulumi.StringInput) Statement {
+	return Statement{
+		Sid:           "AccountAdministersKeyThroughIAM",
+		AWSPrincipals: []pulumi.StringInput{pulumi.Sprintf("arn:aws:iam::%s:root", account)},
+		Actions:       []string{"kms:*"},
+		Resources:     Strings("*"),
+	}
+}
+
+// SourceAccount is the condition that a service acts for resources of this account.
+func SourceAccount(account pulumi.StringInput) Condition {
+	return Condition{Test: "StringEquals", Variable: "aws:SourceAccount", Values: []pulumi.StringInput{account}}
+}
+
+// SourceArnLike is the condition that a service acts for a resource matching arn.
+func SourceArnLike(arn pulumi.StringInput) Condition {
+	return Condition{Test: "ArnLike", Variable: "aws:SourceArn", Values: []pulumi.StringInput{arn}}
 }
 
 type document struct {

@@ -21,6 +21,16 @@ func TestDocument(t *testing.T) {
 			want: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["sts:AssumeRole"]}]}`,
 		},
 		{
+			name: "trust policy against the confused deputy",
+			doc: func() pulumi.StringOutput {
+				return iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com",
+					iampolicy.SourceAccount(pulumi.String("123456789012")),
+					iampolicy.SourceArnLike(pulumi.String("arn:aws:ec2:eu-central-1:123456789012:vpc-flow-log/*")))
+			},
+			want: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["vpc-flow-logs.amazonaws.com"]},"Action":["sts:AssumeRole"],` +
+				`"Condition":{"ArnLike":{"aws:SourceArn":["arn:aws:ec2:eu-central-1:123456789012:vpc-flow-log/*"]},"StringEquals":{"aws:SourceAccount":["123456789012"]}}}]}`,
+		},
+		{
 			name: "outputs, conditions, any principal, deny",
 			doc: func() pulumi.StringOutput {
 				arn := pulumi.String("arn:aws:s3:::b").ToStringOutput()

@@ -4,8 +4,9 @@
 // copy in the cache for its whole TTL.
 //
 // The API's own writes evict synchronously before they answer; the stream is the backstop,
-// and it retries: a batch whose evictions fail is retried by Lambda, in order, until Redis
-// answers or the records age out of the stream.
+// and it retries: a batch whose evictions fail is retried by Lambda, in order; one that fails
+// every retry is recorded in the function's failure queue, which raises an alarm and can be
+// replayed (stacks/README.md).
 package invalidator
 
 import (
