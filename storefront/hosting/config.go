@@ -17,6 +17,16 @@ const (
 	AuthCognito = "cognito"
 )
 
+// CallbackPath is the site page Cognito's hosted sign-in returns the authorization code to;
+// SignOutPath is where its logout endpoint sends the browser back to.
+const (
+	CallbackPath = "/auth/callback"
+	SignOutPath  = "/"
+)
+
+// OAuthScopes are the scopes the app asks Cognito for and the app client allows.
+var OAuthScopes = []string{"openid", "email", "profile"}
+
 // Config is config.json: what a stage tells the app.
 type Config struct {
 	// APIBaseURL is the HTTP API's base URL, no trailing slash.

@@ -205,3 +205,45 @@ func TestOrigin(t *testing.T) {
 		}
 	}
 }
+
+// runResponseFunction loads viewer-response.js with the CloudFront runtime's key value store
+// replaced by one holding the keys given as JSON in argv[1] (none: every read fails), and
+// prints the response's Content-Security-Policy.
+const runResponseFunction = `
+const fs = require('fs');
+const store = JSON.parse(process.argv[1]);
+const cf = { kvs: () => ({ get: async (key) => { if (!(key in store)) throw new Error('key not found'); return store[key]; } }) };
+let source = fs.readFileSync(0, 'utf8');
+if (!source.includes("import cf from 'cloudfront';")) throw new Error('no cloudfront import');
+source = source.replace("import cf from 'cloudfront';", '');
+const handler = new Function('cf', source + '\nreturn handler;')(cf);
+handler({ version: '1.0', context: { eventType: 'viewer-response' }, request: { uri: '/' }, response: { statusCode: 200, headers: {} } })
+  .then((r) => process.stdout.write(r.headers['content-security-policy'].value));
+`
+
+func TestViewerResponseFunction(t *testing.T) {
+	h, err := Security(Origins{API: "https://abc123.execute-api.eu-west-1.amazonaws.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := json.Marshal(map[string]string{CSPKey: h.ContentSecurityPolicy})
+	for name, tc := range map[string]struct {
+		store string
+		want  func(string) bool
+	}{
+		"stored policy": {string(stored), func(got string) bool { return got == h.ContentSecurityPolicy }},
+		"no policy stored: the site alone": {"{}", func(got string) bool {
+			return strings.HasPrefix(got, "default-src 'self';") && strings.Contains(got, "frame-ancestors 'none'") && !strings.Contains(got, "https:")
+		}},
+	} {
+		cmd := exec.Command("node", "-e", runResponseFunction, tc.store)
+		cmd.Stdin = strings.NewReader(ViewerResponseFunction)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: node: %v", name, err)
+		}
+		if !tc.want(string(out)) {
+			t.Errorf("%s: Content-Security-Policy %q", name, out)
+		}
+	}
+}
