@@ -1,6 +1,7 @@
 package awsmock
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"strings"
 
@@ -115,6 +116,25 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 		set("domainName", strings.ToLower(id)+".cloudfront.net")
 		set("arn", fmt.Sprintf("arn:aws:cloudfront::%s:distribution/%s", m.Account, id))
 		set("hostedZoneId", "Z2FDTNDATAQYW2")
+	case "aws:cloudfront/function:Function":
+		n := named("name")
+		id = n
+		set("arn", fmt.Sprintf("arn:aws:cloudfront::%s:function/%s", m.Account, n))
+		set("liveStageEtag", "ETVPDKIKX0DER")
+	case "aws:cloudfront/keyValueStore:KeyValueStore":
+		n := named("name")
+		id = n
+		set("arn", fmt.Sprintf("arn:aws:cloudfront::%s:key-value-store/%s", m.Account, uuidOf(name)))
+	case "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+		"aws:cloudfront/originAccessControl:OriginAccessControl":
+		id = uuidOf(name)
+	case "aws:s3/bucketObjectv2:BucketObjectv2":
+		id = str("key")
+		set("arn", "arn:aws:s3:::"+str("bucket")+"/"+id)
+	case "aws:cognito/userPoolDomain:UserPoolDomain":
+		id = str("domain")
+		set("cloudfrontDistribution", "d1mock0123abcd.cloudfront.net")
+		set("cloudfrontDistributionArn", fmt.Sprintf("arn:aws:cloudfront::%s:distribution/E1MOCK0123ABCD", m.Account))
 	case "aws:cognito/userPool:UserPool":
 		id = m.Region + "_" + strings.ReplaceAll(name, "-", "")
 		set("arn", arn("cognito-idp", "userpool/"+id))
@@ -133,4 +153,10 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 		}
 	}
 	return id, state
+}
+
+// uuidOf is a UUID-shaped id derived from a resource name, for services whose ids are UUIDs.
+func uuidOf(name string) string {
+	h := fmt.Sprintf("%x", sha256.Sum256([]byte(name)))
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
