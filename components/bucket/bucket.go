@@ -27,8 +27,11 @@ type BucketArgs struct {
 	NoncurrentVersionDays int
 	// AbortIncompleteUploadDays aborts unfinished multipart uploads; 0 means 1 day.
 	AbortIncompleteUploadDays int
-	// CORSOrigins may PUT to presigned upload URLs from a browser; none: no CORS rule.
+	// CORSOrigins may PUT to presigned upload URLs from a browser; none and no SiteOrigin:
+	// no CORS rule.
 	CORSOrigins []string
+	// SiteOrigin is the storefront's origin, allowed beside CORSOrigins; nil: none.
+	SiteOrigin pulumi.StringInput
 	// PriceClass is the CloudFront price class; empty: PriceClass_100 (cheapest).
 	PriceClass string
 	// Protect marks the bucket protect and retain-on-delete, so `pulumi destroy` cannot take
@@ -52,6 +55,9 @@ type Bucket struct {
 	DistributionID pulumi.StringOutput `pulumi:"distributionId"`
 	// BaseURL is the public base URL of images, "https://<distribution domain>", no trailing slash.
 	BaseURL pulumi.StringOutput `pulumi:"baseUrl"`
+	// UploadOrigin is the origin browsers post presigned uploads to, the bucket's regional
+	// endpoint.
+	UploadOrigin pulumi.StringOutput `pulumi:"uploadOrigin"`
 }
 
 // NewBucket declares the bucket, its protections and its distribution.
@@ -83,6 +89,7 @@ func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulum
 		"distributionArn": b.DistributionArn,
 		"distributionId":  b.DistributionID,
 		"baseUrl":         b.BaseURL,
+		"uploadOrigin":    b.UploadOrigin,
 	}); err != nil {
 		return nil, fmt.Errorf("bucket %q: %w", name, err)
 	}
@@ -173,14 +180,18 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 	}, parent, pulumi.DependsOn([]pulumi.Resource{versioning})); err != nil {
 		return err
 	}
-	if len(a.CORSOrigins) > 0 {
+	if len(a.CORSOrigins) > 0 || a.SiteOrigin != nil {
+		origins := pulumi.ToStringArray(a.CORSOrigins)
+		if a.SiteOrigin != nil {
+			origins = append(origins, a.SiteOrigin)
+		}
 		if _, err := s3.NewBucketCorsConfigurationV2(ctx, name+"-cors", &s3.BucketCorsConfigurationV2Args{
 			Bucket: bkt.ID(),
 			CorsRules: s3.BucketCorsConfigurationV2CorsRuleArray{
 				&s3.BucketCorsConfigurationV2CorsRuleArgs{
 					Id:             pulumi.String("presigned-uploads"),
 					AllowedMethods: pulumi.ToStringArray([]string{"PUT"}),
-					AllowedOrigins: pulumi.ToStringArray(a.CORSOrigins),
+					AllowedOrigins: origins,
 					AllowedHeaders: pulumi.ToStringArray([]string{"content-type", "content-length", "x-amz-*"}),
 					ExposeHeaders:  pulumi.ToStringArray([]string{"etag"}),
 					MaxAgeSeconds:  pulumi.Int(3600),
@@ -263,6 +274,7 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 	b.DistributionArn = cdn.Arn
 	b.DistributionID = cdn.ID().ToStringOutput()
 	b.BaseURL = pulumi.Sprintf("https://%s", cdn.DomainName)
+	b.UploadOrigin = pulumi.Sprintf("https://%s", bkt.BucketRegionalDomainName)
 	return nil
 }
 

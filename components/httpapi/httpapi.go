@@ -61,8 +61,11 @@ type APIArgs struct {
 	Throttle routes.Throttle
 	// RouteThrottles override the route table's per-route throttles, by route key.
 	RouteThrottles map[string]routes.Throttle
-	// CORSOrigins may call the API from a browser; none: no CORS configuration.
+	// CORSOrigins may call the API from a browser; none and no SiteOrigin: no CORS
+	// configuration.
 	CORSOrigins []string
+	// SiteOrigin is the storefront's origin, allowed beside CORSOrigins; nil: none.
+	SiteOrigin pulumi.StringInput
 	// LogRetentionDays is how long access logs are kept.
 	LogRetentionDays int
 	// DetailedMetrics publishes per-route metrics; CloudWatch bills them as custom metrics
@@ -148,9 +151,13 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 		Description:  pulumi.String("shop HTTP API"),
 		Tags:         a.Tags,
 	}
-	if len(a.CORSOrigins) > 0 {
+	if len(a.CORSOrigins) > 0 || a.SiteOrigin != nil {
+		origins := pulumi.ToStringArray(a.CORSOrigins)
+		if a.SiteOrigin != nil {
+			origins = append(origins, a.SiteOrigin)
+		}
 		apiArgs.CorsConfiguration = &apigatewayv2.ApiCorsConfigurationArgs{
-			AllowOrigins:  pulumi.ToStringArray(a.CORSOrigins),
+			AllowOrigins:  origins,
 			AllowMethods:  pulumi.ToStringArray(corsMethods(a.Routes)),
 			AllowHeaders:  pulumi.ToStringArray([]string{"authorization", "content-type", "idempotency-key"}),
 			ExposeHeaders: pulumi.ToStringArray([]string{"location", "retry-after", "x-cache"}),
