@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export SHOP_TOOLS_DIR := $(TOOLS)
 
-.PHONY: dev test bench tools vet infra-test snapshots package
+.PHONY: dev test bench tools vet infra-test snapshots package storefront-dist
 
 ## dev: run the shop locally (ADDR=127.0.0.1:8080) until Ctrl-C
 dev: tools
@@ -33,6 +33,11 @@ infra-test:
 ## snapshots: rewrite stacks/testdata/<stack>.graph.json after an intended infrastructure change
 snapshots:
 	$(GO) test -count=1 ./stacks/... -update
+
+## storefront-dist: build the storefront into storefront/dist, which `pulumi up` uploads to
+## the site (npm ci from the lock file, then Vite)
+storefront-dist:
+	cd storefront && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 ## package: cross-compile every function into .build/functions/<name>.zip as `pulumi up` does
 package:

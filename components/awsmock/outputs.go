@@ -125,8 +125,7 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 		n := named("name")
 		id = n
 		set("arn", fmt.Sprintf("arn:aws:cloudfront::%s:key-value-store/%s", m.Account, uuidOf(name)))
-	case "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
-		"aws:cloudfront/originAccessControl:OriginAccessControl":
+	case "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy":
 		id = uuidOf(name)
 	case "aws:s3/bucketObjectv2:BucketObjectv2":
 		id = str("key")
