@@ -48,7 +48,7 @@ function Account() {
   const signOut = () => {
     dispatch(signedOut())
     dispatch(shopApi.util.resetApiState())
-    if (config.auth.mode === 'cognito') window.location.assign(logoutUrl(config.auth))
+    if (config.auth.mode === 'cognito') window.location.assign(logoutUrl(config.auth.cognito))
     else navigate('/')
   }
   return (

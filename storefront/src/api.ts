@@ -152,7 +152,7 @@ const listParams = (limit: number, cursor: string | null, extra: Record<string, 
 const nextCursor = (last: Page<unknown>) => last.nextCursor ?? undefined
 
 /** pageSize is how many products a page of the catalog shows. */
-export const pageSize = 12
+export const pageSize = 8
 
 /** shopApi is the storefront's one API definition. */
 export const shopApi = createApi({

@@ -2,32 +2,29 @@
 // (the local stage serves it, the cloud stage uploads it), so one dist/ serves every stage.
 // This type is the contract between the app and whatever writes the file.
 
-/** SiteConfig is the shape of /config.json. */
+/**
+ * SiteConfig is the shape of /config.json. storefront/hosting's Config (Go) writes it; the two
+ * must agree field for field.
+ */
 export interface SiteConfig {
   /** Base URL of the shop's HTTP API, no trailing slash: "https://api.example.com". */
   apiBaseUrl: string
   /** Base URL product images are served from (their imageUrl values start with it). */
   imagesBaseUrl: string
-  auth: LocalAuth | CognitoAuth
-}
-
-/** LocalAuth signs in through the local stage's POST /_local/token. */
-export interface LocalAuth {
-  mode: 'local'
+  auth: { mode: 'local' } | { mode: 'cognito'; cognito: CognitoAuth }
 }
 
 /** CognitoAuth signs in through Cognito's hosted UI: authorization code flow with PKCE. */
 export interface CognitoAuth {
-  mode: 'cognito'
-  /** Hosted UI base URL, no trailing slash: "https://shop-dev.auth.eu-central-1.amazoncognito.com". */
+  /** Hosted UI origin: "https://shop-dev.auth.eu-central-1.amazoncognito.com". */
   domain: string
   /** The user pool app client (public, no secret). */
   clientId: string
   /** The site's callback URL registered on the client: "https://<site>/auth/callback". */
   redirectUri: string
   /** The site's sign-out URL registered on the client: "https://<site>/". */
-  logoutUri: string
-  /** OAuth scopes asked for: ["openid", "email"]. */
+  signOutUri: string
+  /** OAuth scopes asked for: ["openid", "email", "profile"]. */
   scopes: string[]
 }
 
@@ -70,21 +67,26 @@ export function parseConfig(raw: unknown): SiteConfig {
     return { ...base, auth: { mode: 'local' } }
   }
   if (auth.mode === 'cognito') {
-    onlyKeys(auth, ['mode', 'domain', 'clientId', 'redirectUri', 'logoutUri', 'scopes'], 'auth.')
-    if (typeof auth.clientId !== 'string' || auth.clientId === '') throw new ConfigError('auth.clientId must be set')
-    const scopes = auth.scopes
+    onlyKeys(auth, ['mode', 'cognito'], 'auth.')
+    const c = auth.cognito
+    if (!isObject(c)) throw new ConfigError('auth.cognito must be an object')
+    onlyKeys(c, ['domain', 'clientId', 'redirectUri', 'signOutUri', 'scopes'], 'auth.cognito.')
+    if (typeof c.clientId !== 'string' || c.clientId === '') throw new ConfigError('auth.cognito.clientId must be set')
+    const scopes = c.scopes
     if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((s) => typeof s === 'string' && /^\S+$/.test(s))) {
-      throw new ConfigError('auth.scopes must be a non-empty list of scope names')
+      throw new ConfigError('auth.cognito.scopes must be a non-empty list of scope names')
     }
     return {
       ...base,
       auth: {
         mode: 'cognito',
-        domain: url(auth, 'domain', 'auth.'),
-        clientId: auth.clientId,
-        redirectUri: url(auth, 'redirectUri', 'auth.', true),
-        logoutUri: url(auth, 'logoutUri', 'auth.', true),
-        scopes: scopes as string[],
+        cognito: {
+          domain: url(c, 'domain', 'auth.cognito.'),
+          clientId: c.clientId,
+          redirectUri: url(c, 'redirectUri', 'auth.cognito.', true),
+          signOutUri: url(c, 'signOutUri', 'auth.cognito.', true),
+          scopes: scopes as string[],
+        },
       },
     }
   }

@@ -97,6 +97,6 @@ export async function completeSignIn(
 
 /** logoutUrl is the hosted UI's sign-out URL, which ends the Cognito session too. */
 export function logoutUrl(cfg: CognitoAuth): string {
-  const q = new URLSearchParams({ client_id: cfg.clientId, logout_uri: cfg.logoutUri })
+  const q = new URLSearchParams({ client_id: cfg.clientId, logout_uri: cfg.signOutUri })
   return `${cfg.domain}/logout?${q}`
 }

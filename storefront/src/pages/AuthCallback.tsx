@@ -17,7 +17,7 @@ export default function AuthCallback() {
     // The code is good for one exchange: StrictMode's second effect run must not spend it again.
     if (started.current || config.auth.mode !== 'cognito') return
     started.current = true
-    completeSignIn(config.auth, new URL(window.location.href)).then(
+    completeSignIn(config.auth.cognito, new URL(window.location.href)).then(
       (t) => {
         dispatch(signedIn({ ...sessionFromToken(t.accessToken), expiresAt: t.expiresAt }))
         navigate(safeReturn(t.returnTo), { replace: true })

@@ -57,7 +57,7 @@ export default function SignIn() {
       </Page>
     )
   }
-  const auth = config.auth
+  const auth = config.auth.cognito
   const go = async () => {
     try {
       window.location.assign(await authorizeUrl(auth, returnTo))
