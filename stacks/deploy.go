@@ -25,7 +25,7 @@ import (
 )
 
 // siteDistTarget is the make target that builds the storefront into storefront/dist.
-const siteDistTarget = "make storefront-dist"
+const siteDistTarget = "make storefront"
 
 // deploy declares the stack and returns its outputs by export name.
 func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.Input, error) {

@@ -158,10 +158,10 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 		}
 		apiArgs.CorsConfiguration = &apigatewayv2.ApiCorsConfigurationArgs{
 			AllowOrigins:  origins,
-			AllowMethods:  pulumi.ToStringArray(corsMethods(a.Routes)),
-			AllowHeaders:  pulumi.ToStringArray([]string{"authorization", "content-type", "idempotency-key"}),
-			ExposeHeaders: pulumi.ToStringArray([]string{"location", "retry-after", "x-cache"}),
-			MaxAge:        pulumi.Int(3600),
+			AllowMethods:  pulumi.ToStringArray(routes.CORSMethods(a.Routes)),
+			AllowHeaders:  pulumi.ToStringArray(routes.CORSAllowHeaders),
+			ExposeHeaders: pulumi.ToStringArray(routes.CORSExposeHeaders),
+			MaxAge:        pulumi.Int(routes.CORSMaxAge),
 		}
 	}
 	gw, err := apigatewayv2.NewApi(ctx, name+"-api", apiArgs, parent)
@@ -435,19 +435,6 @@ func needsAuthorizer(rs []routes.Route) bool {
 		}
 	}
 	return false
-}
-
-func corsMethods(rs []routes.Route) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, r := range rs {
-		if !seen[r.Method] {
-			seen[r.Method] = true
-			out = append(out, r.Method)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // slug turns a route key into a resource name part: "GET /products/{productId}" ->
