@@ -59,8 +59,15 @@ chromium:
 ## bench: measure speed and concurrency against same-run references (under 10 minutes);
 ## writes $(BENCH_REPORT) and a latency plot beside it
 BENCH_REPORT ?= bench-report.json
-bench: tools
+# Lighthouse for the storefront scenario, in its own folder of .tools/.
+LIGHTHOUSE_VERSION := 12.2.3
+bench: tools storefront chromium $(TOOLS)/lighthouse/.installed-$(LIGHTHOUSE_VERSION)
 	BENCH_REPORT=$(BENCH_REPORT) $(GO) run ./functions/local/bench
+
+$(TOOLS)/lighthouse/.installed-$(LIGHTHOUSE_VERSION):
+	mkdir -p $(TOOLS)/lighthouse
+	npm install --prefix $(TOOLS)/lighthouse --no-save --no-audit --no-fund --loglevel=error lighthouse@$(LIGHTHOUSE_VERSION)
+	touch $@
 
 ## infra-test: the Pulumi program under mocks: components, graph snapshots, policy tests
 infra-test:
