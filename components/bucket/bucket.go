@@ -11,7 +11,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/shop-serverless/shop/components/internal/iampolicy"
+	"github.com/shop-serverless/shop/components/internal/privatebucket"
 )
 
 // cachingOptimized is CloudFront's managed "CachingOptimized" cache policy.
@@ -98,7 +98,7 @@ func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulum
 
 func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error {
 	parent := pulumi.Parent(b)
-	dataOpts := []pulumi.ResourceOption{parent}
+	var dataOpts []pulumi.ResourceOption
 	if a.Protect {
 		dataOpts = append(dataOpts, pulumi.Protect(true), pulumi.RetainOnDelete(true))
 	}
@@ -106,39 +106,8 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 	if a.BucketName != "" {
 		bucketArgs.Bucket = pulumi.String(a.BucketName)
 	}
-	bkt, err := s3.NewBucketV2(ctx, name+"-bucket", bucketArgs, dataOpts...)
+	bkt, err := privatebucket.Declare(ctx, name, bucketArgs, parent, dataOpts...)
 	if err != nil {
-		return err
-	}
-
-	pab, err := s3.NewBucketPublicAccessBlock(ctx, name+"-public-access", &s3.BucketPublicAccessBlockArgs{
-		Bucket:                bkt.ID(),
-		BlockPublicAcls:       pulumi.Bool(true),
-		BlockPublicPolicy:     pulumi.Bool(true),
-		IgnorePublicAcls:      pulumi.Bool(true),
-		RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent)
-	if err != nil {
-		return err
-	}
-	// BucketOwnerEnforced disables ACLs: the bucket policy alone decides access.
-	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-ownership", &s3.BucketOwnershipControlsArgs{
-		Bucket: bkt.ID(),
-		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent); err != nil {
-		return err
-	}
-	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
-		Bucket: bkt.ID(),
-		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{
-			// SSE-S3: CloudFront's origin access control reads it without a KMS key policy.
-			&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
-				ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
-					SseAlgorithm: pulumi.String("AES256"),
-				},
-			},
-		},
-	}, parent); err != nil {
 		return err
 	}
 
@@ -202,12 +171,7 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 		}
 	}
 
-	oac, err := cloudfront.NewOriginAccessControl(ctx, name+"-oac", &cloudfront.OriginAccessControlArgs{
-		Description:                   pulumi.String("CloudFront reads the private images bucket"),
-		OriginAccessControlOriginType: pulumi.String("s3"),
-		SigningBehavior:               pulumi.String("always"),
-		SigningProtocol:               pulumi.String("sigv4"),
-	}, parent)
+	oac, err := privatebucket.OriginAccessControl(ctx, name, "CloudFront reads the private images bucket", parent)
 	if err != nil {
 		return err
 	}
@@ -243,29 +207,9 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 		return err
 	}
 
-	objects := pulumi.Sprintf("%s/*", bkt.Arn)
-	policy := iampolicy.Document(
-		iampolicy.Statement{
-			Sid:          "DenyInsecureTransport",
-			Effect:       "Deny",
-			AnyPrincipal: true,
-			Actions:      []string{"s3:*"},
-			Resources:    []pulumi.StringInput{bkt.Arn, objects},
-			Conditions:   []iampolicy.Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: iampolicy.Strings("false")}},
-		},
-		iampolicy.Statement{
-			Sid:        "AllowCloudFrontRead",
-			Principal:  map[string][]string{"Service": {"cloudfront.amazonaws.com"}},
-			Actions:    []string{"s3:GetObject"},
-			Resources:  []pulumi.StringInput{objects},
-			Conditions: []iampolicy.Condition{{Test: "StringEquals", Variable: "AWS:SourceArn", Values: []pulumi.StringInput{cdn.Arn}}},
-		},
-	)
-	// The policy waits for the public access block so S3 never sees it on an unblocked bucket.
-	if _, err := s3.NewBucketPolicy(ctx, name+"-policy", &s3.BucketPolicyArgs{
-		Bucket: bkt.ID(),
-		Policy: policy,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab})); err != nil {
+	if err := bkt.Policy(ctx, name, parent,
+		privatebucket.CloudFrontMay("AllowCloudFrontRead", cdn.Arn, []string{"s3:GetObject"}, bkt.Objects()),
+	); err != nil {
 		return err
 	}
 
@@ -283,10 +227,8 @@ func (a *BucketArgs) validate() error {
 	if a.NoncurrentVersionDays < 0 || a.AbortIncompleteUploadDays < 0 {
 		errs = append(errs, errors.New("lifecycle days must not be negative"))
 	}
-	switch a.PriceClass {
-	case "PriceClass_100", "PriceClass_200", "PriceClass_All":
-	default:
-		errs = append(errs, fmt.Errorf("price class %q must be PriceClass_100, PriceClass_200 or PriceClass_All", a.PriceClass))
+	if err := privatebucket.CheckPriceClass(a.PriceClass); err != nil {
+		errs = append(errs, err)
 	}
 	for _, o := range a.CORSOrigins {
 		if o == "*" {

@@ -42,7 +42,7 @@ func TestAPI(t *testing.T) {
 		check   func(t *testing.T, m *awsmock.Mocks)
 	}{
 		{
-			name:    "route table with CORS",
+			name: "route table with CORS",
 			mutate: func(a *httpapi.APIArgs) {
 				a.CORSOrigins = []string{"https://shop.example.com"}
 				a.SiteOrigin = pulumi.String("https://d111111abcdef8.cloudfront.net")

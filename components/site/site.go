@@ -20,7 +20,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/shop-serverless/shop/components/internal/iampolicy"
+	"github.com/shop-serverless/shop/components/internal/privatebucket"
 	"github.com/shop-serverless/shop/storefront/hosting"
 )
 
@@ -107,7 +107,7 @@ func NewSite(ctx *pulumi.Context, name string, args *SiteArgs, opts ...pulumi.Re
 
 func (s *Site) declare(ctx *pulumi.Context, name string, a *SiteArgs) error {
 	parent := pulumi.Parent(s)
-	bkt, pab, err := privateBucket(ctx, name, a.Tags, parent)
+	bkt, err := privatebucket.Declare(ctx, name, &s3.BucketV2Args{Tags: a.Tags}, parent)
 	if err != nil {
 		return err
 	}
@@ -168,12 +168,7 @@ func (s *Site) declare(ctx *pulumi.Context, name string, a *SiteArgs) error {
 		return err
 	}
 
-	oac, err := cloudfront.NewOriginAccessControl(ctx, name+"-oac", &cloudfront.OriginAccessControlArgs{
-		Description:                   pulumi.String("CloudFront reads the private storefront bucket"),
-		OriginAccessControlOriginType: pulumi.String("s3"),
-		SigningBehavior:               pulumi.String("always"),
-		SigningProtocol:               pulumi.String("sigv4"),
-	}, parent)
+	oac, err := privatebucket.OriginAccessControl(ctx, name, "CloudFront reads the private storefront bucket", parent)
 	if err != nil {
 		return err
 	}
@@ -234,38 +229,10 @@ func (s *Site) declare(ctx *pulumi.Context, name string, a *SiteArgs) error {
 	// CloudFront may read objects and list the bucket, so a missing file is S3's 404 rather
 	// than its 403; the viewer-request function and the cache policy (no query strings) keep
 	// viewers from ever asking for a listing.
-	objects := pulumi.Sprintf("%s/*", bkt.Arn)
-	fromDistribution := []iampolicy.Condition{{Test: "StringEquals", Variable: "AWS:SourceArn", Values: []pulumi.StringInput{cdn.Arn}}}
-	cloudFront := map[string][]string{"Service": {"cloudfront.amazonaws.com"}}
-	policy := iampolicy.Document(
-		iampolicy.Statement{
-			Sid:          "DenyInsecureTransport",
-			Effect:       "Deny",
-			AnyPrincipal: true,
-			Actions:      []string{"s3:*"},
-			Resources:    []pulumi.StringInput{bkt.Arn, objects},
-			Conditions:   []iampolicy.Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: iampolicy.Strings("false")}},
-		},
-		iampolicy.Statement{
-			Sid:        "AllowCloudFrontRead",
-			Principal:  cloudFront,
-			Actions:    []string{"s3:GetObject"},
-			Resources:  []pulumi.StringInput{objects},
-			Conditions: fromDistribution,
-		},
-		iampolicy.Statement{
-			Sid:        "AllowCloudFrontNotFound",
-			Principal:  cloudFront,
-			Actions:    []string{"s3:ListBucket"},
-			Resources:  []pulumi.StringInput{bkt.Arn},
-			Conditions: fromDistribution,
-		},
-	)
-	// The policy waits for the public access block so S3 never sees it on an unblocked bucket.
-	if _, err := s3.NewBucketPolicy(ctx, name+"-policy", &s3.BucketPolicyArgs{
-		Bucket: bkt.ID(),
-		Policy: policy,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab})); err != nil {
+	if err := bkt.Policy(ctx, name, parent,
+		privatebucket.CloudFrontMay("AllowCloudFrontRead", cdn.Arn, []string{"s3:GetObject"}, bkt.Objects()),
+		privatebucket.CloudFrontMay("AllowCloudFrontNotFound", cdn.Arn, []string{"s3:ListBucket"}, bkt.Arn),
+	); err != nil {
 		return err
 	}
 
@@ -280,50 +247,10 @@ func (s *Site) declare(ctx *pulumi.Context, name string, a *SiteArgs) error {
 	return nil
 }
 
-// privateBucket declares the site bucket: no ACLs, no public access, SSE-S3 (which origin
-// access control reads without a key policy).
-func privateBucket(ctx *pulumi.Context, name string, tags pulumi.StringMapInput, parent pulumi.ResourceOption) (*s3.BucketV2, *s3.BucketPublicAccessBlock, error) {
-	bkt, err := s3.NewBucketV2(ctx, name+"-bucket", &s3.BucketV2Args{Tags: tags}, parent)
-	if err != nil {
-		return nil, nil, err
-	}
-	pab, err := s3.NewBucketPublicAccessBlock(ctx, name+"-public-access", &s3.BucketPublicAccessBlockArgs{
-		Bucket:                bkt.ID(),
-		BlockPublicAcls:       pulumi.Bool(true),
-		BlockPublicPolicy:     pulumi.Bool(true),
-		IgnorePublicAcls:      pulumi.Bool(true),
-		RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-ownership", &s3.BucketOwnershipControlsArgs{
-		Bucket: bkt.ID(),
-		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent); err != nil {
-		return nil, nil, err
-	}
-	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
-		Bucket: bkt.ID(),
-		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{
-			&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
-				ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
-					SseAlgorithm: pulumi.String("AES256"),
-				},
-			},
-		},
-	}, parent); err != nil {
-		return nil, nil, err
-	}
-	return bkt, pab, nil
-}
-
 func (a *SiteArgs) validate() error {
 	var errs []error
-	switch a.PriceClass {
-	case "PriceClass_100", "PriceClass_200", "PriceClass_All":
-	default:
-		errs = append(errs, fmt.Errorf("price class %q must be PriceClass_100, PriceClass_200 or PriceClass_All", a.PriceClass))
+	if err := privatebucket.CheckPriceClass(a.PriceClass); err != nil {
+		errs = append(errs, err)
 	}
 	if d := a.Domain; d != nil {
 		if d.Name == "" || strings.ContainsAny(d.Name, "/:*") {
