@@ -16,6 +16,9 @@ import (
 	"github.com/shop-serverless/shop/storefront/hosting"
 )
 
+// maxStoredValue is the largest value a CloudFront key value store holds, in bytes.
+const maxStoredValue = 1024
+
 // Origins are the origins the Content-Security-Policy allows besides the site's own; each
 // is "scheme://host[:port]", empty to allow none for that role (see hosting.Origins).
 type Origins struct {
@@ -119,6 +122,9 @@ func (c *Content) declare(ctx *pulumi.Context, name string, a *ContentArgs, file
 	}
 	policy := pulumi.All(orEmpty(o.API), orEmpty(o.Images), orEmpty(o.Uploads), orEmpty(o.Cognito)).ApplyT(func(v []any) (string, error) {
 		h, err := hosting.Security(hosting.Origins{API: v[0].(string), Images: v[1].(string), Uploads: v[2].(string), Cognito: v[3].(string)})
+		if err == nil && len(h.ContentSecurityPolicy) > maxStoredValue {
+			err = fmt.Errorf("Content-Security-Policy of %d bytes: a key value store holds at most %d", len(h.ContentSecurityPolicy), maxStoredValue)
+		}
 		return h.ContentSecurityPolicy, err
 	}).(pulumi.StringOutput)
 	if _, err := cloudfront.NewKeyvaluestoreKey(ctx, name+"-csp", &cloudfront.KeyvaluestoreKeyArgs{

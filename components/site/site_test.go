@@ -284,6 +284,10 @@ func TestSiteValidation(t *testing.T) {
 		{"domain is a URL", site.SiteArgs{Domain: &site.Domain{Name: "https://shop.example.com", CertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/x"}}, nil, "host name"},
 		{"log prefix", site.SiteArgs{Logs: &site.Logs{BucketDomainName: pulumi.String("l.s3.amazonaws.com"), Prefix: "site"}}, nil, "prefix"},
 		{"no build", site.SiteArgs{}, &site.ContentArgs{Dir: "testdata/missing", Config: pulumi.String("{}")}, "no index.html"},
+		{"policy too long for the store", site.SiteArgs{}, &site.ContentArgs{Dir: "testdata/dist", Config: pulumi.String("{}"), Origins: site.Origins{
+			API: pulumi.String("https://" + strings.Repeat("a", 250) + ".example.com"), Images: pulumi.String("https://" + strings.Repeat("b", 250) + ".example.com"),
+			Uploads: pulumi.String("https://" + strings.Repeat("c", 250) + ".example.com"), Cognito: pulumi.String("https://" + strings.Repeat("d", 250) + ".example.com"),
+		}}, "at most 1024"},
 		{"origin with a path", site.SiteArgs{}, &site.ContentArgs{Dir: "testdata/dist", Config: pulumi.String("{}"), Origins: site.Origins{API: pulumi.String(apiOrigin + "/prod")}}, "API origin"},
 	}
 	for _, tt := range tests {
