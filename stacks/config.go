@@ -70,10 +70,12 @@ type SiteConfig struct {
 	PriceClass string            `json:"priceClass"`
 }
 
-// SiteDomainConfig is the storefront's custom domain.
+// SiteDomainConfig is the storefront's custom domain; with hostedZoneId the program adds
+// its DNS records.
 type SiteDomainConfig struct {
 	Name           string `json:"name"`
 	CertificateArn string `json:"certificateArn"`
+	HostedZoneID   string `json:"hostedZoneId"`
 }
 
 // NetworkConfig is shop:network.

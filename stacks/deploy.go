@@ -51,7 +51,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	if cfg.Site.Enabled {
 		siteArgs := &site.SiteArgs{PriceClass: cfg.Site.PriceClass, Tags: tags}
 		if d := cfg.Site.Domain; d != nil {
-			siteArgs.Domain = &site.Domain{Name: d.Name, CertificateArn: d.CertificateArn}
+			siteArgs.Domain = &site.Domain{Name: d.Name, CertificateArn: d.CertificateArn, HostedZoneID: d.HostedZoneID}
 		}
 		if storefront, err = site.NewSite(ctx, "site", siteArgs); err != nil {
 			return nil, err

@@ -148,3 +148,31 @@ func TestSiteObjectsFromTheFixtureBuild(t *testing.T) {
 		t.Errorf("objects = %v", keys)
 	}
 }
+
+// TestSiteCustomDomainIsTheOrigin checks that with a custom domain, the domain (not the
+// distribution's) is what the CORS rules, the sign-in callbacks and config.json name.
+func TestSiteCustomDomainIsTheOrigin(t *testing.T) {
+	cfg, secrets := stackConfig(t, "prod")
+	cfg["shop:site"] = `{"enabled":true,"priceClass":"PriceClass_All","domain":{"name":"shop.example.com","certificateArn":"arn:aws:acm:us-east-1:123456789012:certificate/0b1f6c2e-9d3a-4c55-8f0e-2a7d8e1c4b90","hostedZoneId":"Z0123456789ABCDEFGHIJ"}}`
+	m, out := runWithConfig(t, "prod", cfg, secrets)
+	const site = "https://shop.example.com"
+	if out["siteUrl"] != site {
+		t.Errorf("siteUrl = %v", out["siteUrl"])
+	}
+	apiCORS := get(named(t, m, "aws:apigatewayv2/api:Api", "api-api").Inputs, "corsConfiguration", "allowOrigins").([]any)
+	rule := named(t, m, "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2", "images-cors").Inputs["corsRules"].([]any)[0].(map[string]any)
+	if !slices.Equal(apiCORS, []any{site}) || !slices.Equal(rule["allowedOrigins"].([]any), []any{site}) {
+		t.Errorf("CORS origins: API %v, images %v", apiCORS, rule["allowedOrigins"])
+	}
+	client := named(t, m, "aws:cognito/userPoolClient:UserPoolClient", "auth-client").Inputs
+	if !slices.Equal(client["callbackUrls"].([]any), []any{site + hosting.CallbackPath}) {
+		t.Errorf("callbacks = %v", client["callbackUrls"])
+	}
+	var c hosting.Config
+	if err := json.Unmarshal([]byte(named(t, m, "aws:s3/bucketObjectv2:BucketObjectv2", "site-content-config.json").Inputs["content"].(string)), &c); err != nil || c.Auth.Cognito.RedirectURI != site+hosting.CallbackPath {
+		t.Errorf("config.json redirect = %+v, %v", c.Auth.Cognito, err)
+	}
+	if _, ok := m.Named("aws:route53/record:Record", "site-dns-aaaa"); !ok {
+		t.Error("no AAAA record for the custom domain")
+	}
+}

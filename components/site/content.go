@@ -123,7 +123,7 @@ func (c *Content) declare(ctx *pulumi.Context, name string, a *ContentArgs, file
 	policy := pulumi.All(orEmpty(o.API), orEmpty(o.Images), orEmpty(o.Uploads), orEmpty(o.Cognito)).ApplyT(func(v []any) (string, error) {
 		h, err := hosting.Security(hosting.Origins{API: v[0].(string), Images: v[1].(string), Uploads: v[2].(string), Cognito: v[3].(string)})
 		if err == nil && len(h.ContentSecurityPolicy) > maxStoredValue {
-			err = fmt.Errorf("Content-Security-Policy of %d bytes: a key value store holds at most %d", len(h.ContentSecurityPolicy), maxStoredValue)
+			err = fmt.Errorf("the Content-Security-Policy of %d bytes: a key value store holds at most %d", len(h.ContentSecurityPolicy), maxStoredValue)
 		}
 		return h.ContentSecurityPolicy, err
 	}).(pulumi.StringOutput)

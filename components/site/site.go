@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -34,6 +35,8 @@ type Domain struct {
 	Name string
 	// CertificateArn is an ACM certificate for Name in us-east-1, as CloudFront requires.
 	CertificateArn string
+	// HostedZoneID, when set, gets A and AAAA alias records of Name to the distribution.
+	HostedZoneID string
 }
 
 // Logs names where CloudFront writes the distribution's standard access logs.
@@ -224,6 +227,23 @@ func (s *Site) declare(ctx *pulumi.Context, name string, a *SiteArgs) error {
 	cdn, err := cloudfront.NewDistribution(ctx, name+"-cdn", cdnArgs, parent)
 	if err != nil {
 		return err
+	}
+
+	if d := a.Domain; d != nil && d.HostedZoneID != "" {
+		for _, typ := range []string{"A", "AAAA"} {
+			if _, err := route53.NewRecord(ctx, name+"-dns-"+strings.ToLower(typ), &route53.RecordArgs{
+				ZoneId: pulumi.String(d.HostedZoneID),
+				Name:   pulumi.String(d.Name),
+				Type:   pulumi.String(typ),
+				Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
+					Name:                 cdn.DomainName,
+					ZoneId:               cdn.HostedZoneId,
+					EvaluateTargetHealth: pulumi.Bool(false),
+				}},
+			}, parent); err != nil {
+				return err
+			}
+		}
 	}
 
 	// CloudFront may read objects and list the bucket, so a missing file is S3's 404 rather

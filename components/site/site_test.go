@@ -207,7 +207,7 @@ func TestSiteDistribution(t *testing.T) {
 
 func TestSiteCustomDomainAndLogs(t *testing.T) {
 	m, origin, _ := deploy(t, site.SiteArgs{
-		Domain:     &site.Domain{Name: "shop.example.com", CertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0b1f6c2e-9d3a-4c55-8f0e-2a7d8e1c4b90"},
+		Domain:     &site.Domain{Name: "shop.example.com", CertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0b1f6c2e-9d3a-4c55-8f0e-2a7d8e1c4b90", HostedZoneID: "Z0123456789ABCDEFGHIJ"},
 		Logs:       &site.Logs{BucketDomainName: pulumi.String("shop-logs.s3.amazonaws.com"), Prefix: "cloudfront/site/"},
 		PriceClass: "PriceClass_All",
 	})
@@ -221,6 +221,14 @@ func TestSiteCustomDomainAndLogs(t *testing.T) {
 	}
 	if origin != "https://shop.example.com" {
 		t.Errorf("origin = %q", origin)
+	}
+	for _, typ := range []string{"A", "AAAA"} {
+		rec, ok := m.Named("aws:route53/record:Record", "site-dns-"+strings.ToLower(typ))
+		alias, _ := rec.Inputs["aliases"].([]any)
+		if !ok || rec.Inputs["type"] != typ || rec.Inputs["name"] != "shop.example.com" || rec.Inputs["zoneId"] != "Z0123456789ABCDEFGHIJ" || len(alias) != 1 ||
+			alias[0].(map[string]any)["name"] != "sitecdn.cloudfront.net" || alias[0].(map[string]any)["zoneId"] != "Z2FDTNDATAQYW2" {
+			t.Errorf("%s record = %v", typ, rec.Inputs)
+		}
 	}
 }
 
