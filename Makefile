@@ -10,21 +10,64 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export SHOP_TOOLS_DIR := $(TOOLS)
 
-.PHONY: dev test bench tools vet infra-test snapshots package
+.PHONY: dev test bench tools vet infra-test snapshots package storefront storefront-test storefront-unit storefront-e2e chromium
 
-## dev: run the shop locally (ADDR=127.0.0.1:8080) until Ctrl-C
-dev: tools
+## dev: run the shop locally (ADDR=127.0.0.1:8080) and the storefront
+## (SITE_ADDR=127.0.0.1:5173) until Ctrl-C
+dev: tools storefront
 	$(GO) run ./functions/local/dev
 
-## test: every test, against real local servers
-test: tools vet lint-workflows
+## test: every test, against real local servers and in a real browser
+test: tools vet lint-workflows storefront-test
 	$(GO) test -count=1 -timeout 40m ./...
+
+## storefront: build storefront/dist when its sources or lock file changed
+storefront: storefront/dist/index.html
+
+STOREFRONT_SOURCES := $(shell find storefront/src storefront/public -type f 2>/dev/null) \
+	storefront/index.html storefront/package.json storefront/vite.config.ts storefront/tsconfig.json
+
+storefront/node_modules/.installed: storefront/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20.19+) is required for the storefront: apt-get install nodejs npm"; exit 1; }
+	cd storefront && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+storefront/dist/index.html: storefront/node_modules/.installed $(STOREFRONT_SOURCES)
+	cd storefront && npm run build
+	touch $@
+
+## storefront-test: the storefront's unit tests (Vitest) and browser tests (Chromium)
+storefront-test: storefront-unit storefront-e2e
+
+storefront-unit: storefront/node_modules/.installed
+	cd storefront && npx vitest run
+
+## storefront-e2e: Chromium drives the storefront on a seeded local stage (functions/local/sitestage);
+## screenshots of every page land in storefront/e2e/screenshots (git-ignored)
+storefront-e2e: tools storefront chromium
+	$(GO) build -o $(CURDIR)/.build/sitestage ./functions/local/sitestage
+	cd storefront && SITESTAGE=$(CURDIR)/.build/sitestage SITE_DIR=$(CURDIR)/storefront/dist npm run e2e
+
+## chromium: Debian's chromium for the browser tests, through apt when missing
+chromium:
+	@[ -x /usr/bin/chromium ] || { \
+		echo "installing chromium (apt)"; \
+		$(SUDO) apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium >/dev/null; }; }
+	@[ -x /usr/bin/chromium ] || { echo "chromium could not be installed: install the Debian package chromium"; exit 1; }
 
 ## bench: measure speed and concurrency against same-run references (under 10 minutes);
 ## writes $(BENCH_REPORT) and a latency plot beside it
 BENCH_REPORT ?= bench-report.json
-bench: tools
+# Lighthouse for the storefront scenario, in its own folder of .tools/.
+LIGHTHOUSE_VERSION := 12.2.3
+bench: tools storefront chromium $(TOOLS)/lighthouse/.installed-$(LIGHTHOUSE_VERSION)
 	BENCH_REPORT=$(BENCH_REPORT) $(GO) run ./functions/local/bench
+
+$(TOOLS)/lighthouse/.installed-$(LIGHTHOUSE_VERSION):
+	mkdir -p $(TOOLS)/lighthouse
+	npm install --prefix $(TOOLS)/lighthouse --no-save --no-audit --no-fund --loglevel=error lighthouse@$(LIGHTHOUSE_VERSION)
+	touch $@
 
 ## infra-test: the Pulumi program under mocks: components, graph snapshots, policy tests
 infra-test:

@@ -43,7 +43,8 @@ type Config struct {
 	LogLevel string
 	// CartTTL is how long an idle cart lives (a Go duration).
 	CartTTL string
-	// CORSOrigins may call the API and upload images from a browser.
+	// CORSOrigins may call the API and upload images from a browser besides the storefront,
+	// whose origin is allowed without being listed.
 	CORSOrigins []string
 	// AlarmEmail is the secret shop:alarmEmail; nil when unset.
 	AlarmEmail pulumi.StringInput
@@ -57,6 +58,25 @@ type Config struct {
 	Auth       AuthConfig
 	Monitoring MonitoringConfig
 	Encryption EncryptionConfig
+	Site       SiteConfig
+}
+
+// SiteConfig is shop:site, the storefront's hosting.
+type SiteConfig struct {
+	// Enabled deploys the storefront; it signs in through the stack's user pool, so an
+	// external issuer needs it off.
+	Enabled bool `json:"enabled"`
+	// Domain is an optional custom domain; the certificate must be in us-east-1.
+	Domain     *SiteDomainConfig `json:"domain"`
+	PriceClass string            `json:"priceClass"`
+}
+
+// SiteDomainConfig is the storefront's custom domain; with hostedZoneId the program adds
+// its DNS records.
+type SiteDomainConfig struct {
+	Name           string `json:"name"`
+	CertificateArn string `json:"certificateArn"`
+	HostedZoneID   string `json:"hostedZoneId"`
 }
 
 // NetworkConfig is shop:network.
@@ -143,8 +163,14 @@ type AuthConfig struct {
 	Mode      string   `json:"mode"`
 	Issuer    string   `json:"issuer"`
 	Audiences []string `json:"audiences"`
-	// MFA is OFF, OPTIONAL or ON (cognito only).
+	// MFA is OFF, OPTIONAL or ON (cognito only). ON requires a TOTP factor of every user:
+	// Cognito cannot require MFA for the admin group alone.
 	MFA string `json:"mfa"`
+	// ThreatProtection is OFF, AUDIT or ENFORCED (cognito only; the Plus feature plan).
+	ThreatProtection string `json:"threatProtection"`
+	// DomainPrefix names the hosted sign-in, https://<prefix>.auth.<region>.amazoncognito.com;
+	// empty: the stack's prefix (shop-<stack>).
+	DomainPrefix string `json:"domainPrefix"`
 }
 
 // MonitoringConfig is shop:monitoring.
@@ -210,8 +236,9 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		Tables:           TablesConfig{BillingMode: table.OnDemand, TableClass: "STANDARD"},
 		Images:           ImagesConfig{PriceClass: "PriceClass_100"},
 		API:              APIConfig{Throttle: Throttle{RateLimit: 100, BurstLimit: 200}},
-		Auth:             AuthConfig{Mode: "cognito", MFA: "OPTIONAL"},
+		Auth:             AuthConfig{Mode: "cognito", MFA: "OPTIONAL", ThreatProtection: "OFF"},
 		Encryption:       EncryptionConfig{KeyDeletionDays: 30},
+		Site:             SiteConfig{Enabled: true, PriceClass: "PriceClass_100"},
 	}
 	var errs []error
 	region, ok := ctx.GetConfig("aws:region")
@@ -238,6 +265,7 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		{"auth", &c.Auth},
 		{"monitoring", &c.Monitoring},
 		{"encryption", &c.Encryption},
+		{"site", &c.Site},
 	} {
 		if err := decode(ctx, v.key, v.dst); err != nil {
 			errs = append(errs, err)
@@ -381,10 +409,18 @@ func (c *Config) Validate() error {
 	if err := c.Encryption.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	oneOf("site.priceClass", c.Site.PriceClass, "PriceClass_100", "PriceClass_200", "PriceClass_All")
+	if d := c.Site.Domain; d != nil && (d.Name == "" || !strings.HasPrefix(d.CertificateArn, "arn:aws:acm:us-east-1:")) {
+		bad("site.domain", "needs name and certificateArn (an ACM certificate in us-east-1, as CloudFront requires)")
+	}
+	if c.Site.Enabled && c.Auth.Mode == "external" {
+		bad("site.enabled", "the storefront signs in through the stack's user pool; with auth.mode external set it to false")
+	}
 
 	switch c.Auth.Mode {
 	case "cognito":
 		oneOf("auth.mfa", c.Auth.MFA, "OFF", "OPTIONAL", "ON")
+		oneOf("auth.threatProtection", c.Auth.ThreatProtection, "OFF", "AUDIT", "ENFORCED")
 	case "external":
 		if u, err := url.Parse(c.Auth.Issuer); err != nil || u.Scheme != "https" {
 			bad("auth.issuer", "%q must be an https URL", c.Auth.Issuer)

@@ -99,6 +99,17 @@ func TestConfigErrors(t *testing.T) {
 		{"external auth", map[string]string{"shop:auth": `{"mode":"external","issuer":"http://x"}`}, []string{
 			`shop:auth.issuer: "http://x" must be an https URL`, "shop:auth.audiences",
 		}},
+		{"external auth with the storefront", map[string]string{"shop:auth": `{"mode":"external","issuer":"https://login.example.com/","audiences":["shop"]}`}, []string{
+			"shop:site.enabled: the storefront signs in through the stack's user pool",
+		}},
+		{"sign-in and site settings", map[string]string{
+			"shop:auth": `{"mode":"cognito","mfa":"ON","threatProtection":"BLOCK"}`,
+			"shop:site": `{"enabled":true,"priceClass":"PriceClass_1","domain":{"name":"shop.example.com","certificateArn":"arn:aws:acm:eu-west-1:123456789012:certificate/x"}}`,
+		}, []string{
+			`shop:auth.threatProtection: "BLOCK" is not one of OFF, AUDIT, ENFORCED`,
+			`shop:site.priceClass: "PriceClass_1"`,
+			"shop:site.domain: needs name and certificateArn (an ACM certificate in us-east-1",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

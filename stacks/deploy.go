@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -17,15 +18,28 @@ import (
 	"github.com/shop-serverless/shop/components/httpapi"
 	"github.com/shop-serverless/shop/components/monitoring"
 	"github.com/shop-serverless/shop/components/network"
+	"github.com/shop-serverless/shop/components/site"
 	"github.com/shop-serverless/shop/components/table"
 	"github.com/shop-serverless/shop/functions/routes"
 	"github.com/shop-serverless/shop/functions/tables"
+	"github.com/shop-serverless/shop/storefront/hosting"
 )
+
+// siteDistTarget is the make target that builds the storefront into storefront/dist.
+const siteDistTarget = "make storefront"
 
 // deploy declares the stack and returns its outputs by export name.
 func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.Input, error) {
+	root, err := findRoot(opts)
+	if err != nil {
+		return nil, err
+	}
 	// Build first: a function that does not compile fails the preview before any resource.
-	archives, err := packageFunctions(ctx, opts)
+	archives, err := packageFunctions(ctx, root, opts)
+	if err != nil {
+		return nil, err
+	}
+	siteDir, err := storefrontBuild(cfg, root, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -43,6 +57,32 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			return nil, err
 		}
 		dataKey = k.Arn
+	}
+
+	// Access logs of every bucket and distribution, the storefront's included.
+	logs, err := bucket.NewLogBucket(ctx, "logs", &bucket.LogBucketArgs{
+		ExpireDays: cfg.LogRetentionDays,
+		Versioning: cfg.ProtectData,
+		Protect:    cfg.ProtectData,
+		Tags:       tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// The storefront's origin comes first: the images bucket's upload CORS rule, the API's
+	// CORS rule and the sign-in client's callback URLs are made from it.
+	var storefront *site.Site
+	var siteOrigin pulumi.StringInput
+	if cfg.Site.Enabled {
+		siteArgs := &site.SiteArgs{PriceClass: cfg.Site.PriceClass, AccessLogs: logs.AccessLogs(), Tags: tags}
+		if d := cfg.Site.Domain; d != nil {
+			siteArgs.Domain = &site.Domain{Name: d.Name, CertificateArn: d.CertificateArn, HostedZoneID: d.HostedZoneID}
+		}
+		if storefront, err = site.NewSite(ctx, "site", siteArgs, pulumi.DependsOn([]pulumi.Resource{logs})); err != nil {
+			return nil, err
+		}
+		siteOrigin = storefront.Origin
 	}
 
 	tbls := map[string]*table.Table{}
@@ -71,21 +111,12 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		tbls[def.Name] = t
 	}
 
-	// Access logs of every bucket and distribution, the storefront's included.
-	logs, err := bucket.NewLogBucket(ctx, "logs", &bucket.LogBucketArgs{
-		ExpireDays: cfg.LogRetentionDays,
-		Versioning: cfg.ProtectData,
-		Protect:    cfg.ProtectData,
-		Tags:       tags,
-	})
-	if err != nil {
-		return nil, err
-	}
 	images, err := bucket.NewBucket(ctx, "images", &bucket.BucketArgs{
 		AccessLogs:            logs.AccessLogs(),
 		Versioning:            cfg.Images.Versioning,
 		NoncurrentVersionDays: cfg.Images.NoncurrentVersionDays,
 		CORSOrigins:           cfg.CORSOrigins,
+		SiteOrigin:            siteOrigin,
 		PriceClass:            cfg.Images.PriceClass,
 		Protect:               cfg.ProtectData,
 		Tags:                  tags,
@@ -139,9 +170,26 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		return nil, err
 	}
 
-	authArgs := &auth.AuthArgs{PoolName: cfg.Prefix + "-users", MFA: cfg.Auth.MFA, Protect: cfg.ProtectData, Tags: tags}
+	authArgs := &auth.AuthArgs{
+		PoolName: cfg.Prefix + "-users", MFA: cfg.Auth.MFA, ThreatProtection: cfg.Auth.ThreatProtection,
+		Protect: cfg.ProtectData, Tags: tags,
+	}
 	if cfg.Auth.Mode == "external" {
 		authArgs.External = &auth.External{Issuer: cfg.Auth.Issuer, Audiences: cfg.Auth.Audiences}
+	}
+	callbackURL := pulumi.Sprintf("%s%s", siteOrigin, hosting.CallbackPath)
+	signOutURL := pulumi.Sprintf("%s%s", siteOrigin, hosting.SignOutPath)
+	if storefront != nil {
+		prefix := cfg.Auth.DomainPrefix
+		if prefix == "" {
+			prefix = cfg.Prefix
+		}
+		authArgs.SignIn = &auth.SignIn{
+			DomainPrefix: prefix,
+			CallbackURLs: pulumi.StringArray{callbackURL},
+			SignOutURLs:  pulumi.StringArray{signOutURL},
+			Scopes:       hosting.OAuthScopes,
+		}
 	}
 	identity, err := auth.NewAuth(ctx, "auth", authArgs)
 	if err != nil {
@@ -207,6 +255,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		Throttle:         routes.Throttle{RateLimit: cfg.API.Throttle.RateLimit, BurstLimit: cfg.API.Throttle.BurstLimit},
 		RouteThrottles:   throttles,
 		CORSOrigins:      cfg.CORSOrigins,
+		SiteOrigin:       siteOrigin,
 		LogRetentionDays: cfg.LogRetentionDays,
 		LogKMSKeyArn:     dataKey,
 		DetailedMetrics:  cfg.API.DetailedMetrics,
@@ -218,6 +267,19 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	api, err := httpapi.NewAPI(ctx, "api", apiArgs)
 	if err != nil {
 		return nil, err
+	}
+
+	if storefront != nil {
+		if _, err := site.NewContent(ctx, "site-content", &site.ContentArgs{
+			Site:   storefront,
+			Dir:    siteDir,
+			Config: siteConfig(api.URL, images.BaseURL, identity, callbackURL, signOutURL),
+			Origins: site.Origins{
+				API: api.URL, Images: images.BaseURL, Uploads: images.UploadOrigin, Cognito: identity.SignInOrigin,
+			},
+		}); err != nil {
+			return nil, err
+		}
 	}
 
 	mon := &monitoring.MonitoringArgs{
@@ -278,7 +340,64 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			out[spec.Name+"FailureQueue"] = q.URL
 		}
 	}
+	if storefront != nil {
+		out["siteUrl"] = storefront.Origin
+		out["siteBucket"] = storefront.BucketName
+		out["siteDistributionId"] = storefront.DistributionID
+		out["signInOrigin"] = identity.SignInOrigin
+	}
 	return out, nil
+}
+
+// siteConfig is the storefront's config.json for this stack, made from the real outputs.
+func siteConfig(apiURL, imagesURL pulumi.StringOutput, identity *auth.Auth, callbackURL, signOutURL pulumi.StringOutput) pulumi.StringOutput {
+	return pulumi.All(apiURL, imagesURL, identity.SignInOrigin, identity.UserPoolClientID, callbackURL, signOutURL).ApplyT(func(v []any) (string, error) {
+		c := hosting.Config{
+			APIBaseURL:    v[0].(string),
+			ImagesBaseURL: v[1].(string),
+			Auth: hosting.Auth{Mode: hosting.AuthCognito, Cognito: &hosting.Cognito{
+				Domain:      v[2].(string),
+				ClientID:    v[3].(string),
+				RedirectURI: v[4].(string),
+				SignOutURI:  v[5].(string),
+				Scopes:      hosting.OAuthScopes,
+			}},
+		}
+		b, err := c.Marshal()
+		return string(b), err
+	}).(pulumi.StringOutput)
+}
+
+// storefrontBuild is the built storefront the site serves: opts.SiteDir, else
+// storefront/dist, which siteDistTarget builds.
+func storefrontBuild(cfg *Config, root string, opts options) (string, error) {
+	if !cfg.Site.Enabled {
+		return "", nil
+	}
+	dir := opts.SiteDir
+	if dir == "" {
+		dir = filepath.Join(root, "storefront", "dist")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
+		return "", fmt.Errorf("storefront build: %s has no index.html; run `%s` first", dir, siteDistTarget)
+	}
+	return dir, nil
+}
+
+// findRoot is opts.Root, else the module root found from the working directory.
+func findRoot(opts options) (string, error) {
+	if opts.Root != "" {
+		return opts.Root, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("module root: %w", err)
+	}
+	root, err := gofunc.FindModuleRoot(wd)
+	if err != nil {
+		return "", fmt.Errorf("module root: %w", err)
+	}
+	return root, nil
 }
 
 // environment is exactly what one function needs: its tables' names, the bucket and CDN for
@@ -320,17 +439,7 @@ func cacheUsers() []cache.User {
 }
 
 // packageFunctions builds every function in parallel.
-func packageFunctions(ctx *pulumi.Context, opts options) (map[string]string, error) {
-	root := opts.Root
-	if root == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, fmt.Errorf("package functions: %w", err)
-		}
-		if root, err = gofunc.FindModuleRoot(wd); err != nil {
-			return nil, fmt.Errorf("package functions: %w", err)
-		}
-	}
+func packageFunctions(ctx *pulumi.Context, root string, opts options) (map[string]string, error) {
 	names := make([]string, len(routes.Functions))
 	for i, f := range routes.Functions {
 		names[i] = f.Name

@@ -1,7 +1,7 @@
 // Command stacks is the shop's Pulumi program: it reads the stack's configuration
 // (Pulumi.<stack>.yaml), builds every function, and declares the whole stack from the
 // components under components/: tables, images bucket and CDN, network, cache, user pool,
-// functions, HTTP API and monitoring.
+// functions, HTTP API, the storefront's site and monitoring.
 package main
 
 import (
@@ -16,6 +16,8 @@ type options struct {
 	Compile gofunc.CompileFunc
 	// Root is the module root; empty: found from the working directory.
 	Root string
+	// SiteDir is the built storefront; empty: storefront/dist under Root.
+	SiteDir string
 }
 
 func main() {

@@ -119,6 +119,10 @@ func replaceSecure(key string, v any, secret *bool) any {
 	return v
 }
 
+// siteFixture is a small storefront build the graphs are made with, so the snapshots change
+// with the hosting, not with every change of the app.
+const siteFixture = "testdata/site-dist"
+
 // fakeCompile stands in for `go build`: the program test checks the graph, not the binaries
 // (gofunc's tests build for real), and stays fast and machine-independent.
 func fakeCompile(_ context.Context, _, pkgDir, out string) error {
@@ -144,7 +148,7 @@ func runWithConfig(t testing.TB, stack string, cfg map[string]string, secrets []
 		if err != nil {
 			return err
 		}
-		outs, err := deploy(ctx, c, options{Compile: fakeCompile, Root: root})
+		outs, err := deploy(ctx, c, options{Compile: fakeCompile, Root: root, SiteDir: siteFixture})
 		if err != nil {
 			return err
 		}

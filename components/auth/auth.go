@@ -1,15 +1,29 @@
 // Package auth provides the issuer and audience the API's JWT authorizer trusts: a Cognito
 // user pool with an app client and an "admin" group, or an external OpenID Connect issuer.
 // Admins are recognised by the group in the token's "cognito:groups" claim (shared/API.md).
+//
+// With SignIn, the pool gets Cognito's hosted sign-in: a domain and, on the app client, the
+// authorization code flow for a public client (no secret; the browser proves itself with
+// PKCE) returning to the site's callback URLs. Cognito cannot require MFA for one group, so
+// MFA "ON" requires a TOTP factor of every user; a stack that must guard its admins sets it
+// (prod does), together with threat protection.
 package auth
 
 import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
+	"slices"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cognito"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+var (
+	domainPrefix     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	reservedInPrefix = regexp.MustCompile(`aws|amazon|cognito`)
 )
 
 // AdminGroup is the group whose members may call admin routes.
@@ -23,6 +37,26 @@ type External struct {
 	Audiences []string
 }
 
+// SignIn configures Cognito's hosted sign-in for a browser app.
+type SignIn struct {
+	// DomainPrefix names the sign-in origin, https://<prefix>.auth.<region>.amazoncognito.com:
+	// lowercase letters, digits and hyphens, unique in the region, without "aws", "amazon" or
+	// "cognito".
+	DomainPrefix string
+	// CallbackURLs receive the authorization code; SignOutURLs are where logout returns to.
+	// https (http only for localhost).
+	CallbackURLs, SignOutURLs pulumi.StringArrayInput
+	// Scopes are the OAuth scopes the client may ask for; at least "openid".
+	Scopes []string
+}
+
+// Threat protection modes (Cognito's advanced security).
+const (
+	ThreatProtectionOff      = "OFF"
+	ThreatProtectionAudit    = "AUDIT"
+	ThreatProtectionEnforced = "ENFORCED"
+)
+
 // AuthArgs configures an Auth.
 type AuthArgs struct {
 	// External, when set, is trusted instead of creating a user pool.
@@ -31,6 +65,11 @@ type AuthArgs struct {
 	PoolName string
 	// MFA is OFF, OPTIONAL (default) or ON; TOTP apps only, so no SMS bill.
 	MFA string
+	// ThreatProtection is OFF (default), AUDIT or ENFORCED: Cognito's risk-based blocking of
+	// compromised credentials and suspicious sign-ins (the Plus feature plan).
+	ThreatProtection string
+	// SignIn, when set, adds the hosted sign-in; nil: the app client signs in with SRP only.
+	SignIn *SignIn
 	// AccessTokenMinutes is the access and ID token lifetime, 5..1440; 0: 60.
 	AccessTokenMinutes int
 	// RefreshTokenDays is the refresh token lifetime, 1..3650; 0: 30.
@@ -54,6 +93,8 @@ type Auth struct {
 	UserPoolID pulumi.StringOutput `pulumi:"userPoolId"`
 	// UserPoolClientID is the app client's id; empty with an external issuer.
 	UserPoolClientID pulumi.StringOutput `pulumi:"userPoolClientId"`
+	// SignInOrigin is the hosted sign-in's origin; empty without SignIn.
+	SignInOrigin pulumi.StringOutput `pulumi:"signInOrigin"`
 }
 
 // NewAuth declares the user pool, or records the external issuer.
@@ -74,6 +115,9 @@ func NewAuth(ctx *pulumi.Context, name string, args *AuthArgs, opts ...pulumi.Re
 	if a.RefreshTokenDays == 0 {
 		a.RefreshTokenDays = 30
 	}
+	if a.ThreatProtection == "" {
+		a.ThreatProtection = ThreatProtectionOff
+	}
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("auth %q: %w", name, err)
 	}
@@ -87,6 +131,7 @@ func NewAuth(ctx *pulumi.Context, name string, args *AuthArgs, opts ...pulumi.Re
 		au.Audiences = pulumi.ToStringArray(a.External.Audiences).ToStringArrayOutput()
 		au.UserPoolID = pulumi.String("").ToStringOutput()
 		au.UserPoolClientID = pulumi.String("").ToStringOutput()
+		au.SignInOrigin = pulumi.String("").ToStringOutput()
 	} else if err := au.declarePool(ctx, name, &a); err != nil {
 		return nil, fmt.Errorf("auth %q: %w", name, err)
 	}
@@ -95,6 +140,7 @@ func NewAuth(ctx *pulumi.Context, name string, args *AuthArgs, opts ...pulumi.Re
 		"audiences":        au.Audiences,
 		"userPoolId":       au.UserPoolID,
 		"userPoolClientId": au.UserPoolClientID,
+		"signInOrigin":     au.SignInOrigin,
 	}); err != nil {
 		return nil, fmt.Errorf("auth %q: %w", name, err)
 	}
@@ -133,13 +179,17 @@ func (au *Auth) declarePool(ctx *pulumi.Context, name string, a *AuthArgs) error
 	if a.MFA != "OFF" {
 		poolArgs.SoftwareTokenMfaConfiguration = &cognito.UserPoolSoftwareTokenMfaConfigurationArgs{Enabled: pulumi.Bool(true)}
 	}
+	if a.ThreatProtection != ThreatProtectionOff {
+		poolArgs.UserPoolTier = pulumi.String("PLUS")
+		poolArgs.UserPoolAddOns = &cognito.UserPoolUserPoolAddOnsArgs{AdvancedSecurityMode: pulumi.String(a.ThreatProtection)}
+	}
 	pool, err := cognito.NewUserPool(ctx, name+"-pool", poolArgs, poolOpts...)
 	if err != nil {
 		return err
 	}
 	// A public client (no secret): browsers and apps sign in with SRP, never sending the
-	// password itself.
-	client, err := cognito.NewUserPoolClient(ctx, name+"-client", &cognito.UserPoolClientArgs{
+	// password itself, or through the hosted sign-in.
+	clientArgs := &cognito.UserPoolClientArgs{
 		UserPoolId:                 pool.ID(),
 		GenerateSecret:             pulumi.Bool(false),
 		ExplicitAuthFlows:          pulumi.ToStringArray([]string{"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}),
@@ -153,7 +203,26 @@ func (au *Auth) declarePool(ctx *pulumi.Context, name string, a *AuthArgs) error
 			IdToken:      pulumi.String("minutes"),
 			RefreshToken: pulumi.String("days"),
 		},
-	}, parent)
+	}
+	au.SignInOrigin = pulumi.String("").ToStringOutput()
+	if si := a.SignIn; si != nil {
+		domain, err := cognito.NewUserPoolDomain(ctx, name+"-domain", &cognito.UserPoolDomainArgs{
+			UserPoolId: pool.ID(),
+			Domain:     pulumi.String(si.DomainPrefix),
+		}, parent)
+		if err != nil {
+			return err
+		}
+		region := aws.GetRegionOutput(ctx, aws.GetRegionOutputArgs{}, parent)
+		au.SignInOrigin = pulumi.Sprintf("https://%s.auth.%s.amazoncognito.com", domain.Domain, region.Name())
+		clientArgs.AllowedOauthFlowsUserPoolClient = pulumi.Bool(true)
+		clientArgs.AllowedOauthFlows = pulumi.ToStringArray([]string{"code"})
+		clientArgs.AllowedOauthScopes = pulumi.ToStringArray(si.Scopes)
+		clientArgs.SupportedIdentityProviders = pulumi.ToStringArray([]string{"COGNITO"})
+		clientArgs.CallbackUrls = si.CallbackURLs
+		clientArgs.LogoutUrls = si.SignOutURLs
+	}
+	client, err := cognito.NewUserPoolClient(ctx, name+"-client", clientArgs, parent)
 	if err != nil {
 		return err
 	}
@@ -186,6 +255,25 @@ func (a *AuthArgs) validate() error {
 	case "OFF", "OPTIONAL", "ON":
 	default:
 		errs = append(errs, fmt.Errorf("MFA %q must be OFF, OPTIONAL or ON", a.MFA))
+	}
+	switch a.ThreatProtection {
+	case ThreatProtectionOff, ThreatProtectionAudit, ThreatProtectionEnforced:
+	default:
+		errs = append(errs, fmt.Errorf("threat protection %q must be OFF, AUDIT or ENFORCED", a.ThreatProtection))
+	}
+	if si := a.SignIn; si != nil {
+		if a.External != nil {
+			errs = append(errs, errors.New("hosted sign-in needs the stack's user pool, not an external issuer"))
+		}
+		if !domainPrefix.MatchString(si.DomainPrefix) || reservedInPrefix.MatchString(si.DomainPrefix) {
+			errs = append(errs, fmt.Errorf(`sign-in domain prefix %q must be 1..63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, without "aws", "amazon" or "cognito"`, si.DomainPrefix))
+		}
+		if !slices.Contains(si.Scopes, "openid") {
+			errs = append(errs, errors.New(`sign-in scopes must include "openid"`))
+		}
+		if si.CallbackURLs == nil || si.SignOutURLs == nil {
+			errs = append(errs, errors.New("sign-in needs callback and sign-out URLs"))
+		}
 	}
 	if a.AccessTokenMinutes < 5 || a.AccessTokenMinutes > 1440 {
 		errs = append(errs, fmt.Errorf("access token lifetime %d minutes must be 5..1440", a.AccessTokenMinutes))

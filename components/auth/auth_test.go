@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -91,6 +92,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestAuthValidation(t *testing.T) {
+	urls := pulumi.ToStringArray([]string{"https://shop.example.com/"})
 	tests := []struct {
 		name string
 		args auth.AuthArgs
@@ -100,6 +102,12 @@ func TestAuthValidation(t *testing.T) {
 		{"no audience", auth.AuthArgs{External: &auth.External{Issuer: "https://x"}}, "audience"},
 		{"bad MFA", auth.AuthArgs{MFA: "SMS"}, "MFA"},
 		{"token lifetime", auth.AuthArgs{AccessTokenMinutes: 2}, "lifetime"},
+		{"threat protection", auth.AuthArgs{ThreatProtection: "ON"}, "threat protection"},
+		{"reserved prefix", auth.AuthArgs{SignIn: &auth.SignIn{DomainPrefix: "shop-cognito", CallbackURLs: urls, SignOutURLs: urls, Scopes: []string{"openid"}}}, "domain prefix"},
+		{"upper-case prefix", auth.AuthArgs{SignIn: &auth.SignIn{DomainPrefix: "Shop", CallbackURLs: urls, SignOutURLs: urls, Scopes: []string{"openid"}}}, "domain prefix"},
+		{"no openid", auth.AuthArgs{SignIn: &auth.SignIn{DomainPrefix: "shop", CallbackURLs: urls, SignOutURLs: urls, Scopes: []string{"email"}}}, "openid"},
+		{"no callbacks", auth.AuthArgs{SignIn: &auth.SignIn{DomainPrefix: "shop", Scopes: []string{"openid"}}}, "callback"},
+		{"external", auth.AuthArgs{External: &auth.External{Issuer: "https://x", Audiences: []string{"a"}}, SignIn: &auth.SignIn{DomainPrefix: "shop", CallbackURLs: urls, SignOutURLs: urls, Scopes: []string{"openid"}}}, "external"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,5 +119,77 @@ func TestAuthValidation(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestAuthHostedSignIn(t *testing.T) {
+	m := awsmock.New("shop", "test")
+	var origin string
+	if err := m.Run(func(ctx *pulumi.Context) error {
+		a, err := auth.NewAuth(ctx, "auth", &auth.AuthArgs{
+			MFA:              "ON",
+			ThreatProtection: auth.ThreatProtectionEnforced,
+			SignIn: &auth.SignIn{
+				DomainPrefix: "shop-test",
+				CallbackURLs: pulumi.ToStringArray([]string{"https://d111111abcdef8.cloudfront.net/auth/callback"}),
+				SignOutURLs:  pulumi.ToStringArray([]string{"https://d111111abcdef8.cloudfront.net/"}),
+				Scopes:       []string{"openid", "email", "profile"},
+			},
+		})
+		if err != nil {
+			return err
+		}
+		awsmock.Capture(ctx, "origin", a.SignInOrigin, &origin)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if origin != "https://shop-test.auth.eu-central-1.amazoncognito.com" {
+		t.Errorf("sign-in origin = %q", origin)
+	}
+	pool, _ := m.Named("aws:cognito/userPool:UserPool", "auth-pool")
+	domain, ok := m.Named("aws:cognito/userPoolDomain:UserPoolDomain", "auth-domain")
+	if !ok || domain.Inputs["domain"] != "shop-test" || domain.Inputs["userPoolId"] != pool.ID {
+		t.Errorf("domain = %v", domain.Inputs)
+	}
+	client, _ := m.Named("aws:cognito/userPoolClient:UserPoolClient", "auth-client")
+	want := map[string]any{
+		"generateSecret":                  false,
+		"allowedOauthFlowsUserPoolClient": true,
+		"allowedOauthFlows":               []any{"code"},
+		"allowedOauthScopes":              []any{"openid", "email", "profile"},
+		"supportedIdentityProviders":      []any{"COGNITO"},
+		"callbackUrls":                    []any{"https://d111111abcdef8.cloudfront.net/auth/callback"},
+		"logoutUrls":                      []any{"https://d111111abcdef8.cloudfront.net/"},
+		"accessTokenValidity":             60.0,
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(client.Inputs[k], v) {
+			t.Errorf("client %s = %v, want %v", k, client.Inputs[k], v)
+		}
+	}
+	if pool.Inputs["mfaConfiguration"] != "ON" || !reflect.DeepEqual(pool.Inputs["softwareTokenMfaConfiguration"], map[string]any{"enabled": true}) {
+		t.Errorf("MFA = %v %v", pool.Inputs["mfaConfiguration"], pool.Inputs["softwareTokenMfaConfiguration"])
+	}
+	if pool.Inputs["userPoolTier"] != "PLUS" || !reflect.DeepEqual(pool.Inputs["userPoolAddOns"], map[string]any{"advancedSecurityMode": "ENFORCED"}) {
+		t.Errorf("threat protection = %v %v", pool.Inputs["userPoolTier"], pool.Inputs["userPoolAddOns"])
+	}
+}
+
+func TestAuthWithoutSignInHasNoOAuth(t *testing.T) {
+	m := awsmock.New("shop", "test")
+	if err := m.Run(func(ctx *pulumi.Context) error {
+		_, err := auth.NewAuth(ctx, "auth", &auth.AuthArgs{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.OfType("aws:cognito/userPoolDomain:UserPoolDomain")); n != 0 {
+		t.Errorf("%d domains", n)
+	}
+	client, _ := m.Named("aws:cognito/userPoolClient:UserPoolClient", "auth-client")
+	pool, _ := m.Named("aws:cognito/userPool:UserPool", "auth-pool")
+	if client.Inputs["allowedOauthFlows"] != nil || pool.Inputs["userPoolAddOns"] != nil || pool.Inputs["userPoolTier"] != nil {
+		t.Errorf("client %v, pool add-ons %v", client.Inputs, pool.Inputs["userPoolAddOns"])
 	}
 }

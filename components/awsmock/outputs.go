@@ -174,6 +174,13 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 	case "aws:cloudfront/function:Function":
 		id = named("name")
 		set("arn", fmt.Sprintf("arn:aws:cloudfront::%s:function/%s", m.Account, id))
+		set("liveStageEtag", "E"+strings.ToUpper(alnumOf(seed+"/etag", 12)))
+	case "aws:cloudfront/keyValueStore:KeyValueStore":
+		id = named("name")
+		set("arn", fmt.Sprintf("arn:aws:cloudfront::%s:key-value-store/%s", m.Account, uuidOf(seed)))
+	case "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey":
+		// The provider identifies a key by its store and name.
+		id = str("keyValueStoreArn") + "," + str("key")
 	case "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "aws:cloudfront/cachePolicy:CachePolicy":
 		id = uuidOf(seed)
 	case "aws:cognito/userPool:UserPool":
@@ -186,10 +193,13 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 		id = str("userPoolId") + "/" + str("name")
 	case "aws:cognito/userPoolDomain:UserPoolDomain":
 		id = str("domain")
+		set("cloudfrontDistribution", "d"+alnumOf(seed+"/domain", 13)+".cloudfront.net")
+		set("cloudfrontDistributionArn", fmt.Sprintf("arn:aws:cloudfront::%s:distribution/E%s", m.Account, strings.ToUpper(alnumOf(seed, 13))))
 	case "aws:cognito/riskConfiguration:RiskConfiguration":
 		id = str("userPoolId")
 	case "aws:s3/bucketObjectv2:BucketObjectv2":
 		id = str("key")
+		set("arn", "arn:aws:s3:::"+str("bucket")+"/"+id)
 	case "aws:iam/policy:Policy":
 		n := named("name")
 		id = fmt.Sprintf("arn:aws:iam::%s:policy/%s", m.Account, n)

@@ -11,7 +11,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/shop-serverless/shop/components/internal/iampolicy"
+	"github.com/shop-serverless/shop/components/internal/privatebucket"
 )
 
 // cachingOptimized is CloudFront's managed "CachingOptimized" cache policy.
@@ -27,8 +27,11 @@ type BucketArgs struct {
 	NoncurrentVersionDays int
 	// AbortIncompleteUploadDays aborts unfinished multipart uploads; 0 means 1 day.
 	AbortIncompleteUploadDays int
-	// CORSOrigins may PUT to presigned upload URLs from a browser; none: no CORS rule.
+	// CORSOrigins may PUT to presigned upload URLs from a browser; none and no SiteOrigin:
+	// no CORS rule.
 	CORSOrigins []string
+	// SiteOrigin is the storefront's origin, allowed beside CORSOrigins; nil: none.
+	SiteOrigin pulumi.StringInput
 	// PriceClass is the CloudFront price class; empty: PriceClass_100 (cheapest).
 	PriceClass string
 	// Protect marks the bucket protect and retain-on-delete, so `pulumi destroy` cannot take
@@ -55,6 +58,9 @@ type Bucket struct {
 	DistributionID pulumi.StringOutput `pulumi:"distributionId"`
 	// BaseURL is the public base URL of images, "https://<distribution domain>", no trailing slash.
 	BaseURL pulumi.StringOutput `pulumi:"baseUrl"`
+	// UploadOrigin is the origin browsers post presigned uploads to, the bucket's regional
+	// endpoint.
+	UploadOrigin pulumi.StringOutput `pulumi:"uploadOrigin"`
 }
 
 // NewBucket declares the bucket, its protections and its distribution.
@@ -86,6 +92,7 @@ func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulum
 		"distributionArn": b.DistributionArn,
 		"distributionId":  b.DistributionID,
 		"baseUrl":         b.BaseURL,
+		"uploadOrigin":    b.UploadOrigin,
 	}); err != nil {
 		return nil, fmt.Errorf("bucket %q: %w", name, err)
 	}
@@ -94,21 +101,14 @@ func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulum
 
 func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error {
 	parent := pulumi.Parent(b)
-	// BucketOwnerEnforced disables ACLs: the bucket policy alone decides access.
-	bkt, pab, versioning, err := declarePrivate(ctx, name, private{
-		BucketName: a.BucketName, Versioning: a.Versioning, Ownership: "BucketOwnerEnforced", Protect: a.Protect, Tags: a.Tags,
+	bkt, versioning, err := declarePrivate(ctx, name, private{
+		BucketName: a.BucketName, Versioning: a.Versioning, Ownership: privatebucket.NoACLs, Protect: a.Protect, Tags: a.Tags,
 	}, parent)
 	if err != nil {
 		return err
 	}
-	if l := a.AccessLogs; l != nil {
-		if _, err := s3.NewBucketLoggingV2(ctx, name+"-access-logs", &s3.BucketLoggingV2Args{
-			Bucket:       bkt.ID(),
-			TargetBucket: l.BucketName,
-			TargetPrefix: pulumi.Sprintf("%s/%s/", ServerAccessLogsPrefix, name),
-		}, parent); err != nil {
-			return err
-		}
+	if err := a.AccessLogs.S3(ctx, name, bkt.ID(), parent); err != nil {
+		return err
 	}
 	rules := s3.BucketLifecycleConfigurationV2RuleArray{
 		&s3.BucketLifecycleConfigurationV2RuleArgs{
@@ -137,14 +137,18 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 	}, parent, pulumi.DependsOn([]pulumi.Resource{versioning})); err != nil {
 		return err
 	}
-	if len(a.CORSOrigins) > 0 {
+	if len(a.CORSOrigins) > 0 || a.SiteOrigin != nil {
+		origins := pulumi.ToStringArray(a.CORSOrigins)
+		if a.SiteOrigin != nil {
+			origins = append(origins, a.SiteOrigin)
+		}
 		if _, err := s3.NewBucketCorsConfigurationV2(ctx, name+"-cors", &s3.BucketCorsConfigurationV2Args{
 			Bucket: bkt.ID(),
 			CorsRules: s3.BucketCorsConfigurationV2CorsRuleArray{
 				&s3.BucketCorsConfigurationV2CorsRuleArgs{
 					Id:             pulumi.String("presigned-uploads"),
 					AllowedMethods: pulumi.ToStringArray([]string{"PUT"}),
-					AllowedOrigins: pulumi.ToStringArray(a.CORSOrigins),
+					AllowedOrigins: origins,
 					AllowedHeaders: pulumi.ToStringArray([]string{"content-type", "content-length", "x-amz-*"}),
 					ExposeHeaders:  pulumi.ToStringArray([]string{"etag"}),
 					MaxAgeSeconds:  pulumi.Int(3600),
@@ -155,12 +159,7 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 		}
 	}
 
-	oac, err := cloudfront.NewOriginAccessControl(ctx, name+"-oac", &cloudfront.OriginAccessControlArgs{
-		Description:                   pulumi.String("CloudFront reads the private images bucket"),
-		OriginAccessControlOriginType: pulumi.String("s3"),
-		SigningBehavior:               pulumi.String("always"),
-		SigningProtocol:               pulumi.String("sigv4"),
-	}, parent)
+	oac, err := privatebucket.OriginAccessControl(ctx, name, "CloudFront reads the private images bucket", parent)
 	if err != nil {
 		return err
 	}
@@ -198,22 +197,9 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 		return err
 	}
 
-	objects := pulumi.Sprintf("%s/*", bkt.Arn)
-	policy := iampolicy.Document(
-		denyInsecureTransport(bkt),
-		iampolicy.Statement{
-			Sid:        "AllowCloudFrontRead",
-			Principal:  map[string][]string{"Service": {"cloudfront.amazonaws.com"}},
-			Actions:    []string{"s3:GetObject"},
-			Resources:  []pulumi.StringInput{objects},
-			Conditions: []iampolicy.Condition{{Test: "StringEquals", Variable: "AWS:SourceArn", Values: []pulumi.StringInput{cdn.Arn}}},
-		},
-	)
-	// The policy waits for the public access block so S3 never sees it on an unblocked bucket.
-	if _, err := s3.NewBucketPolicy(ctx, name+"-policy", &s3.BucketPolicyArgs{
-		Bucket: bkt.ID(),
-		Policy: policy,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab})); err != nil {
+	if err := bkt.Policy(ctx, name, parent,
+		privatebucket.CloudFrontMay("AllowCloudFrontRead", cdn.Arn, []string{"s3:GetObject"}, bkt.Objects()),
+	); err != nil {
 		return err
 	}
 
@@ -222,6 +208,7 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 	b.DistributionArn = cdn.Arn
 	b.DistributionID = cdn.ID().ToStringOutput()
 	b.BaseURL = pulumi.Sprintf("https://%s", cdn.DomainName)
+	b.UploadOrigin = pulumi.Sprintf("https://%s", bkt.BucketRegionalDomainName)
 	return nil
 }
 
@@ -230,10 +217,8 @@ func (a *BucketArgs) validate() error {
 	if a.NoncurrentVersionDays < 0 || a.AbortIncompleteUploadDays < 0 {
 		errs = append(errs, errors.New("lifecycle days must not be negative"))
 	}
-	switch a.PriceClass {
-	case "PriceClass_100", "PriceClass_200", "PriceClass_All":
-	default:
-		errs = append(errs, fmt.Errorf("price class %q must be PriceClass_100, PriceClass_200 or PriceClass_All", a.PriceClass))
+	if err := privatebucket.CheckPriceClass(a.PriceClass); err != nil {
+		errs = append(errs, err)
 	}
 	for _, o := range a.CORSOrigins {
 		if o == "*" {

@@ -28,7 +28,7 @@ func TestBucket(t *testing.T) {
 		},
 		{
 			name:       "versioned, expiring, CORS, protected",
-			args:       bucket.BucketArgs{Versioning: true, NoncurrentVersionDays: 30, CORSOrigins: []string{"https://shop.example.com"}, Protect: true, PriceClass: "PriceClass_All"},
+			args:       bucket.BucketArgs{Versioning: true, NoncurrentVersionDays: 30, CORSOrigins: []string{"https://shop.example.com"}, SiteOrigin: pulumi.String("https://d111111abcdef8.cloudfront.net"), Protect: true, PriceClass: "PriceClass_All"},
 			wantRules:  []string{"abort-incomplete-uploads", "expire-noncurrent-versions"},
 			wantStatus: "Enabled",
 			wantCORS:   true,
@@ -83,8 +83,15 @@ func TestBucket(t *testing.T) {
 			if strings.Join(ids, ",") != strings.Join(tt.wantRules, ",") {
 				t.Errorf("lifecycle rules = %v, want %v", ids, tt.wantRules)
 			}
-			if got := len(m.OfType("aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2")); (got == 1) != tt.wantCORS {
-				t.Errorf("%d CORS configurations", got)
+			cors := m.OfType("aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2")
+			if (len(cors) == 1) != tt.wantCORS {
+				t.Errorf("%d CORS configurations", len(cors))
+			}
+			if tt.wantCORS {
+				rule := cors[0].Inputs["corsRules"].([]any)[0].(map[string]any)
+				if o := rule["allowedOrigins"].([]any); len(o) != 2 || o[1] != "https://d111111abcdef8.cloudfront.net" {
+					t.Errorf("CORS origins = %v", o)
+				}
 			}
 			cdn := one(t, m, "aws:cloudfront/distribution:Distribution").Inputs
 			dcb := cdn["defaultCacheBehavior"].(map[string]any)

@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/internal/iampolicy"
+	"github.com/shop-serverless/shop/components/internal/privatebucket"
 )
 
 // Where each kind of access log lands in the log bucket, under "<prefix>/<source name>/".
@@ -70,6 +71,20 @@ func (l *AccessLogs) CloudFront(name string) *cloudfront.DistributionLoggingConf
 	}
 }
 
+// S3 declares name+"-access-logs": the bucket's server access logs into the log bucket,
+// under "s3/<name>/"; nothing without access logs.
+func (l *AccessLogs) S3(ctx *pulumi.Context, name string, bucket pulumi.StringInput, parent pulumi.ResourceOption) error {
+	if l == nil {
+		return nil
+	}
+	_, err := s3.NewBucketLoggingV2(ctx, name+"-access-logs", &s3.BucketLoggingV2Args{
+		Bucket:       bucket,
+		TargetBucket: l.BucketName,
+		TargetPrefix: pulumi.Sprintf("%s/%s/", ServerAccessLogsPrefix, name),
+	}, parent)
+	return err
+}
+
 // NewLogBucket declares the log bucket.
 func NewLogBucket(ctx *pulumi.Context, name string, args *LogBucketArgs, opts ...pulumi.ResourceOption) (*LogBucket, error) {
 	if args == nil {
@@ -98,8 +113,8 @@ func NewLogBucket(ctx *pulumi.Context, name string, args *LogBucketArgs, opts ..
 
 func (l *LogBucket) declare(ctx *pulumi.Context, name string, a *LogBucketArgs) error {
 	parent := pulumi.Parent(l)
-	bkt, pab, versioning, err := declarePrivate(ctx, name, private{
-		Versioning: a.Versioning, Ownership: "BucketOwnerPreferred", Protect: a.Protect, Tags: a.Tags,
+	bkt, versioning, err := declarePrivate(ctx, name, private{
+		Versioning: a.Versioning, Ownership: privatebucket.LogDeliveryACLs, Protect: a.Protect, Tags: a.Tags,
 	}, parent)
 	if err != nil {
 		return err
@@ -127,8 +142,7 @@ func (l *LogBucket) declare(ctx *pulumi.Context, name string, a *LogBucketArgs) 
 
 	// S3 log delivery writes only server access logs, only for this account's buckets.
 	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
-	policy := iampolicy.Document(
-		denyInsecureTransport(bkt),
+	if err := bkt.Policy(ctx, name, parent,
 		iampolicy.Statement{
 			Sid:        "S3ServerAccessLogs",
 			Principal:  map[string][]string{"Service": {"logging.s3.amazonaws.com"}},
@@ -136,11 +150,7 @@ func (l *LogBucket) declare(ctx *pulumi.Context, name string, a *LogBucketArgs) 
 			Resources:  []pulumi.StringInput{pulumi.Sprintf("%s/%s/*", bkt.Arn, ServerAccessLogsPrefix)},
 			Conditions: []iampolicy.Condition{iampolicy.SourceAccount(account)},
 		},
-	)
-	if _, err := s3.NewBucketPolicy(ctx, name+"-policy", &s3.BucketPolicyArgs{
-		Bucket: bkt.ID(),
-		Policy: policy,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab})); err != nil {
+	); err != nil {
 		return err
 	}
 

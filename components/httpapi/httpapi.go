@@ -61,8 +61,11 @@ type APIArgs struct {
 	Throttle routes.Throttle
 	// RouteThrottles override the route table's per-route throttles, by route key.
 	RouteThrottles map[string]routes.Throttle
-	// CORSOrigins may call the API from a browser; none: no CORS configuration.
+	// CORSOrigins may call the API from a browser; none and no SiteOrigin: no CORS
+	// configuration.
 	CORSOrigins []string
+	// SiteOrigin is the storefront's origin, allowed beside CORSOrigins; nil: none.
+	SiteOrigin pulumi.StringInput
 	// LogRetentionDays is how long access logs are kept.
 	LogRetentionDays int
 	// LogKMSKeyArn encrypts the log group with a customer managed key; nil: CloudWatch
@@ -151,13 +154,17 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 		Description:  pulumi.String("shop HTTP API"),
 		Tags:         a.Tags,
 	}
-	if len(a.CORSOrigins) > 0 {
+	if len(a.CORSOrigins) > 0 || a.SiteOrigin != nil {
+		origins := pulumi.ToStringArray(a.CORSOrigins)
+		if a.SiteOrigin != nil {
+			origins = append(origins, a.SiteOrigin)
+		}
 		apiArgs.CorsConfiguration = &apigatewayv2.ApiCorsConfigurationArgs{
-			AllowOrigins:  pulumi.ToStringArray(a.CORSOrigins),
-			AllowMethods:  pulumi.ToStringArray(corsMethods(a.Routes)),
-			AllowHeaders:  pulumi.ToStringArray([]string{"authorization", "content-type", "idempotency-key"}),
-			ExposeHeaders: pulumi.ToStringArray([]string{"location", "retry-after", "x-cache"}),
-			MaxAge:        pulumi.Int(3600),
+			AllowOrigins:  origins,
+			AllowMethods:  pulumi.ToStringArray(routes.CORSMethods(a.Routes)),
+			AllowHeaders:  pulumi.ToStringArray(routes.CORSAllowHeaders),
+			ExposeHeaders: pulumi.ToStringArray(routes.CORSExposeHeaders),
+			MaxAge:        pulumi.Int(routes.CORSMaxAge),
 		}
 	}
 	gw, err := apigatewayv2.NewApi(ctx, name+"-api", apiArgs, parent)
@@ -447,19 +454,6 @@ func needsAuthorizer(rs []routes.Route) bool {
 		}
 	}
 	return false
-}
-
-func corsMethods(rs []routes.Route) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, r := range rs {
-		if !seen[r.Method] {
-			seen[r.Method] = true
-			out = append(out, r.Method)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // slug turns a route key into a resource name part: "GET /products/{productId}" ->

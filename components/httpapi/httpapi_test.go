@@ -42,13 +42,16 @@ func TestAPI(t *testing.T) {
 		check   func(t *testing.T, m *awsmock.Mocks)
 	}{
 		{
-			name:    "route table with CORS",
-			mutate:  func(a *httpapi.APIArgs) { a.CORSOrigins = []string{"https://shop.example.com"} },
+			name: "route table with CORS",
+			mutate: func(a *httpapi.APIArgs) {
+				a.CORSOrigins = []string{"https://shop.example.com"}
+				a.SiteOrigin = pulumi.String("https://d111111abcdef8.cloudfront.net")
+			},
 			wantURL: "", // the API's own execute-api endpoint
 			check: func(t *testing.T, m *awsmock.Mocks) {
 				api, _ := m.Named("aws:apigatewayv2/api:Api", "api-api")
 				cors := api.Inputs["corsConfiguration"].(map[string]any)
-				if cors["allowOrigins"].([]any)[0] != "https://shop.example.com" {
+				if o := cors["allowOrigins"].([]any); len(o) != 2 || o[0] != "https://shop.example.com" || o[1] != "https://d111111abcdef8.cloudfront.net" {
 					t.Errorf("cors = %v", cors)
 				}
 				if len(m.OfType("aws:apigatewayv2/domainName:DomainName")) != 0 {

@@ -37,6 +37,7 @@ package routes
 
 import (
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/shop-serverless/shop/functions/tables"
@@ -310,4 +311,28 @@ func FunctionByName(name string) (Function, bool) {
 		}
 	}
 	return Function{}, false
+}
+
+// CORS settings of the API for the browser origins a stage allows (the storefront's): the
+// request headers the app sends and the response headers it reads.
+var (
+	CORSAllowHeaders  = []string{"authorization", "content-type", "idempotency-key"}
+	CORSExposeHeaders = []string{"location", "retry-after", "x-cache"}
+)
+
+// CORSMaxAge is how long, in seconds, a browser may reuse a preflight's answer.
+const CORSMaxAge = 3600
+
+// CORSMethods are the methods of rs, sorted: what a browser may call cross-origin.
+func CORSMethods(rs []Route) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range rs {
+		if !seen[r.Method] {
+			seen[r.Method] = true
+			out = append(out, r.Method)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

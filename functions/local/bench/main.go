@@ -1,7 +1,7 @@
 // Command bench is `make bench`: it runs the local stage on real servers and measures the
 // shop against references taken in the same run (the machines are shared and noisy, so only
 // ratios mean anything): hot reads, a cache stampede, a flash sale, a Redis outage, cold
-// starts and artifact sizes. It prints a table, writes a JSON report to $BENCH_REPORT
+// starts, artifact sizes and the storefront in a real browser. It prints a table, writes a JSON report to $BENCH_REPORT
 // (default bench-report.json) and a latency plot beside it (.png).
 package main
 
@@ -37,6 +37,9 @@ type Config struct {
 	// CleanRebuild builds the artifacts the second time with an empty build cache, so
 	// "reproducible" also covers a fresh machine (minutes on two cores).
 	CleanRebuild bool
+	// Storefront measures the built storefront in Chromium (Lighthouse, Playwright): a
+	// minute or two, so only in `make bench`.
+	Storefront bool
 }
 
 // Full is `make bench`.
@@ -51,6 +54,7 @@ var Full = Config{
 	FlashRetryPercent: 10,
 	ColdStarts:        20,
 	CleanRebuild:      true,
+	Storefront:        true,
 }
 
 func main() {
@@ -117,6 +121,12 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		{"cold_start", func() error { return runColdStart(ctx, st, cfg.ColdStarts, rep) }},
 		{"artifacts", func() error { return runArtifacts(ctx, cfg.CleanRebuild, rep) }},
 	}
+	if cfg.Storefront {
+		scenarios = append(scenarios, struct {
+			name string
+			run  func() error
+		}{"storefront", func() error { return runStorefront(ctx, rep) }})
+	}
 	for _, s := range scenarios {
 		step("%s ...", s.name)
 		t0 := time.Now()
@@ -161,6 +171,21 @@ func evaluate(r *Report) []Target {
 			fmt.Sprintf("%.2f MiB, reproducible %v", float64(a.ZipBytes)/(1<<20), a.Reproducible),
 			a.ZipBytes <= 6<<20 && a.Reproducible})
 	}
+	if sf := r.Storefront; sf != nil {
+		for _, page := range sortedKeys(sf.Pages) {
+			p := sf.Pages[page]
+			for _, c := range []struct {
+				name  string
+				score float64
+			}{{"performance", p.Performance}, {"accessibility", p.Accessibility}, {"best practices", p.BestPractices}} {
+				ts = append(ts, Target{"storefront: " + page + " page Lighthouse " + c.name + " >= 95",
+					fmt.Sprintf("%.0f", c.score), c.score >= 95})
+			}
+		}
+		ts = append(ts, Target{"storefront: catalog page JavaScript at most 120 KB gzipped",
+			fmt.Sprintf("%.1f KB in %d scripts", float64(sf.CatalogJSGzipBytes)/1024, len(sf.CatalogJS)),
+			sf.CatalogJSGzipBytes <= 120*1024})
+	}
 	return ts
 }
 
@@ -189,6 +214,21 @@ func printTable(w io.Writer, r *Report) {
 	for _, name := range sortedKeys(r.Artifacts) {
 		a := r.Artifacts[name]
 		fmt.Fprintf(tw, "artifacts\t%s zip\t%.2f MiB, reproducible %v, sha256 %.12s\n", name, float64(a.ZipBytes)/(1<<20), a.Reproducible, a.SHA256)
+	}
+	if sf := r.Storefront; sf != nil {
+		for _, page := range sortedKeys(sf.Pages) {
+			p := sf.Pages[page]
+			fmt.Fprintf(tw, "storefront\t%s page Lighthouse perf / a11y / best practices\t%.0f / %.0f / %.0f\n", page, p.Performance, p.Accessibility, p.BestPractices)
+		}
+		fmt.Fprintf(tw, "\tcatalog JS gzipped\t%.1f KB\n", float64(sf.CatalogJSGzipBytes)/1024)
+		for i, a := range sf.CatalogJS {
+			if i == 3 {
+				break
+			}
+			fmt.Fprintf(tw, "\t  %s\t%.1f KB gzipped (%.1f KB)\n", a.Path, float64(a.GzipBytes)/1024, float64(a.Bytes)/1024)
+		}
+		f := sf.FirstCard
+		fmt.Fprintf(tw, "\tfirst product card / first byte p50\t%.0f ms / %.1f ms  (%d navigations)\n", f.FirstCardP50Ms, f.TTFBP50Ms, f.Runs)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\ntargets:")

@@ -10,9 +10,11 @@ type Report struct {
 	RedisDown RedisDown            `json:"redis_down"`
 	ColdStart map[string]ColdStart `json:"cold_start"`
 	Artifacts map[string]Artifact  `json:"artifacts"`
-	Targets   []Target             `json:"targets"`
-	Series    map[string][]float64 `json:"-"` // latencies in ms per series, for the plot
-	Notes     map[string]string    `json:"notes,omitempty"`
+	// Storefront is nil when the run leaves the storefront out (the smoke test).
+	Storefront *Storefront          `json:"storefront,omitempty"`
+	Targets    []Target             `json:"targets"`
+	Series     map[string][]float64 `json:"-"` // latencies in ms per series, for the plot
+	Notes      map[string]string    `json:"notes,omitempty"`
 }
 
 // Machine describes where the figures were measured.
@@ -79,6 +81,40 @@ type Artifact struct {
 	ZipBytes     int64  `json:"zip_bytes"`
 	SHA256       string `json:"sha256"`
 	Reproducible bool   `json:"reproducible"`
+}
+
+// Storefront is the built storefront served by the local site server on a seeded stage.
+type Storefront struct {
+	// Pages are Lighthouse's scores (0..100, mobile, simulated throttling) by page.
+	Pages map[string]PageScores `json:"pages"`
+	// CatalogJSGzipBytes is the JavaScript the catalog page loads, gzipped.
+	CatalogJSGzipBytes int `json:"catalog_js_gzip_bytes"`
+	// CatalogJS are those scripts, largest first.
+	CatalogJS []Asset `json:"catalog_js"`
+	// FirstCard times the first product card of the catalog page.
+	FirstCard FirstCard `json:"first_card"`
+}
+
+// PageScores are Lighthouse's category scores of one page.
+type PageScores struct {
+	Performance   float64 `json:"performance"`
+	Accessibility float64 `json:"accessibility"`
+	BestPractices float64 `json:"best_practices"`
+}
+
+// Asset is one file a page loads.
+type Asset struct {
+	Path      string `json:"path"`
+	Bytes     int    `json:"bytes"`
+	GzipBytes int    `json:"gzip_bytes"`
+}
+
+// FirstCard is the time from navigation start to the first product card on screen and to the
+// document's first byte, medians of fresh navigations of one run.
+type FirstCard struct {
+	Runs           int     `json:"runs"`
+	TTFBP50Ms      float64 `json:"ttfb_p50_ms"`
+	FirstCardP50Ms float64 `json:"first_card_p50_ms"`
 }
 
 // Target is one of the published targets and whether this run met it.

@@ -1,6 +1,7 @@
 // Command dev runs the shop locally on real servers (`make dev`): Redis, DynamoDB Local and
-// s3rver on free loopback ports, the sample catalog, and the gateway on $ADDR
-// (default 127.0.0.1:8080), until interrupted.
+// s3rver on free loopback ports, the sample catalog, the gateway on $ADDR
+// (default 127.0.0.1:8080) and the storefront (storefront/dist, which make builds) on
+// $SITE_ADDR (default 127.0.0.1:5173), until interrupted.
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/shop-serverless/shop/functions/local/site"
 	"github.com/shop-serverless/shop/functions/local/stage"
 )
 
@@ -24,8 +26,16 @@ func main() {
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
+	siteAddr := os.Getenv("SITE_ADDR")
+	if siteAddr == "" {
+		siteAddr = "127.0.0.1:5173"
+	}
 	fmt.Fprintln(os.Stderr, "starting Redis, DynamoDB Local and s3rver ...")
-	st, err := stage.Start(ctx, stage.Options{Addr: addr, Seed: true, Logger: log})
+	st, err := site.StartStage(ctx, site.StageOptions{
+		Stage: stage.Options{Addr: addr, Seed: true, Logger: log},
+		Addr:  siteAddr,
+		Dir:   "storefront/dist",
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "make dev:", err)
 		os.Exit(1)
@@ -36,7 +46,9 @@ func main() {
 	redisUser, redisPassword := st.RedisAdmin()
 	u := st.URL
 	fmt.Printf(`
-The shop is running at %[1]s (Redis %[2]s, DynamoDB Local %[3]s, s3rver %[4]s).
+The storefront is at %[6]s
+
+The shop's API is running at %[1]s (Redis %[2]s, DynamoDB Local %[3]s, s3rver %[4]s).
 
   curl -s %[1]s/health
   curl -s '%[1]s/products?category=books&limit=5'
@@ -48,10 +60,10 @@ An admin token for the next 12 hours:
   export ADMIN_TOKEN=%[5]s
 
 Redis has no default user; the functions connect as their own users. To look inside:
-  redis-cli -p %[6]d --user %[7]s --pass %[8]s
+  redis-cli -p %[7]d --user %[8]s --pass %[9]s
 
 Press Ctrl-C to stop; every server stops with it.
-`, u, st.Servers.Redis.Addr, st.Servers.DynamoDB.Addr, st.Servers.S3.Addr, admin,
+`, u, st.Servers.Redis.Addr, st.Servers.DynamoDB.Addr, st.Servers.S3.Addr, admin, st.SiteURL,
 		st.Servers.Redis.Port(), redisUser, redisPassword)
 
 	<-ctx.Done()

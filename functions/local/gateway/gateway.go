@@ -37,12 +37,15 @@ type Gateway struct {
 	mux    *http.ServeMux
 	issuer *Issuer
 	log    *slog.Logger
+	routes []routes.Route
+	// cors is nil until AllowOrigins: no browser origin may call.
+	cors *cors
 }
 
 // New returns a gateway serving rts with the handlers of functions (by function name),
 // verifying tokens with issuer.
 func New(rts []routes.Route, functions map[string]Handler, issuer *Issuer, log *slog.Logger) (*Gateway, error) {
-	g := &Gateway{mux: http.NewServeMux(), issuer: issuer, log: log}
+	g := &Gateway{mux: http.NewServeMux(), issuer: issuer, log: log, routes: rts}
 	for _, rt := range rts {
 		h, ok := functions[rt.Function]
 		if !ok {
@@ -64,7 +67,9 @@ func (g *Gateway) Handle(pattern string, h http.Handler) { g.mux.Handle(pattern,
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	g.mux.ServeHTTP(rec, r)
+	if g.cors == nil || !g.cors.handle(rec, r) {
+		g.mux.ServeHTTP(rec, r)
+	}
 	g.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 		"ms", float64(time.Since(start).Microseconds())/1000, "requestId", rec.Header().Get("Apigw-Requestid"))
 }

@@ -66,6 +66,9 @@ type Options struct {
 	DynamoDBClient func(function string, next dynamodb.HTTPClient) dynamodb.HTTPClient
 	// Middleware, when set, wraps the gateways' handlers.
 	Middleware func(http.Handler) http.Handler
+	// CORSOrigins are the browser origins that may call the API (the storefront's), as the
+	// API's CORS configuration allows them in the cloud.
+	CORSOrigins []string
 }
 
 // Stage is a running local stage.
@@ -165,6 +168,7 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 	if err != nil {
 		return nil, err
 	}
+	gw.AllowOrigins(s.opts.CORSOrigins...)
 	gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, 12*time.Hour))
 	gw.Handle("GET /_local/images/{key...}", s.imagesHandler())
 	return gw, nil
@@ -250,6 +254,9 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 	}
 	return env
 }
+
+// S3URL is the S3 endpoint functions get, so also where presigned upload URLs point.
+func (s *Stage) S3URL() string { return s.s3URL }
 
 // ImagesBaseURL is where the stage serves stored images, as CloudFront does in the cloud.
 func (s *Stage) ImagesBaseURL() string { return s.URL + "/_local/images" }
