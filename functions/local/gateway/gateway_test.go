@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -163,5 +165,117 @@ func TestGatewayAnswersAsAPIGateway(t *testing.T) {
 		if resp.StatusCode != tc.status || strings.TrimSpace(body) != tc.body {
 			t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.path, resp.StatusCode, body, tc.status, tc.body)
 		}
+	}
+}
+
+// rawRequest sends request (a request line and headers, as written on the wire) to srv, so
+// that paths a client library would clean or refuse reach the gateway unchanged.
+func rawRequest(t *testing.T, srv *httptest.Server, request string) (*http.Response, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// Paths with dot segments and doubled slashes are routed as sent, never redirected or
+// cleaned, and a path net/http cannot parse gets the contract's error body.
+func TestGatewayRoutesPathsAsSent(t *testing.T) {
+	issuer, err := NewIssuer(testIssuer, testAudience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handlers := map[string]Handler{}
+	for _, fn := range routes.Functions {
+		handlers[fn.Name] = echo
+	}
+	gw, err := New(routes.All, handlers, issuer, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(gw)
+	srv.Listener = JSONRefusals(srv.Listener)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	token, err := issuer.Issue("alice", nil, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		method, path string
+		auth         bool
+		status       int
+		// routeKey and param are what the function is called with; empty: not called.
+		routeKey, param string
+		// code is the contract's error code, or "Not Found" for API Gateway's own body.
+		code string
+	}{
+		{"GET", "/products/..", false, 200, "GET /products/{productId}", "..", ""},
+		{"GET", "/products/.", false, 200, "GET /products/{productId}", ".", ""},
+		{"GET", "/orders/..", false, 401, "", "", "unauthorized"},
+		{"GET", "/orders/..", true, 200, "GET /orders/{orderId}", "..", ""},
+		{"PUT", "/cart/items/..", true, 200, "PUT /cart/items/{productId}", "..", ""},
+		{"GET", "/cart/items/..", true, 404, "", "", "Not Found"},
+		{"POST", "/products/../reviews", true, 200, "POST /products/{productId}/reviews", "..", ""},
+		{"GET", "//products/books-01", false, 404, "", "", "Not Found"},
+		{"GET", "/products//books-01", false, 404, "", "", "Not Found"},
+		{"GET", "/products/", false, 404, "", "", "Not Found"},
+		{"GET", "/products/a%2Fb", false, 200, "GET /products/{productId}", "a/b", ""},
+		{"GET", "/products/%ZZ", false, 400, "", "", "invalid_request"},
+		{"GET", "/%zz", false, 400, "", "", "invalid_request"},
+	} {
+		name := tc.method + " " + tc.path
+		if tc.auth {
+			name += " signed in"
+		}
+		t.Run(name, func(t *testing.T) {
+			req := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 0\r\n"
+			if tc.auth {
+				req += "Authorization: Bearer " + token + "\r\n"
+			}
+			resp, body := rawRequest(t, srv, req+"\r\n")
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tc.status, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q, want JSON", ct)
+			}
+			if tc.routeKey != "" {
+				var ev events.APIGatewayV2HTTPRequest
+				if err := json.Unmarshal([]byte(body), &ev); err != nil {
+					t.Fatal(err)
+				}
+				var param string
+				for _, v := range ev.PathParameters {
+					param = v
+				}
+				if ev.RouteKey != tc.routeKey || param != tc.param || ev.RawPath != tc.path {
+					t.Errorf("function got %s %q on raw path %q, want %s %q on %q", ev.RouteKey, param, ev.RawPath, tc.routeKey, tc.param, tc.path)
+				}
+				return
+			}
+			var e struct {
+				Message string
+				Error   struct{ Code string }
+			}
+			if err := json.Unmarshal([]byte(body), &e); err != nil {
+				t.Fatalf("body %q is not JSON", body)
+			}
+			if got := e.Error.Code + e.Message; got != tc.code {
+				t.Errorf("body %s, want %s", body, tc.code)
+			}
+		})
 	}
 }

@@ -130,7 +130,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.serve(ln, gw)
+	s.serve(gateway.JSONRefusals(ln), gw)
 	return s, nil
 }
 
@@ -164,8 +164,12 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 	if err != nil {
 		return nil, err
 	}
-	gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, 12*time.Hour))
-	gw.Handle("GET /_local/images/{key...}", s.imagesHandler())
+	if err := gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, 12*time.Hour)); err != nil {
+		return nil, err
+	}
+	if err := gw.Handle("GET /_local/images/{key...}", s.imagesHandler()); err != nil {
+		return nil, err
+	}
 	return gw, nil
 }
 
@@ -199,7 +203,7 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.serve(ln, gw)
+	s.serve(gateway.JSONRefusals(ln), gw)
 	return "http://" + ln.Addr().String(), nil
 }
 
