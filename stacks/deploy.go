@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -100,7 +101,9 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		return nil, err
 	}
 
-	authArgs := &auth.AuthArgs{PoolName: cfg.Prefix + "-users", MFA: cfg.Auth.MFA, Protect: cfg.ProtectData, Tags: tags}
+	// Access tokens live exactly as long as the functions accept them.
+	authArgs := &auth.AuthArgs{PoolName: cfg.Prefix + "-users", MFA: cfg.Auth.MFA, Protect: cfg.ProtectData, Tags: tags,
+		AccessTokenMinutes: int(routes.MaxTokenLifetime / time.Minute)}
 	if cfg.Auth.Mode == "external" {
 		authArgs.External = &auth.External{Issuer: cfg.Auth.Issuer, Audiences: cfg.Auth.Audiences}
 	}

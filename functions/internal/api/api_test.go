@@ -95,16 +95,46 @@ func TestCallerAndAdmin(t *testing.T) {
 		}
 		return r
 	}
+	// token is the flattened claims of a Cognito access token issued now for an hour, with
+	// the given claims added, or removed where their value is "-".
+	token := func(kv ...string) map[string]string {
+		c := map[string]string{"sub": "u1", "token_use": "access", "client_id": "app",
+			"iat": "1700000000", "exp": "1700003600"}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "-" {
+				delete(c, kv[i])
+				continue
+			}
+			c[kv[i]] = kv[i+1]
+		}
+		return c
+	}
 	for _, tc := range []struct {
 		name          string
 		claims        map[string]string
 		caller, admin error
 	}{
 		{"no authorizer", nil, ErrUnauthorized, ErrUnauthorized},
-		{"no sub", map[string]string{"cognito:groups": "[admin]"}, ErrUnauthorized, ErrUnauthorized},
-		{"shopper", map[string]string{"sub": "u1"}, nil, ErrForbidden},
-		{"other group", map[string]string{"sub": "u1", "cognito:groups": "[ops]"}, nil, ErrForbidden},
-		{"admin", map[string]string{"sub": "u1", "cognito:groups": "[ops admin]"}, nil, nil},
+		{"no sub", token("sub", "-", "cognito:groups", "[admin]"), ErrUnauthorized, ErrUnauthorized},
+		{"shopper", token(), nil, ErrForbidden},
+		{"other group", token("cognito:groups", "[ops]"), nil, ErrForbidden},
+		{"admin", token("cognito:groups", "[ops admin]"), nil, nil},
+		{"admin alone", token("cognito:groups", "[admin]"), nil, nil},
+		{"group named staff,admin", token("cognito:groups", "[staff,admin]"), nil, ErrForbidden},
+		{"string claim staff,admin", token("cognito:groups", "staff,admin"), nil, ErrForbidden},
+		{"group named admins", token("cognito:groups", "[admins]"), nil, ErrForbidden},
+		{"JSON list is not how API Gateway flattens", token("cognito:groups", `["admin"]`), nil, ErrForbidden},
+		{"string claim naming admin", token("cognito:groups", "admin"), nil, nil},
+		{"ID token", token("token_use", "id", "aud", "app", "client_id", "-", "cognito:groups", "[admin]"), ErrUnauthorized, ErrUnauthorized},
+		{"refresh or unknown use", token("token_use", "refresh"), ErrUnauthorized, ErrUnauthorized},
+		{"external issuer without token_use", token("token_use", "-"), nil, ErrForbidden},
+		{"lives longer than the maximum", token("exp", "1700003601"), ErrUnauthorized, ErrUnauthorized},
+		{"lives a day", token("exp", "1700086400", "cognito:groups", "[admin]"), ErrUnauthorized, ErrUnauthorized},
+		{"no iat", token("iat", "-"), ErrUnauthorized, ErrUnauthorized},
+		{"no exp", token("exp", "-"), ErrUnauthorized, ErrUnauthorized},
+		{"exp before iat", token("exp", "1699999999"), ErrUnauthorized, ErrUnauthorized},
+		{"negative iat", token("iat", "-9223372036854775807", "exp", "9223372036854775807"), ErrUnauthorized, ErrUnauthorized},
+		{"iat not a number", token("iat", "soon"), ErrUnauthorized, ErrUnauthorized},
 	} {
 		req := withClaims(tc.claims)
 		if _, err := CallerOf(req); err != tc.caller {
@@ -119,10 +149,13 @@ func TestCallerAndAdmin(t *testing.T) {
 func TestParseGroups(t *testing.T) {
 	for in, want := range map[string][]string{
 		"":                nil,
+		"[]":              {},
 		"[admin]":         {"admin"},
 		"[admin editors]": {"admin", "editors"},
-		`["admin","ops"]`: {"admin", "ops"},
-		"admin,ops":       {"admin", "ops"},
+		"[staff,admin]":   {"staff,admin"},
+		"staff,admin":     {"staff,admin"},
+		"admin":           {"admin"},
+		`["admin","ops"]`: {`"admin","ops"`},
 	} {
 		if got := parseGroups(in); !reflect.DeepEqual(got, want) {
 			t.Errorf("%q: %v, want %v", in, got, want)

@@ -43,7 +43,7 @@ The shop is running at %[1]s (Redis %[2]s, DynamoDB Local %[3]s, s3rver %[4]s).
   curl -s -X POST %[1]s/_local/token -d '{"sub":"alice"}'
   curl -s -X POST %[1]s/_local/token -d '{"sub":"admin","groups":["admin"]}'
 
-An admin token for the next 12 hours:
+An admin token for the next hour (POST /_local/token issues more):
   export ADMIN_TOKEN=%[5]s
 
 Press Ctrl-C to stop; every server stops with it.

@@ -36,7 +36,7 @@ func echo(_ context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatew
 
 func newTestGateway(t *testing.T) (*httptest.Server, *Issuer) {
 	t.Helper()
-	issuer, err := NewIssuer(testIssuer, testAudience)
+	issuer, err := NewIssuer(testIssuer, testAudience, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func do(t *testing.T, method, url, token string) (*http.Response, string) {
 
 func TestProtectedRoutesRefuseBadTokens(t *testing.T) {
 	srv, issuer := newTestGateway(t)
-	other, _ := NewIssuer(testIssuer, testAudience) // same names, another key
+	other, _ := NewIssuer(testIssuer, testAudience, time.Hour) // same names, another key
 	now := time.Now()
 	claims := func(mod func(*jwt.RegisteredClaims)) jwt.RegisteredClaims {
 		c := jwt.RegisteredClaims{
@@ -97,6 +97,13 @@ func TestProtectedRoutesRefuseBadTokens(t *testing.T) {
 	}
 	sign := func(i *Issuer, c jwt.RegisteredClaims) string {
 		s, err := i.Sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	signAccess := func(c TokenClaims) string {
+		s, err := issuer.Sign(c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,6 +122,9 @@ func TestProtectedRoutesRefuseBadTokens(t *testing.T) {
 		"tampered":        valid[:len(valid)-4] + "AAAA",
 		"HS256 algorithm": hs256,
 		"no subject":      sign(issuer, claims(func(c *jwt.RegisteredClaims) { c.Subject = "" })),
+		"no issued-at":    sign(issuer, claims(func(c *jwt.RegisteredClaims) { c.IssuedAt = nil })),
+		"lives too long":  sign(issuer, claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour + time.Second)) })),
+		"wrong client_id": signAccess(TokenClaims{TokenUse: "access", ClientID: "other", RegisteredClaims: claims(func(c *jwt.RegisteredClaims) { c.Audience = nil })}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp, body := do(t, "GET", srv.URL+"/mine/1", token)
@@ -127,6 +137,17 @@ func TestProtectedRoutesRefuseBadTokens(t *testing.T) {
 			}
 		})
 	}
+	// API Gateway's authorizer takes an ID token's aud or an access token's client_id.
+	t.Run("ID token shape", func(t *testing.T) {
+		if resp, body := do(t, "GET", srv.URL+"/mine/1", valid); resp.StatusCode != 200 {
+			t.Errorf("status %d: %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("too long to issue", func(t *testing.T) {
+		if _, err := issuer.Issue("alice", nil, time.Hour+time.Second); err == nil {
+			t.Error("issued a token over the maximum lifetime")
+		}
+	})
 	t.Run("valid", func(t *testing.T) {
 		tok, _ := issuer.Issue("alice", []string{"admin"}, time.Minute)
 		resp, body := do(t, "GET", srv.URL+"/mine/42", tok)
@@ -138,7 +159,8 @@ func TestProtectedRoutesRefuseBadTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := ev.RequestContext.Authorizer.JWT.Claims
-		if c["sub"] != "alice" || c["cognito:groups"] != "[admin]" || ev.PathParameters["id"] != "42" {
+		if c["sub"] != "alice" || c["cognito:groups"] != "[admin]" || c["token_use"] != "access" ||
+			c["client_id"] != testAudience || c["aud"] != "" || ev.PathParameters["id"] != "42" {
 			t.Errorf("claims %v, path %v", c, ev.PathParameters)
 		}
 		if got := resp.Header.Values("Set-Cookie"); len(got) != 2 {
@@ -192,7 +214,7 @@ func rawRequest(t *testing.T, srv *httptest.Server, request string) (*http.Respo
 // Paths with dot segments and doubled slashes are routed as sent, never redirected or
 // cleaned, and a path net/http cannot parse gets the contract's error body.
 func TestGatewayRoutesPathsAsSent(t *testing.T) {
-	issuer, err := NewIssuer(testIssuer, testAudience)
+	issuer, err := NewIssuer(testIssuer, testAudience, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 			return nil, err
 		}
 	}
-	if s.Issuer, err = gateway.NewIssuer(Issuer, Audience); err != nil {
+	if s.Issuer, err = gateway.NewIssuer(Issuer, Audience, routes.MaxTokenLifetime); err != nil {
 		return nil, err
 	}
 	gw, err := s.newGateway(ctx, s.Env)
@@ -164,7 +164,7 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 	if err != nil {
 		return nil, err
 	}
-	if err := gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, 12*time.Hour)); err != nil {
+	if err := gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, routes.MaxTokenLifetime)); err != nil {
 		return nil, err
 	}
 	if err := gw.Handle("GET /_local/images/{key...}", s.imagesHandler()); err != nil {
@@ -277,7 +277,7 @@ func (s *Stage) newClients(ctx context.Context, env clients.Env) (*clients.Clien
 
 // Token issues a bearer token for sub in groups, as POST /_local/token does.
 func (s *Stage) Token(sub string, groups ...string) (string, error) {
-	return s.Issuer.Issue(sub, groups, time.Hour)
+	return s.Issuer.Issue(sub, groups, routes.MaxTokenLifetime)
 }
 
 // Close stops the gateway and every server; safe to call more than once.
