@@ -26,7 +26,22 @@ func TestDecodeJSON(t *testing.T) {
 		{"valid", `{"name":"a","price":1}`, "application/json", false, 0},
 		{"valid base64", `{"name":"a","price":1}`, "application/json", true, 0},
 		{"charset", `{"name":"a"}`, "application/json; charset=utf-8", false, 0},
-		{"no content type", `{"name":"a"}`, "", false, 0},
+		{"no content type", `{"name":"a"}`, "", false, 415},
+		{"media type in capitals", `{"name":"a"}`, "Application/JSON; Charset=UTF-8", false, 0},
+		{"other charset", `{"name":"a"}`, "application/json; charset=iso-8859-1", false, 415},
+		{"json suffix", `{"name":"a"}`, "application/vnd.api+json", false, 415},
+		{"form", `name=a`, "application/x-www-form-urlencoded", false, 415},
+		{"text", `{"name":"a"}`, "text/plain", false, 415},
+		{"broken content type", `{"name":"a"}`, "application/json;;", false, 415},
+		{"name in another case", `{"Name":"a"}`, "application/json", false, 400},
+		{"name in capitals", `{"NAME":"a"}`, "application/json", false, 400},
+		{"duplicate key", `{"name":"a","name":"b"}`, "application/json", false, 400},
+		{"duplicate key, other case", `{"name":"a","Name":"b"}`, "application/json", false, 400},
+		{"null", `null`, "application/json", false, 400},
+		{"string", `"x"`, "application/json", false, 400},
+		{"invalid UTF-8", "{\"name\":\"\xff\"}", "application/json", false, 400},
+		{"trailing garbage", `{"name":"a"} x`, "application/json", false, 400},
+		{"trailing space", "{\"name\":\"a\"}\n ", "application/json", false, 0},
 		{"wrong type", `{"name":1}`, "application/json", false, 400},
 		{"float for int", `{"price":1.5}`, "application/json", false, 400},
 		{"unknown field", `{"nam":"a"}`, "application/json", false, 400},
@@ -63,6 +78,38 @@ func TestDecodeJSON(t *testing.T) {
 				t.Errorf("status %d, want %d (err %v)", status, tc.status, err)
 			}
 		})
+	}
+}
+
+func TestDecodeJSONNamesTheMember(t *testing.T) {
+	type line struct {
+		Quantity int `json:"quantity"`
+	}
+	var b struct {
+		Items []line `json:"items"`
+	}
+	for body, want := range map[string]string{
+		`{"items":[{"Quantity":1}]}`:              `unknown field "items.0.Quantity"`,
+		`{"items":[{"quantity":1,"quantity":2}]}`: `field "items.0.quantity" appears more than once`,
+		`{"items":[{"quantity":"1"}]}`:            `field "items.0.quantity" has the wrong type`,
+	} {
+		req := Request{Body: body, Headers: map[string]string{"content-type": "application/json"}}
+		err := DecodeJSON(req, MaxBody, &b)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "api.line") {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
+	}
+}
+
+func TestLimitRefusesBadQueryEncoding(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"": true, "limit=5": true, "limit=%35": true, "category=a+b&limit=5": true, "a;b=c": true,
+		"limit=%zz": false, "limit=5&x=%": false, "%zz=1": false, "cursor=%E": false,
+	} {
+		_, err := Limit(Request{RawQueryString: raw})
+		if (err == nil) != ok || err != nil && StatusOf(err) != 400 {
+			t.Errorf("%q: %v, want ok %v", raw, err, ok)
+		}
 	}
 }
 
