@@ -301,3 +301,17 @@ func TestGatewayRoutesPathsAsSent(t *testing.T) {
 		})
 	}
 }
+
+// A body over API Gateway's limit is refused by the gateway itself, with the contract's body.
+func TestGatewayRefusesOversizeBodies(t *testing.T) {
+	srv, _ := newTestGateway(t)
+	resp, err := http.Post(srv.URL+"/fail", "application/json", strings.NewReader(strings.Repeat("x", maxPayload+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct{ Error struct{ Code string } }
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || resp.StatusCode != 413 || e.Error.Code != "payload_too_large" {
+		t.Errorf("status %d, code %q (%v), want 413 payload_too_large", resp.StatusCode, e.Error.Code, err)
+	}
+}
