@@ -1,16 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/cache"
@@ -247,7 +248,7 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 	}
 	c.Region = region
 
-	for _, v := range []struct {
+	settings := []struct {
 		key string
 		dst any
 	}{
@@ -266,11 +267,15 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		{"monitoring", &c.Monitoring},
 		{"encryption", &c.Encryption},
 		{"site", &c.Site},
-	} {
+	}
+	known := []string{"alarmEmail"}
+	for _, v := range settings {
+		known = append(known, v.key)
 		if err := decode(ctx, v.key, v.dst); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, unknownKeys(known)...)
 	// The alarm address is read as a secret whether or not the stack file encrypts it, so it
 	// never shows in state, previews or graph snapshots.
 	if email, ok := ctx.GetConfig(project + ":alarmEmail"); ok && email != "" {
@@ -285,8 +290,9 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 	return c, nil
 }
 
-// decode reads one optional key into dst, refusing unknown fields so a typo in a stack file
-// is an error rather than a silently ignored setting.
+// decode reads one optional key into dst strictly, so a typo in a stack file is an error
+// rather than a silently ignored setting: member names are exact (case-sensitive), none
+// unknown, none twice.
 func decode(ctx *pulumi.Context, key string, dst any) error {
 	raw, ok := ctx.GetConfig(project + ":" + key)
 	if !ok {
@@ -296,12 +302,48 @@ func decode(ctx *pulumi.Context, key string, dst any) error {
 		*s = raw
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	err := json.Unmarshal([]byte(raw), dst, json.RejectUnknownMembers(true))
+	var semErr *json.SemanticError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &semErr) && errors.Is(semErr.Err, json.ErrUnknownName):
+		return fmt.Errorf("%s:%s%s: unknown key", project, key, dotted(semErr.JSONPointer))
+	case errors.As(err, &semErr) && semErr.JSONPointer != "":
+		return fmt.Errorf("%s:%s%s: a JSON %s is not a valid value here", project, key, dotted(semErr.JSONPointer), semErr.JSONKind)
+	default:
 		return fmt.Errorf("%s:%s: %w", project, key, err)
 	}
-	return nil
+}
+
+// dotted renders a JSON pointer ("/network/azCount") as a key path (".network.azCount").
+func dotted(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		b.WriteString("." + tok)
+	}
+	return b.String()
+}
+
+// unknownKeys reports every key of the project's namespace that the program does not read.
+// The Pulumi SDK offers no list of the configuration's keys, so they are read where the SDK
+// reads them: the engine hands the whole configuration to a Go program as a JSON object in
+// PULUMI_CONFIG. Other namespaces (aws:, pulumi:) belong to providers and are left alone.
+func unknownKeys(known []string) []error {
+	all := map[string]string{}
+	if raw := os.Getenv(pulumi.EnvConfig); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &all); err != nil {
+			return []error{fmt.Errorf("%s: %w", pulumi.EnvConfig, err)}
+		}
+	}
+	var errs []error
+	for _, k := range sortedKeys(all) {
+		name, ours := strings.CutPrefix(k, project+":")
+		if ours && !slices.Contains(known, name) {
+			errs = append(errs, fmt.Errorf("%s: unknown key", k))
+		}
+	}
+	return errs
 }
 
 // Validate reports every problem of the configuration at once, each under its key.

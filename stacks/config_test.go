@@ -10,15 +10,16 @@ import (
 	"github.com/shop-serverless/shop/components/awsmock"
 )
 
-// loadWith runs loadConfig alone under mocks.
+// loadWith runs loadConfig alone under mocks, with cfg handed over as the engine does.
 func loadWith(t *testing.T, cfg map[string]string) (*Config, error) {
 	t.Helper()
+	setEngineConfig(t, cfg, nil)
 	var c *Config
 	err := awsmock.New(project, "test").Run(func(ctx *pulumi.Context) error {
 		var err error
 		c, err = loadConfig(ctx)
 		return err
-	}, awsmock.WithConfig(cfg, nil))
+	})
 	return c, err
 }
 
@@ -59,7 +60,16 @@ func TestConfigErrors(t *testing.T) {
 		want []string
 	}{
 		{"no region", map[string]string{}, []string{"aws:region: required"}},
-		{"typo in a key", map[string]string{"shop:network": `{"natMod":"none"}`}, []string{`shop:network: json: unknown field "natMod"`}},
+		{"typo in a key", map[string]string{"shop:network": `{"natMod":"none"}`}, []string{"shop:network.natMod: unknown key"}},
+		{"unknown top-level keys", map[string]string{"shop:bogus": "1", "shop:Network": `{"azCount":2}`, "aws:profile": "ops"}, []string{
+			"shop:bogus: unknown key", "shop:Network: unknown key",
+		}},
+		{"nested keys in another case", map[string]string{
+			"shop:network": `{"azcount":3}`,
+			"shop:api":     `{"throttle":{"rateLimit":1,"burstlimit":1}}`,
+		}, []string{"shop:network.azcount: unknown key", "shop:api.throttle.burstlimit: unknown key"}},
+		{"a key twice", map[string]string{"shop:network": `{"azCount":2,"azCount":3}`}, []string{"shop:network", "azCount"}},
+		{"a wrong type", map[string]string{"shop:network": `{"azCount":"two"}`}, []string{"shop:network.azCount:"}},
 		{"bad values", map[string]string{
 			"shop:network":          `{"natMode":"many","azCount":9}`,
 			"shop:cache":            `{"engine":"memcached","nodes":3}`,
@@ -94,7 +104,7 @@ func TestConfigErrors(t *testing.T) {
 			"shop:encryption.keyDeletionDays: 3 must be 7..30",
 		}},
 		{"encryption typo", map[string]string{"shop:encryption": `{"customerManagedKeys":true}`}, []string{
-			`shop:encryption: json: unknown field "customerManagedKeys"`,
+			`shop:encryption.customerManagedKeys: unknown key`,
 		}},
 		{"external auth", map[string]string{"shop:auth": `{"mode":"external","issuer":"http://x"}`}, []string{
 			`shop:auth.issuer: "http://x" must be an https URL`, "shop:auth.audiences",

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -170,9 +171,10 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		return nil, err
 	}
 
+	// Access tokens live exactly as long as the functions accept them.
 	authArgs := &auth.AuthArgs{
 		PoolName: cfg.Prefix + "-users", MFA: cfg.Auth.MFA, ThreatProtection: cfg.Auth.ThreatProtection,
-		Protect: cfg.ProtectData, Tags: tags,
+		AccessTokenMinutes: int(routes.MaxTokenLifetime / time.Minute), Protect: cfg.ProtectData, Tags: tags,
 	}
 	if cfg.Auth.Mode == "external" {
 		authArgs.External = &auth.External{Issuer: cfg.Auth.Issuer, Audiences: cfg.Auth.Audiences}

@@ -137,8 +137,22 @@ func runStack(t testing.TB, stack string) (*awsmock.Mocks, map[string]any) {
 	return runWithConfig(t, stack, cfg, secrets)
 }
 
+// setEngineConfig hands cfg and the secret keys to the program as the engine does: in the
+// PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS environment variables, which the SDK reads.
+func setEngineConfig(t testing.TB, cfg map[string]string, secrets []string) {
+	t.Helper()
+	for name, v := range map[string]any{pulumi.EnvConfig: cfg, pulumi.EnvConfigSecretKeys: secrets} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv(name, string(b))
+	}
+}
+
 func runWithConfig(t testing.TB, stack string, cfg map[string]string, secrets []string) (*awsmock.Mocks, map[string]any) {
 	t.Helper()
+	setEngineConfig(t, cfg, secrets)
 	root := moduleRoot(t)
 	m := awsmock.New(project, stack)
 	m.PathBase = root
@@ -154,7 +168,7 @@ func runWithConfig(t testing.TB, stack string, cfg map[string]string, secrets []
 		}
 		awsmock.Capture(ctx, "outputs", pulumi.Map(outs).ToMapOutput(), &outputs)
 		return nil
-	}, awsmock.WithConfig(cfg, secrets))
+	})
 	if err != nil {
 		t.Fatalf("stack %s: %v", stack, err)
 	}

@@ -26,7 +26,22 @@ func TestDecodeJSON(t *testing.T) {
 		{"valid", `{"name":"a","price":1}`, "application/json", false, 0},
 		{"valid base64", `{"name":"a","price":1}`, "application/json", true, 0},
 		{"charset", `{"name":"a"}`, "application/json; charset=utf-8", false, 0},
-		{"no content type", `{"name":"a"}`, "", false, 0},
+		{"no content type", `{"name":"a"}`, "", false, 415},
+		{"media type in capitals", `{"name":"a"}`, "Application/JSON; Charset=UTF-8", false, 0},
+		{"other charset", `{"name":"a"}`, "application/json; charset=iso-8859-1", false, 415},
+		{"json suffix", `{"name":"a"}`, "application/vnd.api+json", false, 415},
+		{"form", `name=a`, "application/x-www-form-urlencoded", false, 415},
+		{"text", `{"name":"a"}`, "text/plain", false, 415},
+		{"broken content type", `{"name":"a"}`, "application/json;;", false, 415},
+		{"name in another case", `{"Name":"a"}`, "application/json", false, 400},
+		{"name in capitals", `{"NAME":"a"}`, "application/json", false, 400},
+		{"duplicate key", `{"name":"a","name":"b"}`, "application/json", false, 400},
+		{"duplicate key, other case", `{"name":"a","Name":"b"}`, "application/json", false, 400},
+		{"null", `null`, "application/json", false, 400},
+		{"string", `"x"`, "application/json", false, 400},
+		{"invalid UTF-8", "{\"name\":\"\xff\"}", "application/json", false, 400},
+		{"trailing garbage", `{"name":"a"} x`, "application/json", false, 400},
+		{"trailing space", "{\"name\":\"a\"}\n ", "application/json", false, 0},
 		{"wrong type", `{"name":1}`, "application/json", false, 400},
 		{"float for int", `{"price":1.5}`, "application/json", false, 400},
 		{"unknown field", `{"nam":"a"}`, "application/json", false, 400},
@@ -66,6 +81,38 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
+func TestDecodeJSONNamesTheMember(t *testing.T) {
+	type line struct {
+		Quantity int `json:"quantity"`
+	}
+	var b struct {
+		Items []line `json:"items"`
+	}
+	for body, want := range map[string]string{
+		`{"items":[{"Quantity":1}]}`:              `unknown field "items.0.Quantity"`,
+		`{"items":[{"quantity":1,"quantity":2}]}`: `field "items.0.quantity" appears more than once`,
+		`{"items":[{"quantity":"1"}]}`:            `field "items.0.quantity" has the wrong type`,
+	} {
+		req := Request{Body: body, Headers: map[string]string{"content-type": "application/json"}}
+		err := DecodeJSON(req, MaxBody, &b)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "api.line") {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
+	}
+}
+
+func TestLimitRefusesBadQueryEncoding(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"": true, "limit=5": true, "limit=%35": true, "category=a+b&limit=5": true, "a;b=c": true,
+		"limit=%zz": false, "limit=5&x=%": false, "%zz=1": false, "cursor=%E": false,
+	} {
+		_, err := Limit(Request{RawQueryString: raw})
+		if (err == nil) != ok || err != nil && StatusOf(err) != 400 {
+			t.Errorf("%q: %v, want ok %v", raw, err, ok)
+		}
+	}
+}
+
 func TestLimit(t *testing.T) {
 	for q, want := range map[string]int{"": DefaultLimit, "1": 1, "100": 100, "0": -1, "101": -1, "x": -1, "-5": -1, "1e2": -1} {
 		req := Request{}
@@ -95,16 +142,46 @@ func TestCallerAndAdmin(t *testing.T) {
 		}
 		return r
 	}
+	// token is the flattened claims of a Cognito access token issued now for an hour, with
+	// the given claims added, or removed where their value is "-".
+	token := func(kv ...string) map[string]string {
+		c := map[string]string{"sub": "u1", "token_use": "access", "client_id": "app",
+			"iat": "1700000000", "exp": "1700003600"}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "-" {
+				delete(c, kv[i])
+				continue
+			}
+			c[kv[i]] = kv[i+1]
+		}
+		return c
+	}
 	for _, tc := range []struct {
 		name          string
 		claims        map[string]string
 		caller, admin error
 	}{
 		{"no authorizer", nil, ErrUnauthorized, ErrUnauthorized},
-		{"no sub", map[string]string{"cognito:groups": "[admin]"}, ErrUnauthorized, ErrUnauthorized},
-		{"shopper", map[string]string{"sub": "u1"}, nil, ErrForbidden},
-		{"other group", map[string]string{"sub": "u1", "cognito:groups": "[ops]"}, nil, ErrForbidden},
-		{"admin", map[string]string{"sub": "u1", "cognito:groups": "[ops admin]"}, nil, nil},
+		{"no sub", token("sub", "-", "cognito:groups", "[admin]"), ErrUnauthorized, ErrUnauthorized},
+		{"shopper", token(), nil, ErrForbidden},
+		{"other group", token("cognito:groups", "[ops]"), nil, ErrForbidden},
+		{"admin", token("cognito:groups", "[ops admin]"), nil, nil},
+		{"admin alone", token("cognito:groups", "[admin]"), nil, nil},
+		{"group named staff,admin", token("cognito:groups", "[staff,admin]"), nil, ErrForbidden},
+		{"string claim staff,admin", token("cognito:groups", "staff,admin"), nil, ErrForbidden},
+		{"group named admins", token("cognito:groups", "[admins]"), nil, ErrForbidden},
+		{"JSON list is not how API Gateway flattens", token("cognito:groups", `["admin"]`), nil, ErrForbidden},
+		{"string claim naming admin", token("cognito:groups", "admin"), nil, nil},
+		{"ID token", token("token_use", "id", "aud", "app", "client_id", "-", "cognito:groups", "[admin]"), ErrUnauthorized, ErrUnauthorized},
+		{"refresh or unknown use", token("token_use", "refresh"), ErrUnauthorized, ErrUnauthorized},
+		{"external issuer without token_use", token("token_use", "-"), nil, ErrForbidden},
+		{"lives longer than the maximum", token("exp", "1700003601"), ErrUnauthorized, ErrUnauthorized},
+		{"lives a day", token("exp", "1700086400", "cognito:groups", "[admin]"), ErrUnauthorized, ErrUnauthorized},
+		{"no iat", token("iat", "-"), ErrUnauthorized, ErrUnauthorized},
+		{"no exp", token("exp", "-"), ErrUnauthorized, ErrUnauthorized},
+		{"exp before iat", token("exp", "1699999999"), ErrUnauthorized, ErrUnauthorized},
+		{"negative iat", token("iat", "-9223372036854775807", "exp", "9223372036854775807"), ErrUnauthorized, ErrUnauthorized},
+		{"iat not a number", token("iat", "soon"), ErrUnauthorized, ErrUnauthorized},
 	} {
 		req := withClaims(tc.claims)
 		if _, err := CallerOf(req); err != tc.caller {
@@ -119,10 +196,13 @@ func TestCallerAndAdmin(t *testing.T) {
 func TestParseGroups(t *testing.T) {
 	for in, want := range map[string][]string{
 		"":                nil,
+		"[]":              {},
 		"[admin]":         {"admin"},
 		"[admin editors]": {"admin", "editors"},
-		`["admin","ops"]`: {"admin", "ops"},
-		"admin,ops":       {"admin", "ops"},
+		"[staff,admin]":   {"staff,admin"},
+		"staff,admin":     {"staff,admin"},
+		"admin":           {"admin"},
+		`["admin","ops"]`: {`"admin","ops"`},
 	} {
 		if got := parseGroups(in); !reflect.DeepEqual(got, want) {
 			t.Errorf("%q: %v, want %v", in, got, want)

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -68,11 +69,24 @@ func FuzzDecodeDraft(f *testing.F) {
 	f.Add("not base64 !", "application/json", true)
 	f.Add(`{"name":"Lamp"}`, "text/plain", false)
 	f.Add(`{"name":"Lamp"}`, "application/json; charset=\"", false)
+	// Strict decoding: exact names, no duplicates, a JSON content type.
+	valid := `{"name":"Lamp","category":"home","price":1,"currency":"USD","stock":3}`
+	f.Add(valid, "", false)
+	f.Add(valid, "Application/JSON; charset=UTF-8", false)
+	f.Add(valid, "application/json; charset=latin1", false)
+	f.Add(valid, "application/x-www-form-urlencoded", false)
+	f.Add(`{"Name":"Lamp","category":"home","price":1,"currency":"USD","stock":3}`, "application/json", false)
+	f.Add(`{"name":"Lamp","category":"home","PRICE":1,"currency":"USD","stock":3}`, "application/json", false)
+	f.Add(`{"name":"Lamp","name":"Desk","category":"home","price":1,"currency":"USD","stock":3}`, "application/json", false)
+	f.Add(`{"name":"Lamp","category":"home","price":1,"price":0,"currency":"USD","stock":3}`, "application/json", false)
 	f.Fuzz(func(t *testing.T, body, contentType string, b64 bool) {
 		d, err := decodeDraft(request(body, contentType, b64))
 		if err != nil {
 			checkRefusal(t, err)
 			return
+		}
+		if !strings.HasPrefix(strings.ToLower(contentType), "application/json") {
+			t.Fatalf("accepted a body sent as %q", contentType)
 		}
 		if p := d.Problems(); len(p) != 0 {
 			t.Fatalf("accepted an invalid draft: %v", p)
@@ -141,6 +155,9 @@ func FuzzDecodeUploadURL(f *testing.F) {
 		f.Add(seed, "application/json")
 	}
 	f.Add(`{"contentType":"image/png"}`, "multipart/form-data")
+	f.Add(`{"contentType":"image/png"}`, "")
+	f.Add(`{"ContentType":"image/png"}`, "application/json")
+	f.Add(`{"contentType":"text/html","contentType":"image/png"}`, "application/json")
 	f.Fuzz(func(t *testing.T, body, contentType string) {
 		ct, ext, err := decodeUploadURL(request(body, contentType, false))
 		if err != nil {

@@ -35,12 +35,22 @@ func FuzzDecodeReview(f *testing.F) {
 	}
 	f.Add(`{"rating":5,"title":"x"}`, "text/plain", false)
 	f.Add(`eyJyYXRpbmciOjUsInRpdGxlIjoieCJ9`, "application/json", true)
+	// Strict decoding: exact names, no duplicates, a JSON content type.
+	f.Add(`{"rating":5,"title":"x"}`, "", false)
+	f.Add(`{"rating":5,"title":"x"}`, "application/json; charset=utf-16", false)
+	f.Add(`{"Rating":5,"title":"x"}`, "application/json", false)
+	f.Add(`{"rating":5,"Title":"x"}`, "application/json", false)
+	f.Add(`{"rating":1,"rating":5,"title":"x"}`, "application/json", false)
+	f.Add(`{"rating":5,"title":"x","title":"y"}`, "application/json", false)
 	f.Fuzz(func(t *testing.T, body, contentType string, b64 bool) {
 		req := api.Request{Body: body, Headers: map[string]string{"content-type": contentType}, IsBase64Encoded: b64}
 		d, err := decodeReview(req)
 		if err != nil {
 			checkRefusal(t, err)
 			return
+		}
+		if !strings.HasPrefix(strings.ToLower(contentType), "application/json") {
+			t.Fatalf("accepted a body sent as %q", contentType)
 		}
 		if d.Rating < MinRating || d.Rating > MaxRating || utf8.RuneCountInString(d.Title) > TitleRule.Max ||
 			utf8.RuneCountInString(d.Body) > BodyRule.Max || strings.TrimSpace(d.Title) == "" {

@@ -56,7 +56,7 @@ The shop's API is running at %[1]s (Redis %[2]s, DynamoDB Local %[3]s, s3rver %[
   curl -s -X POST %[1]s/_local/token -d '{"sub":"alice"}'
   curl -s -X POST %[1]s/_local/token -d '{"sub":"admin","groups":["admin"]}'
 
-An admin token for the next 12 hours:
+An admin token for the next hour (POST /_local/token issues more):
   export ADMIN_TOKEN=%[5]s
 
 Redis has no default user; the functions connect as their own users. To look inside:

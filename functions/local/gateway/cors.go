@@ -25,7 +25,7 @@ type cors struct {
 func (g *Gateway) AllowOrigins(origins ...string) {
 	g.cors = &cors{
 		origins: origins,
-		methods: strings.Join(routes.CORSMethods(g.routes), ","),
+		methods: strings.Join(routes.CORSMethods(g.api), ","),
 		headers: strings.Join(routes.CORSAllowHeaders, ","),
 		expose:  strings.Join(routes.CORSExposeHeaders, ","),
 		maxAge:  strconv.Itoa(routes.CORSMaxAge),

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -38,13 +39,7 @@ func Event(r *http.Request, route routes.Route, body []byte, claims map[string]s
 			}
 		}
 	}
-	var query map[string]string
-	if q := r.URL.Query(); len(q) > 0 {
-		query = make(map[string]string, len(q))
-		for k, vals := range q {
-			query[k] = strings.Join(vals, ",")
-		}
-	}
+	query := queryParameters(r.URL.RawQuery)
 	var params map[string]string
 	for _, name := range pathParamNames(route.Path) {
 		if params == nil {
@@ -102,6 +97,33 @@ func Event(r *http.Request, route routes.Route, body []byte, claims map[string]s
 		}
 	}
 	return ev
+}
+
+// queryParameters decodes a raw query string as API Gateway does: pairs split on "&" only
+// (url.ParseQuery also splits on ";" and drops such pairs), repeated names joined with
+// commas. A pair that is not valid URL encoding is left out; the function sees it in
+// rawQueryString.
+func queryParameters(raw string) map[string]string {
+	var query map[string]string
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		name, errName := url.QueryUnescape(k)
+		value, errValue := url.QueryUnescape(v)
+		if errName != nil || errValue != nil {
+			continue
+		}
+		if query == nil {
+			query = map[string]string{}
+		}
+		if prev, ok := query[name]; ok {
+			value = prev + "," + value
+		}
+		query[name] = value
+	}
+	return query
 }
 
 // isText says whether API Gateway passes a body of this type as text rather than base64.

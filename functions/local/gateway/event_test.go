@@ -197,3 +197,14 @@ func TestFlattenClaimsAsAPIGateway(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+func TestQueryParametersAsAPIGateway(t *testing.T) {
+	got := queryParameters("a=1&a=2&b=x%20y&c=p;q&d=%zz&e&&f=")
+	want := map[string]string{"a": "1,2", "b": "x y", "c": "p;q", "e": "", "f": ""}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if q := queryParameters(""); q != nil {
+		t.Errorf("empty query: %v, want none", q)
+	}
+}

@@ -34,10 +34,11 @@ const (
 
 // Gateway is an http.Handler.
 type Gateway struct {
-	mux    *http.ServeMux
+	routes table
+	// api is the route table it serves; CORS allows exactly its methods.
+	api    []routes.Route
 	issuer *Issuer
 	log    *slog.Logger
-	routes []routes.Route
 	// cors is nil until AllowOrigins: no browser origin may call.
 	cors *cors
 }
@@ -45,44 +46,56 @@ type Gateway struct {
 // New returns a gateway serving rts with the handlers of functions (by function name),
 // verifying tokens with issuer.
 func New(rts []routes.Route, functions map[string]Handler, issuer *Issuer, log *slog.Logger) (*Gateway, error) {
-	g := &Gateway{mux: http.NewServeMux(), issuer: issuer, log: log, routes: rts}
+	g := &Gateway{issuer: issuer, log: log, api: rts}
 	for _, rt := range rts {
 		h, ok := functions[rt.Function]
 		if !ok {
 			return nil, fmt.Errorf("route %s: no handler for function %q", rt.Key(), rt.Function)
 		}
-		g.mux.Handle(rt.Key(), g.route(rt, h))
+		if err := g.routes.add(rt.Key(), g.route(rt, h)); err != nil {
+			return nil, fmt.Errorf("route %s: %w", rt.Key(), err)
+		}
 	}
-	// API Gateway answers every unmatched method and path alike.
-	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeMessage(w, http.StatusNotFound, "Not Found")
-	})
 	return g, nil
 }
 
 // Handle adds a local-only endpoint, such as the token issuer; the cloud has none of them.
-func (g *Gateway) Handle(pattern string, h http.Handler) { g.mux.Handle(pattern, h) }
+// pattern is "METHOD /path/{name}", and a last segment "{name...}" takes the rest of the path.
+func (g *Gateway) Handle(pattern string, h http.Handler) error { return g.routes.add(pattern, h) }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. It routes on the method and the path as sent (see
+// match.go); API Gateway answers every unmatched method and path alike.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	if g.cors == nil || !g.cors.handle(rec, r) {
-		g.mux.ServeHTTP(rec, r)
+		g.dispatch(rec, r)
 	}
 	g.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 		"ms", float64(time.Since(start).Microseconds())/1000, "requestId", rec.Header().Get("Apigw-Requestid"))
+}
+
+func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
+	segs, ok := splitPath(r.URL.EscapedPath())
+	if !ok {
+		writeResponse(w, api.Fail(r.Context(), api.Invalid("the request path is not a valid URL path")))
+		return
+	}
+	h, values := g.routes.lookup(r.Method, segs)
+	if h == nil {
+		writeMessage(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	for name, v := range values {
+		r.SetPathValue(name, v)
+	}
+	h.ServeHTTP(w, r)
 }
 
 func (g *Gateway) route(rt routes.Route, h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requestID := newRequestID()
 		w.Header().Set("Apigw-Requestid", requestID)
-		// net/http lets GET patterns answer HEAD; API Gateway routes match the method exactly.
-		if r.Method != rt.Method {
-			writeMessage(w, http.StatusNotFound, "Not Found")
-			return
-		}
 		var claims map[string]string
 		if rt.Auth != routes.Public {
 			c, err := g.authorize(r)
@@ -98,7 +111,7 @@ func (g *Gateway) route(rt routes.Route, h Handler) http.Handler {
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPayload))
 		if err != nil {
-			writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+			writeResponse(w, api.Fail(r.Context(), api.TooLarge("the request body is over API Gateway's 10 MB")))
 			return
 		}
 		ev := Event(r, rt, body, claims, requestID, time.Now())

@@ -132,14 +132,14 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 			return nil, err
 		}
 	}
-	if s.Issuer, err = gateway.NewIssuer(Issuer, Audience); err != nil {
+	if s.Issuer, err = gateway.NewIssuer(Issuer, Audience, routes.MaxTokenLifetime); err != nil {
 		return nil, err
 	}
 	gw, err := s.newGateway(ctx, s.Env)
 	if err != nil {
 		return nil, err
 	}
-	s.serve(ln, gw)
+	s.serve(gateway.JSONRefusals(ln), gw)
 	return s, nil
 }
 
@@ -169,8 +169,12 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 		return nil, err
 	}
 	gw.AllowOrigins(s.opts.CORSOrigins...)
-	gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, 12*time.Hour))
-	gw.Handle("GET /_local/images/{key...}", s.imagesHandler())
+	if err := gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, routes.MaxTokenLifetime)); err != nil {
+		return nil, err
+	}
+	if err := gw.Handle("GET /_local/images/{key...}", s.imagesHandler()); err != nil {
+		return nil, err
+	}
 	return gw, nil
 }
 
@@ -204,7 +208,7 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.serve(ln, gw)
+	s.serve(gateway.JSONRefusals(ln), gw)
 	return "http://" + ln.Addr().String(), nil
 }
 
@@ -317,7 +321,7 @@ func (s *Stage) RedisAdmin() (user, password string) { return cacheAdmin, s.cach
 
 // Token issues a bearer token for sub in groups, as POST /_local/token does.
 func (s *Stage) Token(sub string, groups ...string) (string, error) {
-	return s.Issuer.Issue(sub, groups, time.Hour)
+	return s.Issuer.Issue(sub, groups, routes.MaxTokenLifetime)
 }
 
 // Close stops the gateway and every server; safe to call more than once.
