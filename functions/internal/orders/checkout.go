@@ -13,6 +13,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/internal/money"
 )
 
 // RecordTTL is how long an Idempotency-Key is remembered: a retry within it gets the
@@ -186,6 +187,7 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, consis
 		return Order{}, err
 	}
 	o := Order{OrderID: newOrderID(), UserID: userID, Status: StatusConfirmed, CreatedAt: Timestamp(c.now())}
+	var total money.Total
 	for _, l := range req.Items {
 		p, ok := products[l.ProductID]
 		if !ok {
@@ -201,7 +203,11 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, consis
 				p.ProductID, p.Currency, o.Currency)
 		}
 		o.Items = append(o.Items, Item{ProductID: p.ProductID, Quantity: l.Quantity, Price: p.Price, Currency: p.Currency})
-		o.Total += p.Price * l.Quantity
+		total.AddLine(p.Price, l.Quantity)
+	}
+	if o.Total, err = total.Sum(); err != nil {
+		return Order{}, api.Unprocessable("the order's total would exceed %d %s (minor units); order fewer units",
+			int64(money.MaxAmount), o.Currency)
 	}
 	return o, nil
 }

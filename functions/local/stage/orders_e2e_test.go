@@ -19,6 +19,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/money"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/servers"
@@ -693,5 +694,47 @@ func TestOrdersBadInput(t *testing.T) {
 	r.Expect(t, http.StatusOK, "")
 	if strings.Contains(string(r.Body), mine.OrderID) {
 		t.Error("another user's list shows the order")
+	}
+}
+
+// An order whose line amount or total would exceed 2^53-1 is refused with 422, takes no
+// stock and stores no order.
+func TestOrderRefusesAmountsAboveTheLargest(t *testing.T) {
+	buyer := asUser(t, st.URL, "huge-buyer")
+	dear := putStockedProduct(t, "huge-dear", 1000, money.MaxAmount, "USD")
+	var lines []orders.Line
+	for i := range 11 {
+		lines = append(lines, orders.Line{ProductID: putStockedProduct(t, fmt.Sprintf("huge-%02d", i), 1000, money.MaxAmount, "USD"), Quantity: 100})
+	}
+	cheap := putStockedProduct(t, "huge-cheap", 1000, 1, "USD")
+	for name, req := range map[string]orders.Request{
+		"line above the largest":           orderOf(orders.Line{ProductID: dear, Quantity: 2}),
+		"eleven lines that wrapped int64":  {Items: lines},
+		"two lines whose sum is too large": orderOf(orders.Line{ProductID: dear, Quantity: 1}, orders.Line{ProductID: cheap, Quantity: 1}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			buyer.Do(t, "POST", "/orders", req, "Idempotency-Key", strings.ReplaceAll(name, " ", "-")).
+				Expect(t, http.StatusUnprocessableEntity, "unprocessable")
+		})
+	}
+	for _, id := range []string{dear, cheap, lines[0].ProductID, lines[10].ProductID} {
+		if left := stockLeft(t, id); left != 1000 {
+			t.Errorf("a refused order took stock of %s: %d left", id, left)
+		}
+	}
+	r := buyer.Do(t, "GET", "/orders", nil)
+	r.Expect(t, http.StatusOK, "")
+	var page struct{ Items []orders.Order }
+	r.JSON(t, &page)
+	if len(page.Items) != 0 {
+		t.Errorf("refused orders were stored: %+v", page.Items)
+	}
+	// The largest total itself is an order.
+	r = buyer.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: dear, Quantity: 1}), "Idempotency-Key", "largest")
+	r.Expect(t, http.StatusCreated, "")
+	var o orders.Order
+	r.JSON(t, &o)
+	if o.Total != money.MaxAmount {
+		t.Errorf("total %d, want %d", o.Total, int64(money.MaxAmount))
 	}
 }
