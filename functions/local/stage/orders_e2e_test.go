@@ -42,18 +42,24 @@ func asUser(t testing.TB, base, sub string, groups ...string) *stagetest.Client 
 // its id, unique to the test.
 func putStockedProduct(t testing.TB, name string, stock, price int64, currency string) string {
 	t.Helper()
+	id := fmt.Sprintf("%s-%d", name, time.Now().UnixNano())
+	putProduct(t, id, name, stock, price, currency)
+	return id
+}
+
+// putProduct stores the product with the given id directly in DynamoDB.
+func putProduct(t testing.TB, id, name string, stock, price int64, currency string) {
+	t.Helper()
 	table, err := st.Admin.Config.Table(tables.Products)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := fmt.Sprintf("%s-%d", name, time.Now().UnixNano())
 	now := time.Now().UTC().Format(time.RFC3339)
 	p := catalog.Product{ProductID: id, Name: "Flash " + name, Category: "flash", Price: price,
 		Currency: currency, Stock: stock, CreatedAt: now, UpdatedAt: now}
 	if err := catalog.NewStore(st.Admin.DynamoDB, table).Put(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	return id
 }
 
 // stockLeft reads the product's stock from DynamoDB, strongly consistent.
@@ -75,14 +81,18 @@ func stockLeft(t testing.TB, id string) int64 {
 }
 
 // setStock sets the product's stock in DynamoDB, as an admin's restock does.
-func setStock(t testing.TB, id string, stock int64) {
+func setStock(t testing.TB, id string, stock int64) { setNumber(t, id, "stock", stock) }
+
+// setNumber sets a number attribute of the product in DynamoDB, as an admin's update does.
+func setNumber(t testing.TB, id, name string, n int64) {
 	t.Helper()
 	table, _ := st.Admin.Config.Table(tables.Products)
 	_, err := st.Admin.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(table),
 		Key:                       map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: id}},
-		UpdateExpression:          aws.String("SET stock = :s"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberN{Value: strconv.FormatInt(stock, 10)}},
+		UpdateExpression:          aws.String("SET #n = :n"),
+		ExpressionAttributeNames:  map[string]string{"#n": name},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -294,17 +304,22 @@ func TestFlashSaleWithRedisStoppedMidway(t *testing.T) {
 	checkFlashSale(t, product, saleStock, saleUsers, sale)
 }
 
-// writeCounter counts the DynamoDB write calls that pass through it.
+// writeCounter counts the DynamoDB write calls that pass through it: the idempotency
+// records of refused orders (PutItem, the orders function's only one) apart from the writes
+// that can take stock.
 type writeCounter struct {
-	next dynamodb.HTTPClient
-	n    *atomic.Int64
+	next           dynamodb.HTTPClient
+	stock, records *atomic.Int64
 }
 
 func (c writeCounter) Do(r *http.Request) (*http.Response, error) {
 	target := r.Header.Get("X-Amz-Target")
-	for _, op := range []string{"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"} {
+	if strings.HasSuffix(target, ".PutItem") {
+		c.records.Add(1)
+	}
+	for _, op := range []string{"TransactWriteItems", "UpdateItem", "DeleteItem", "BatchWriteItem"} {
 		if strings.HasSuffix(target, "."+op) {
-			c.n.Add(1)
+			c.stock.Add(1)
 		}
 	}
 	return c.next.Do(r)
@@ -312,10 +327,10 @@ func (c writeCounter) Do(r *http.Request) (*http.Response, error) {
 
 // countingOrders serves the orders routes through the local gateway from an orders function
 // whose DynamoDB client counts writes; the rest of the stage is shared.
-func countingOrders(t *testing.T, writes *atomic.Int64) string {
+func countingOrders(t *testing.T, stock, records *atomic.Int64) string {
 	t.Helper()
 	return ordersInstance(t, func(o *dynamodb.Options) {
-		o.HTTPClient = writeCounter{next: o.HTTPClient, n: writes}
+		o.HTTPClient = writeCounter{next: o.HTTPClient, stock: stock, records: records}
 	})
 }
 
@@ -355,13 +370,14 @@ func ordersInstance(t *testing.T, opt func(*dynamodb.Options)) string {
 	return srv.URL
 }
 
-// At a sale, only the orders that get a unit write to DynamoDB; once the product is sold
-// out, further orders cost no DynamoDB write; after Redis loses what it knew (FLUSHALL) it
-// learns it again from one read, still writing nothing; a restock is honoured within the
-// gate's lease; product reads show the stock left.
+// At a sale, only the orders that get a unit write stock in DynamoDB; once the product is
+// sold out, further orders cost no stock write, only the record of their answer under their
+// own key; after Redis loses what it knew (FLUSHALL) it learns it again from one read, still
+// writing no stock; a restock is honoured within the gate's lease; product reads show the
+// stock left.
 func TestSoldOutOrdersCostNoDynamoDBWrites(t *testing.T) {
-	var writes atomic.Int64
-	base := countingOrders(t, &writes)
+	var writes, records atomic.Int64
+	base := countingOrders(t, &writes, &records)
 	product := putStockedProduct(t, "soldout", 5, 999, "USD")
 
 	sale := flashSale(t, base, product, "sale", 10, 40, nil)
@@ -378,10 +394,14 @@ func TestSoldOutOrdersCostNoDynamoDBWrites(t *testing.T) {
 	if n := writes.Load(); n != 5 {
 		t.Errorf("%d DynamoDB writes for 5 confirmed orders: sold_out_db_writes %d, want 0", n, n-5)
 	}
+	if n := records.Load(); n != 35 {
+		t.Errorf("%d idempotency records of refusals written, want one for each of the 35 refused", n)
+	}
 
 	soldOut := func(round string) {
 		t.Helper()
 		writes.Store(0)
+		records.Store(0)
 		after := flashSale(t, base, product, round, 10, 200, nil)
 		for _, a := range after {
 			if a.status != http.StatusConflict || a.code != "out_of_stock" {
@@ -390,6 +410,9 @@ func TestSoldOutOrdersCostNoDynamoDBWrites(t *testing.T) {
 		}
 		if n := writes.Load(); n != 0 {
 			t.Errorf("%s: sold_out_db_writes %d, want 0", round, n)
+		}
+		if n := records.Load(); n != int64(len(after)) {
+			t.Errorf("%s: %d idempotency records of refusals written, want one for each of the %d refused", round, n, len(after))
 		}
 	}
 	soldOut("known")
@@ -736,5 +759,60 @@ func TestOrderRefusesAmountsAboveTheLargest(t *testing.T) {
 	r.JSON(t, &o)
 	if o.Total != money.MaxAmount {
 		t.Errorf("total %d, want %d", o.Total, int64(money.MaxAmount))
+	}
+}
+
+// A refused order is answered the same way for its key's lifetime, even once the reason is
+// gone (a restock, the product created, the price lowered), takes nothing, and the key
+// refuses another body.
+func TestRefusedOrderKeepsItsAnswer(t *testing.T) {
+	buyer := asUser(t, st.URL, "refused-buyer")
+	scarce := putStockedProduct(t, "refused-scarce", 1, 100, "USD")
+	later := fmt.Sprintf("refused-later-%d", time.Now().UnixNano())
+	dear := putStockedProduct(t, "refused-dear", 10, money.MaxAmount, "USD")
+	for _, tc := range []struct {
+		name   string
+		body   orders.Request
+		status int
+		code   string
+		change func(t *testing.T)
+	}{
+		{"out of stock", orderOf(orders.Line{ProductID: scarce, Quantity: 2}), 409, "out_of_stock",
+			func(t *testing.T) { setStock(t, scarce, 10) }},
+		{"unknown product", orderOf(orders.Line{ProductID: later, Quantity: 1}), 404, "not_found",
+			func(t *testing.T) { putProduct(t, later, "refused-later", 10, 100, "USD") }},
+		{"total too large", orderOf(orders.Line{ProductID: dear, Quantity: 2}), 422, "unprocessable",
+			func(t *testing.T) { setNumber(t, dear, "price", 100) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "refused-" + strings.ReplaceAll(tc.name, " ", "-")
+			first := buyer.Do(t, "POST", "/orders", tc.body, "Idempotency-Key", key)
+			first.Expect(t, tc.status, tc.code)
+			tc.change(t)
+			id := tc.body.Items[0].ProductID
+			before := stockLeft(t, id)
+			again := buyer.Do(t, "POST", "/orders", tc.body, "Idempotency-Key", key)
+			again.Expect(t, tc.status, tc.code)
+			if string(again.Body) != string(first.Body) {
+				t.Errorf("replay answered %s, first answer %s", again.Body, first.Body)
+			}
+			other := orderOf(orders.Line{ProductID: id, Quantity: tc.body.Items[0].Quantity + 1})
+			buyer.Do(t, "POST", "/orders", other, "Idempotency-Key", key).Expect(t, 422, "idempotency_key_reused")
+			if left := stockLeft(t, id); left != before {
+				t.Errorf("the replays took stock: %d left, want %d", left, before)
+			}
+			// The reason is gone: a new key orders (once the stock gate's lease of 1 s saw the restock).
+			deadline := time.Now().Add(10 * time.Second)
+			for i := 0; ; i++ {
+				r := buyer.Do(t, "POST", "/orders", tc.body, "Idempotency-Key", fmt.Sprintf("%s-new-%d", key, i))
+				if r.Status == http.StatusCreated {
+					break
+				}
+				if time.Now().After(deadline) {
+					r.Expect(t, http.StatusCreated, "")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
 	}
 }
