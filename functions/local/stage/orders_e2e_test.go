@@ -122,6 +122,36 @@ type attempt struct {
 	status int
 	code   string
 	order  orders.Order
+	// retries counts the 503 answers the shopper retried after their Retry-After.
+	retries int
+}
+
+// confirmed reports whether the attempt ended with its order: created, or (when an
+// answer was lost to a 503 after the order committed) replayed to its retry.
+func (a *attempt) confirmed() bool {
+	return a.status == http.StatusCreated || (a.status == http.StatusOK && a.retries > 0)
+}
+
+// maxShopperRetries bounds how often a shopper retries a 503 with the same key.
+const maxShopperRetries = 20
+
+// orderAsShopper sends the order as a shopper's client does: a 503 is retried with the same
+// key after its Retry-After, a bounded number of times; the last answer is returned.
+func orderAsShopper(t testing.TB, c *stagetest.Client, body orders.Request, key string) (r *stagetest.Response, retries int) {
+	t.Helper()
+	for {
+		r = c.Do(t, "POST", "/orders", body, "Idempotency-Key", key)
+		if r.Status != http.StatusServiceUnavailable || retries == maxShopperRetries {
+			return r, retries
+		}
+		after, err := strconv.Atoi(r.Header.Get("Retry-After"))
+		if err != nil || after <= 0 {
+			t.Errorf("503 without a valid Retry-After: %q", r.Header.Get("Retry-After"))
+			return r, retries
+		}
+		retries++
+		time.Sleep(time.Duration(after) * time.Second)
+	}
 }
 
 // flashSale has attempts shoppers (spread over users) order one unit of the product at
@@ -143,10 +173,9 @@ func flashSale(t *testing.T, base, product, round string, users, attempts int, o
 		go func() {
 			defer wg.Done()
 			<-start
-			r := clients[a.user].Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: product, Quantity: 1}),
-				"Idempotency-Key", a.key)
-			a.status, a.code = r.Status, r.ErrorCode()
-			if r.Status == http.StatusCreated {
+			r, retries := orderAsShopper(t, clients[a.user], orderOf(orders.Line{ProductID: product, Quantity: 1}), a.key)
+			a.status, a.code, a.retries = r.Status, r.ErrorCode(), retries
+			if a.confirmed() {
 				r.JSON(t, &a.order)
 			}
 			if onAnswer != nil {
@@ -157,7 +186,11 @@ func flashSale(t *testing.T, base, product, round string, users, attempts int, o
 	t0 := time.Now()
 	close(start)
 	wg.Wait()
-	t.Logf("%d orders answered in %v", attempts, time.Since(t0).Round(time.Millisecond))
+	retried := 0
+	for _, a := range out {
+		retried += a.retries
+	}
+	t.Logf("%d orders answered in %v, after %d retries of a 503", attempts, time.Since(t0).Round(time.Millisecond), retried)
 	return out
 }
 
@@ -169,7 +202,7 @@ func checkFlashSale(t *testing.T, product string, stock int64, users int, sale [
 	confirmed, refused := map[string]*attempt{}, 0
 	for _, a := range sale {
 		switch {
-		case a.status == http.StatusCreated:
+		case a.confirmed():
 			if confirmed[a.order.OrderID] != nil {
 				t.Errorf("order id %s confirmed twice", a.order.OrderID)
 			}
@@ -279,11 +312,11 @@ func TestFlashSaleWithRedisStoppedMidway(t *testing.T) {
 	sale := flashSale(t, st.URL, product, "sale", saleUsers, saleAttempts, func(a *attempt) {
 		if down.Load() {
 			after.Add(1)
-			if a.status == http.StatusCreated {
+			if a.confirmed() {
 				confirmedAfter.Add(1)
 			}
 		}
-		if a.status == http.StatusCreated && confirmed.Add(1) == saleStock/3 {
+		if a.confirmed() && confirmed.Add(1) == saleStock/3 {
 			once.Do(func() {
 				go func() {
 					st.Servers.Redis.Stop()
@@ -384,7 +417,7 @@ func TestSoldOutOrdersCostNoDynamoDBWrites(t *testing.T) {
 	sale := flashSale(t, base, product, "sale", 10, 40, nil)
 	confirmed := 0
 	for _, a := range sale {
-		if a.status == http.StatusCreated {
+		if a.confirmed() {
 			confirmed++
 		}
 	}
