@@ -287,4 +287,15 @@ func TestCartRefusesAmountsAboveTheLargest(t *testing.T) {
 	if got := getCart(t, c); got.Total != money.MaxAmount || len(got.Items) != 1 {
 		t.Fatalf("cart after the refusals %+v", got)
 	}
+
+	// A price raised past what the cart's quantity allows: the cart is 422 (never a wrapped
+	// or inexact total) until the quantity is lowered.
+	rising := putStockedProduct(t, "cart-rising", 5, 2, "USD")
+	r := asUser(t, st.URL, "cart-rising")
+	putCartLine(t, r, rising, 100)
+	setNumber(t, rising, "price", money.MaxAmount)
+	r.Do(t, "GET", "/cart", nil).Expect(t, http.StatusUnprocessableEntity, "unprocessable")
+	if got := putCartLine(t, r, rising, 1); got.Total != money.MaxAmount {
+		t.Fatalf("cart after lowering the quantity %+v", got)
+	}
 }
