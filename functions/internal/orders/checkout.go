@@ -61,9 +61,9 @@ func NewCheckout(store *Store, gate *Gate, products Invalidator) *Checkout {
 //
 // The order of steps matters: the idempotency record is looked up first, so a retry is
 // answered as before even once the product is sold out or restocked; then the gate admits
-// the order (or refuses it without touching DynamoDB); then one transaction decides. A final
-// refusal is recorded under the key before it is answered; an answer a retry may change
-// (503, a failure) is not.
+// the order (or refuses it without touching the product); then one transaction decides.
+// A final refusal is recorded under the key before it is answered; an answer a retry may
+// change (503, a failure) is not.
 func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (o Order, created bool, err error) {
 	recKey, hash := RecordKey(userID, key), req.Hash()
 	if rec, ok, err := c.store.Record(ctx, recKey); err != nil {
