@@ -33,6 +33,10 @@ const (
 	// the local stage raises it: there one process on shared cores plays thousands of
 	// Lambda environments, and the scheduler's delays are not Redis being slow.
 	EnvRedisTimeout = "REDIS_TIMEOUT"
+	// EnvConcurrentRequests is how many requests one process of the function serves at once;
+	// unset: 1, as a Lambda environment does. Only the local stage sets it: there one process
+	// stands in for as many environments as requests are in flight.
+	EnvConcurrentRequests = "CONCURRENT_REQUESTS"
 	// EnvCartTTL is how long an idle cart lives, as a Go duration ("720h").
 	EnvCartTTL = "CART_TTL"
 	// EnvLogLevel is the slog level: debug, info, warn or error.

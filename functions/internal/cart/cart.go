@@ -12,8 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/money"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -57,12 +60,37 @@ func (s *Service) Get(ctx context.Context, userID string) (Cart, error) {
 	if err != nil {
 		return Cart{}, err
 	}
-	return s.view(ctx, stored, nil)
+	products, err := s.store.Products(ctx, lineIDs(stored))
+	if err != nil {
+		return Cart{}, err
+	}
+	return view(stored, products)
 }
 
+// maxWrites bounds the read-decide-write rounds of one change that concurrent changes to
+// the same cart make start over.
+const maxWrites = 5
+
 // Set puts quantity units of the product in the user's cart; 0 removes the product. A
-// product that no longer exists can still be removed.
+// product that no longer exists can still be removed. The cart holds products of one
+// currency, at most MaxLines of them, and its total stays within money.MaxAmount: each
+// change is decided on the cart as read and written only if the cart is still that one.
 func (s *Service) Set(ctx context.Context, userID, productID string, quantity int64) (Cart, error) {
+	c, err := backoff.Retry(ctx, func() (Cart, error) {
+		c, err := s.set(ctx, userID, productID, quantity)
+		if err != nil && !errors.Is(err, errChanged) {
+			return c, backoff.Permanent(err)
+		}
+		return c, err
+	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(maxWrites))
+	if errors.Is(err, errChanged) {
+		return Cart{}, fmt.Errorf("update cart: concurrent changes: %w", api.ErrConflict)
+	}
+	return c, err
+}
+
+// set is one round of Set: read the cart and the products, decide, write.
+func (s *Service) set(ctx context.Context, userID, productID string, quantity int64) (Cart, error) {
 	now := s.now()
 	stored, err := s.store.Get(ctx, userID, now)
 	if err != nil {
@@ -84,13 +112,13 @@ func (s *Service) Set(ctx context.Context, userID, productID string, quantity in
 			if !exists {
 				return Cart{}, api.NotFound("product %s does not exist", productID)
 			}
-			return s.view(ctx, stored, products)
+			return view(stored, products)
 		}
-		stored, _, err = s.store.Remove(ctx, userID, productID, now, now.Add(s.ttl))
+		stored, err = s.store.Remove(ctx, stored, productID, now, now.Add(s.ttl))
 		if err != nil {
 			return Cart{}, err
 		}
-		return s.view(ctx, stored, products)
+		return view(stored, products)
 	}
 
 	if !exists {
@@ -102,40 +130,30 @@ func (s *Service) Set(ctx context.Context, userID, productID string, quantity in
 		return Cart{}, &api.Error{Status: http.StatusConflict, Code: "conflict",
 			Message: fmt.Sprintf("the cart holds products priced in %s; %s is priced in %s", cur, productID, target.Currency)}
 	}
-	stored, err = s.store.Set(ctx, userID, productID, quantity, now, now.Add(s.ttl))
-	if errors.Is(err, errCartFull) {
+	if !inCart && len(stored.Quantities) >= MaxLines {
 		return Cart{}, api.Unprocessable("a cart holds at most %d products", MaxLines)
 	}
+	// The cart as it would be must have a total within range; only then is it written.
+	next := others
+	next.Quantities[productID] = quantity
+	if _, err := view(next, products); err != nil {
+		return Cart{}, err
+	}
+	stored, err = s.store.Set(ctx, stored, productID, quantity, now, now.Add(s.ttl))
 	if err != nil {
 		return Cart{}, err
 	}
-	return s.view(ctx, stored, products)
+	return view(stored, products)
 }
 
-// view builds the contract's cart from the stored one, with names and prices from the
-// products (read now unless known). Lines of products that no longer exist are left out.
-func (s *Service) view(ctx context.Context, stored Stored, known map[string]Product) (Cart, error) {
-	var missing []string
-	for _, id := range lineIDs(stored) {
-		if _, ok := known[id]; !ok {
-			missing = append(missing, id)
-		}
-	}
-	products := known
-	if len(missing) > 0 {
-		read, err := s.store.Products(ctx, missing)
-		if err != nil {
-			return Cart{}, err
-		}
-		products = make(map[string]Product, len(known)+len(read))
-		for _, m := range []map[string]Product{known, read} {
-			for id, p := range m {
-				products[id] = p
-			}
-		}
-	}
+// view builds the contract's cart from the stored one, with names and prices from products.
+// Lines of products that no longer exist are left out. A cart whose total would exceed
+// money.MaxAmount (its products' prices went up since) is refused with 422 until lines
+// are lowered or removed.
+func view(stored Stored, products map[string]Product) (Cart, error) {
 	c := Cart{Items: []Item{}}
 	cur := currencyOf(stored, products)
+	var total money.Total
 	for _, id := range lineIDs(stored) {
 		p, ok := products[id]
 		if !ok {
@@ -144,8 +162,13 @@ func (s *Service) view(ctx context.Context, stored Stored, known map[string]Prod
 		q := stored.Quantities[id]
 		c.Items = append(c.Items, Item{ProductID: id, Name: p.Name, Quantity: q, Price: p.Price, Currency: p.Currency})
 		if p.Currency == cur {
-			c.Total += p.Price * q
+			total.AddLine(p.Price, q)
 		}
+	}
+	var err error
+	if c.Total, err = total.Sum(); err != nil {
+		return Cart{}, api.Unprocessable("the cart's total would exceed %d %s (minor units); lower a quantity",
+			int64(money.MaxAmount), cur)
 	}
 	if cur != "" {
 		c.Currency = &cur

@@ -27,8 +27,9 @@ type DB interface {
 
 // Stored is a cart as the carts table holds it: one item per user, with a map of product
 // id to quantity and one of product id to when it was first added (the display order).
-// Lines are updated one by one with map paths, so concurrent changes to different lines
-// do not overwrite each other.
+// Every write is conditioned on the Version it read, so what the service decided from the
+// cart as read (one currency, at most MaxLines products, a total within range) still holds
+// when the write lands; a concurrent change makes the write fail with errChanged instead.
 type Stored struct {
 	UserID     string            `dynamodbav:"userId"`
 	Quantities map[string]int64  `dynamodbav:"quantities"`
@@ -37,6 +38,9 @@ type Stored struct {
 	// ExpiresAt is the Unix time (seconds) after which the cart is gone: DynamoDB's TTL
 	// deletes it some time later, and reads ignore it from then on.
 	ExpiresAt int64 `dynamodbav:"expiresAt"`
+	// Version counts the cart's writes; 0 for a cart not stored (or stored before carts
+	// had versions).
+	Version int64 `dynamodbav:"version"`
 }
 
 // live reports whether the cart has not expired at now.
@@ -62,8 +66,8 @@ func NewStore(db DB, carts, products string) *Store {
 	return &Store{db: db, carts: carts, products: products}
 }
 
-// errCartFull: the cart holds MaxLines products and this is another one.
-var errCartFull = errors.New("cart full")
+// errChanged: the cart changed since it was read; read it again and decide again.
+var errChanged = errors.New("cart changed since it was read")
 
 // Get returns the user's live cart; an expired or missing cart is empty.
 func (s *Store) Get(ctx context.Context, userID string, now time.Time) (Stored, error) {
@@ -91,39 +95,13 @@ func decodeLive(item map[string]types.AttributeValue, userID string, now time.Ti
 	return c, nil
 }
 
-// Set puts quantity units of the product in the user's cart and extends its life to
-// expires. An expired cart is replaced by a new one holding just this line. It fails with
-// errCartFull when the cart already holds MaxLines other products.
-func (s *Store) Set(ctx context.Context, userID, productID string, quantity int64, now, expires time.Time) (Stored, error) {
-	for range 3 {
-		out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.carts),
-			Key:       map[string]types.AttributeValue{"userId": str(userID)},
-			UpdateExpression: aws.String("SET #q.#p = :q, #a.#p = if_not_exists(#a.#p, :now), " +
-				"updatedAt = :now, expiresAt = :exp"),
-			ConditionExpression: aws.String("attribute_exists(#q) AND expiresAt > :nowUnix " +
-				"AND (attribute_exists(#q.#p) OR size(#q) < :max)"),
-			ExpressionAttributeNames: map[string]string{"#q": "quantities", "#a": "added", "#p": productID},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":q": num(quantity), ":now": str(stamp(now)), ":exp": num(expires.Unix()),
-				":nowUnix": num(now.Unix()), ":max": num(MaxLines),
-			},
-			ReturnValues:                        types.ReturnValueAllNew,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		if err == nil {
-			return decodeLive(out.Attributes, userID, now)
-		}
-		var ccf *types.ConditionalCheckFailedException
-		if !errors.As(err, &ccf) {
-			return Stored{}, fmt.Errorf("update cart: %w", err)
-		}
-		if old, derr := decodeLive(ccf.Item, userID, now); derr == nil && old.Quantities != nil {
-			return Stored{}, errCartFull // a live cart refused the line: it is full
-		}
-		// No live cart: start a new one, unless one appeared meanwhile (then update it).
-		fresh := Stored{UserID: userID, Quantities: map[string]int64{productID: quantity},
-			Added: map[string]string{productID: stamp(now)}, UpdatedAt: stamp(now), ExpiresAt: expires.Unix()}
+// Set puts quantity units of the product in the cart c (as read at now) and extends its
+// life to expires; when c is not live, a new cart holding just this line replaces it. It
+// fails with errChanged when the stored cart is no longer c.
+func (s *Store) Set(ctx context.Context, c Stored, productID string, quantity int64, now, expires time.Time) (Stored, error) {
+	if !c.live(now) {
+		fresh := Stored{UserID: c.UserID, Quantities: map[string]int64{productID: quantity},
+			Added: map[string]string{productID: stamp(now)}, UpdatedAt: stamp(now), ExpiresAt: expires.Unix(), Version: 1}
 		item, err := attributevalue.MarshalMap(fresh)
 		if err != nil {
 			return Stored{}, fmt.Errorf("encode cart: %w", err)
@@ -134,41 +112,53 @@ func (s *Store) Set(ctx context.Context, userID, productID string, quantity int6
 			ConditionExpression:       aws.String("attribute_not_exists(userId) OR expiresAt <= :nowUnix"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":nowUnix": num(now.Unix())},
 		})
-		if err == nil {
-			return fresh, nil
+		if dynamo.IsConditionFailed(err) {
+			return Stored{}, errChanged
 		}
-		if !dynamo.IsConditionFailed(err) {
+		if err != nil {
 			return Stored{}, fmt.Errorf("put cart: %w", err)
 		}
+		return fresh, nil
 	}
-	return Stored{}, fmt.Errorf("update cart: concurrent changes: %w", api.ErrConflict)
+	return s.update(ctx, c, "SET #q.#p = :q, #a.#p = if_not_exists(#a.#p, :now), updatedAt = :now, expiresAt = :exp",
+		productID, map[string]types.AttributeValue{":q": num(quantity), ":now": str(stamp(now)), ":exp": num(expires.Unix())})
 }
 
-// Remove takes the product out of the user's live cart and extends its life to expires;
-// removed is false when the cart did not hold the product (cart is then the cart as is).
-func (s *Store) Remove(ctx context.Context, userID, productID string, now, expires time.Time) (c Stored, removed bool, err error) {
+// Remove takes the product out of the live cart c and extends its life to expires. It
+// fails with errChanged when the stored cart is no longer c.
+func (s *Store) Remove(ctx context.Context, c Stored, productID string, now, expires time.Time) (Stored, error) {
+	return s.update(ctx, c, "REMOVE #q.#p, #a.#p SET updatedAt = :now, expiresAt = :exp",
+		productID, map[string]types.AttributeValue{":now": str(stamp(now)), ":exp": num(expires.Unix())})
+}
+
+// update applies the update expression (on the line of productID) to the stored cart if it
+// is still c, and counts the write in its version.
+func (s *Store) update(ctx context.Context, c Stored, expr, productID string, values map[string]types.AttributeValue) (Stored, error) {
+	cond := "attribute_exists(#q) AND attribute_not_exists(#v)" // stored before carts had versions
+	if c.Version > 0 {
+		cond, values[":v"] = "#v = :v", num(c.Version)
+	}
+	values[":one"] = num(1)
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.carts),
-		Key:                      map[string]types.AttributeValue{"userId": str(userID)},
-		UpdateExpression:         aws.String("REMOVE #q.#p, #a.#p SET updatedAt = :now, expiresAt = :exp"),
-		ConditionExpression:      aws.String("attribute_exists(#q.#p) AND expiresAt > :nowUnix"),
-		ExpressionAttributeNames: map[string]string{"#q": "quantities", "#a": "added", "#p": productID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": str(stamp(now)), ":exp": num(expires.Unix()), ":nowUnix": num(now.Unix()),
-		},
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		TableName:                 aws.String(s.carts),
+		Key:                       map[string]types.AttributeValue{"userId": str(c.UserID)},
+		UpdateExpression:          aws.String(expr + " ADD #v :one"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#q": "quantities", "#a": "added", "#p": productID, "#v": "version"},
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
 	})
-	if err == nil {
-		c, err := decodeLive(out.Attributes, userID, now)
-		return c, true, err
+	if dynamo.IsConditionFailed(err) {
+		return Stored{}, errChanged
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		c, err := decodeLive(ccf.Item, userID, now)
-		return c, false, err
+	if err != nil {
+		return Stored{}, fmt.Errorf("update cart: %w", err)
 	}
-	return Stored{}, false, fmt.Errorf("remove from cart: %w", err)
+	var updated Stored
+	if err := attributevalue.UnmarshalMap(out.Attributes, &updated); err != nil {
+		return Stored{}, fmt.Errorf("decode cart: %w", err)
+	}
+	return updated, nil
 }
 
 // Products reads the products with the given ids (at most 100); unknown ids are absent.

@@ -14,11 +14,12 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/dynamo"
+	"github.com/shop-serverless/shop/functions/internal/money"
 )
 
 // MaxAmount bounds price and stock: the largest integer a JSON number carries exactly in
 // every client (2^53 - 1), so no shopper's browser rounds a price.
-const MaxAmount = 1<<53 - 1
+const MaxAmount = money.MaxAmount
 
 // Text limits of a product, in characters.
 var (

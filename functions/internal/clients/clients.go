@@ -45,6 +45,8 @@ type Config struct {
 	ImagesBaseURL string
 	Redis         RedisConfig
 	CartTTL       time.Duration
+	// ConcurrentRequests is how many requests the process serves at once: 1 in Lambda.
+	ConcurrentRequests int
 }
 
 // RedisConfig says how to reach the cache; an empty Addr means the function uses none.
@@ -77,7 +79,8 @@ func LoadConfig(env Env) (Config, error) {
 			Password: env(routes.EnvRedisPassword),
 			IAMCache: env(routes.EnvRedisIAMCache),
 		},
-		CartTTL: 30 * 24 * time.Hour,
+		CartTTL:            30 * 24 * time.Hour,
+		ConcurrentRequests: 1,
 	}
 	c.Redis.Timeout = redisIOTimeout
 	var errs []error
@@ -105,6 +108,13 @@ func LoadConfig(env Env) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s=%q: not a positive integer", routes.EnvRedisPoolSize, v))
 		}
 		c.Redis.PoolSize = n
+	}
+	if v := env(routes.EnvConcurrentRequests); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: not a positive integer", routes.EnvConcurrentRequests, v))
+		}
+		c.ConcurrentRequests = n
 	}
 	if v := env(routes.EnvRedisTimeout); v != "" {
 		d, err := time.ParseDuration(v)
@@ -144,7 +154,8 @@ type Clients struct {
 // New builds the clients described by cfg. Static credentials in env (the local stage's)
 // take precedence; otherwise the SDK's default chain (the Lambda role) applies.
 func New(ctx context.Context, cfg Config, env Env) (*Clients, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region)}
+	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region),
+		config.WithRetryer(func() aws.Retryer { return newRetryer(cfg.ConcurrentRequests) })}
 	if id, secret := env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
 		opts = append(opts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(id, secret, env("AWS_SESSION_TOKEN"))))
@@ -155,11 +166,13 @@ func New(ctx context.Context, cfg Config, env Env) (*Clients, error) {
 	}
 	c := &Clients{Config: cfg, AWS: awsCfg}
 	c.DynamoDB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, answerTransientAsUnavailable(o.Retryer))
 		if cfg.DynamoDBEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
 		}
 	})
 	c.S3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, answerTransientAsUnavailable(o.Retryer))
 		if cfg.S3Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.S3Endpoint)
 			o.UsePathStyle = true

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/internal/money"
 )
 
 // RecordTTL is how long an Idempotency-Key is remembered: a retry within it gets the
@@ -55,11 +56,14 @@ func NewCheckout(store *Store, gate *Gate, products Invalidator) *Checkout {
 }
 
 // Place places the user's order under the user's idempotency key. created is false when the
-// key was used before with the same request: the order is the one that request created.
+// key was used before with the same request: the answer is the one that request got, the
+// order it created or the refusal it met.
 //
 // The order of steps matters: the idempotency record is looked up first, so a retry is
-// answered its order even once the product is sold out; then the gate admits the order (or
-// refuses it without touching DynamoDB); then one transaction decides.
+// answered as before even once the product is sold out or restocked; then the gate admits
+// the order (or refuses it without touching the product); then one transaction decides.
+// A final refusal is recorded under the key before it is answered; an answer a retry may
+// change (503, a failure) is not.
 func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (o Order, created bool, err error) {
 	recKey, hash := RecordKey(userID, key), req.Hash()
 	if rec, ok, err := c.store.Record(ctx, recKey); err != nil {
@@ -69,25 +73,22 @@ func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (
 		return o, false, err
 	}
 
-	adm, err := c.gate.Acquire(ctx, req.Items, c.stocks)
-	if err != nil {
-		return Order{}, false, err
+	o, err = c.decide(ctx, userID, recKey, hash, req)
+	if refusal, ok := finalRefusal(err); ok {
+		now := c.now()
+		rerr := c.store.PutRefusal(ctx, Record{Key: recKey, RequestHash: hash, Refusal: refusal,
+			CreatedAt: Timestamp(now), ExpiresAt: now.Add(RecordTTL).Unix()})
+		if rerr == nil {
+			return Order{}, false, err
+		}
+		err = rerr
 	}
-	if adm.Refused != "" {
-		api.Logger(ctx).DebugContext(ctx, "order refused by the stock gate", "productId", adm.Refused)
-		return Order{}, false, outOfStock(adm.Refused)
-	}
-
-	o, err = c.place(ctx, userID, recKey, hash, req, adm)
-	var short *shortError
 	switch {
 	case err == nil:
 		c.evict(ctx, o)
 		return o, true, nil
-	case errors.As(err, &short):
-		return Order{}, false, outOfStock(short.ProductID)
 	case errors.Is(err, errKeyUsed):
-		// A request with the same key committed first (a concurrent retry of this one).
+		// A request with the same key was answered first (a concurrent retry of this one).
 		rec, ok, rerr := c.store.Record(ctx, recKey)
 		if rerr != nil {
 			return Order{}, false, rerr
@@ -102,6 +103,37 @@ func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (
 	default:
 		return Order{}, false, err
 	}
+}
+
+// decide has the gate admit the order and places it: the order, or why not.
+func (c *Checkout) decide(ctx context.Context, userID, recKey, hash string, req Request) (Order, error) {
+	adm, err := c.gate.Acquire(ctx, req.Items, c.stocks)
+	if err != nil {
+		return Order{}, err
+	}
+	if adm.Refused != "" {
+		api.Logger(ctx).DebugContext(ctx, "order refused by the stock gate", "productId", adm.Refused)
+		return Order{}, outOfStock(adm.Refused)
+	}
+	o, err := c.place(ctx, userID, recKey, hash, req, adm)
+	var short *shortError
+	if errors.As(err, &short) {
+		return Order{}, outOfStock(short.ProductID)
+	}
+	return o, err
+}
+
+// finalCodes are the refusals a retry of the same request would meet again as long as
+// nothing else changes (a restock, a price change): the key keeps them as its answer.
+var finalCodes = map[string]bool{"out_of_stock": true, "not_found": true, "unprocessable": true}
+
+// finalRefusal returns err as the contract answers it when it is a final refusal.
+func finalRefusal(err error) (*Refusal, bool) {
+	var e *api.Error
+	if !errors.As(err, &e) || !finalCodes[e.Code] {
+		return nil, false
+	}
+	return &Refusal{Status: e.Status, Code: e.Code, Message: e.Message}, true
 }
 
 // place prices the order and runs its transaction, with bounded retries, then settles the
@@ -186,6 +218,7 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, consis
 		return Order{}, err
 	}
 	o := Order{OrderID: newOrderID(), UserID: userID, Status: StatusConfirmed, CreatedAt: Timestamp(c.now())}
+	var total money.Total
 	for _, l := range req.Items {
 		p, ok := products[l.ProductID]
 		if !ok {
@@ -201,7 +234,11 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, consis
 				p.ProductID, p.Currency, o.Currency)
 		}
 		o.Items = append(o.Items, Item{ProductID: p.ProductID, Quantity: l.Quantity, Price: p.Price, Currency: p.Currency})
-		o.Total += p.Price * l.Quantity
+		total.AddLine(p.Price, l.Quantity)
+	}
+	if o.Total, err = total.Sum(); err != nil {
+		return Order{}, api.Unprocessable("the order's total would exceed %d %s (minor units); order fewer units",
+			int64(money.MaxAmount), o.Currency)
 	}
 	return o, nil
 }
@@ -219,11 +256,14 @@ func (c *Checkout) stocks(ctx context.Context, ids []string) (map[string]int64, 
 	return out, nil
 }
 
-// replay answers a request whose key has a record: the original order if the request is
-// the same, 422 otherwise.
+// replay answers a request whose key has a record: the original order or refusal if the
+// request is the same, 422 otherwise.
 func (c *Checkout) replay(ctx context.Context, rec Record, hash string) (Order, error) {
 	if rec.RequestHash != hash {
 		return Order{}, api.ErrIdempotencyReused
+	}
+	if r := rec.Refusal; r != nil {
+		return Order{}, &api.Error{Status: r.Status, Code: r.Code, Message: r.Message}
 	}
 	o, err := c.store.Order(ctx, rec.OrderID)
 	if errors.Is(err, api.ErrNotFound) {

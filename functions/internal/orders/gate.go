@@ -41,7 +41,8 @@ type GateOptions struct {
 
 // Gate admits orders to DynamoDB by reserving units in Redis, so that at a flash sale only
 // as many transactions reach a product's item as it has units, and every other order is
-// refused without a DynamoDB write (or read). DynamoDB stays the truth; the gate is a
+// refused without touching the product's item (checkout then records the refusal under the
+// order's own key). DynamoDB stays the truth; the gate is a
 // mirror that errs towards letting orders through:
 //
 //   - Redis learns a product's stock only from DynamoDB: one caller reads it (strongly

@@ -6,10 +6,13 @@
 //     record, all or nothing: stock is never taken without an order, and an order never
 //     exists without its idempotency record.
 //   - A retried request (same user, same Idempotency-Key) finds the record and answers the
-//     original order; the same key with another body is refused.
+//     original order, or the original refusal (out of stock, unknown product,
+//     unprocessable), which is recorded under the key as well; the same key with another
+//     body is refused.
 //   - Redis only decides who may try: the Gate mirrors each product's stock (read from
 //     DynamoDB) and reserves units before the transaction, so at a flash sale only the
-//     orders that get a unit write to DynamoDB and all others are refused without a write.
+//     orders that get a unit write stock and all others are refused without touching the
+//     product's item.
 //     It errs towards letting orders through; without Redis, orders still work, from
 //     DynamoDB alone.
 package orders

@@ -25,6 +25,7 @@ type DB interface {
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 }
 
 // Tables names the deployed tables the store uses.
@@ -44,16 +45,28 @@ type Store struct {
 func NewStore(db DB, t Tables) *Store { return &Store{db: db, t: t} }
 
 // Record is an idempotency record: the key a user sent, the fingerprint of the request and
-// the order it created. It is written in the order's own transaction, so it exists exactly
-// when the order does.
+// its final answer, kept for the key's lifetime so that the key always answers the same way.
+// An order's record is written in the order's own transaction, so it exists exactly when the
+// order does; a refusal's record (out of stock, unknown product, ...) is written alone, and
+// takes nothing.
 type Record struct {
 	// Key is "<userId>#<Idempotency-Key>".
 	Key         string `dynamodbav:"key"`
 	RequestHash string `dynamodbav:"requestHash"`
-	OrderID     string `dynamodbav:"orderId"`
-	CreatedAt   string `dynamodbav:"createdAt"`
+	// OrderID is the order the request created; empty for a refusal.
+	OrderID string `dynamodbav:"orderId,omitempty"`
+	// Refusal is the answer a refused request got; nil for an order.
+	Refusal   *Refusal `dynamodbav:"refusal,omitempty"`
+	CreatedAt string   `dynamodbav:"createdAt"`
 	// ExpiresAt is the Unix time (seconds) after which DynamoDB's TTL deletes the record.
 	ExpiresAt int64 `dynamodbav:"expiresAt"`
+}
+
+// Refusal is a final refusal as the contract answered it.
+type Refusal struct {
+	Status  int    `dynamodbav:"status"`
+	Code    string `dynamodbav:"code"`
+	Message string `dynamodbav:"message"`
 }
 
 // RecordKey is the idempotency table's key of a user's Idempotency-Key.
@@ -214,6 +227,28 @@ func (e *shortError) Error() string {
 type goneError struct{ ProductID string }
 
 func (e *goneError) Error() string { return fmt.Sprintf("product %s does not exist", e.ProductID) }
+
+// PutRefusal writes the record of a refused request on condition that its key is new; it
+// fails with errKeyUsed when a request with the key was answered first.
+func (s *Store) PutRefusal(ctx context.Context, rec Record) error {
+	item, err := attributevalue.MarshalMap(rec)
+	if err != nil {
+		return fmt.Errorf("encode idempotency record: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.t.Idempotency),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#k)"),
+		ExpressionAttributeNames: map[string]string{"#k": tables.Idempotency.HashKey.Name},
+	})
+	if dynamo.IsConditionFailed(err) {
+		return errKeyUsed
+	}
+	if err != nil {
+		return fmt.Errorf("put idempotency record: %w", err)
+	}
+	return nil
+}
 
 // Place writes the order in one transaction: for every line, the product's stock goes down
 // by the quantity on condition that it is at least the quantity and that the price and

@@ -13,13 +13,16 @@ import (
 // middleware gives each request a tally in its context, the SDK passes that context to its
 // HTTP client, and the wrapped client counts write operations into the tally.
 type meter struct {
-	// soldOutWrites sums the writes of requests answered 409 out_of_stock.
+	// soldOutWrites sums the stock writes of requests answered 409 out_of_stock.
 	soldOutWrites atomic.Int64
 }
 
 type tallyKey struct{}
 
-var writeOps = []string{".PutItem", ".UpdateItem", ".DeleteItem", ".TransactWriteItems", ".BatchWriteItem"}
+// writeOps are the writes that can take stock. A refused order's one other write is the
+// PutItem of its own idempotency record (a small item under its own key, never a product's),
+// which the sold-out count leaves out.
+var writeOps = []string{".UpdateItem", ".DeleteItem", ".TransactWriteItems", ".BatchWriteItem"}
 
 func (m *meter) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/cart"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/internal/money"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
@@ -214,5 +216,86 @@ func TestCartOfADeletedProduct(t *testing.T) {
 	c.Do(t, "PUT", "/cart/items/"+gone, `{"quantity":0}`).Expect(t, http.StatusNotFound, "not_found")
 	if _, ok := storedCart(t, "cart-deleted")["quantities"].(*types.AttributeValueMemberM).Value[gone]; ok {
 		t.Error("the deleted product's line is still stored")
+	}
+}
+
+// Concurrent first lines of two currencies: one of them is put in the cart, the other is
+// refused with 409, whether the user has no cart yet or an emptied one.
+func TestCartHoldsOneCurrencyUnderConcurrency(t *testing.T) {
+	eur := putStockedProduct(t, "cart-race-eur", 5, 1000, "EUR")
+	usd := putStockedProduct(t, "cart-race-usd", 5, 1000, "USD")
+	for _, emptied := range []bool{false, true} {
+		t.Run(fmt.Sprintf("emptied=%v", emptied), func(t *testing.T) {
+			for try := range 20 {
+				user := fmt.Sprintf("cart-race-%v-%d-%d", emptied, try, time.Now().UnixNano())
+				c := asUser(t, st.URL, user)
+				if emptied {
+					putCartLine(t, c, usd, 1)
+					putCartLine(t, c, usd, 0)
+				}
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				answers := make([]*stagetest.Response, 2)
+				for i, id := range []string{eur, usd} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						answers[i] = c.Do(t, "PUT", "/cart/items/"+id, `{"quantity":1}`)
+					}()
+				}
+				close(start)
+				wg.Wait()
+				ok, refused := 0, 0
+				for _, r := range answers {
+					switch {
+					case r.Status == http.StatusOK:
+						ok++
+					case r.Status == http.StatusConflict && r.ErrorCode() == "conflict":
+						refused++
+					default:
+						t.Fatalf("try %d: answer %d %s", try, r.Status, r.Body)
+					}
+				}
+				got := getCart(t, c)
+				if ok != 1 || refused != 1 || len(got.Items) != 1 {
+					t.Fatalf("try %d: %d answered 200 and %d 409; the cart holds %+v; want one line of one currency",
+						try, ok, refused, got.Items)
+				}
+			}
+		})
+	}
+}
+
+// A cart line or total above 2^53-1 is refused with 422 and not stored.
+func TestCartRefusesAmountsAboveTheLargest(t *testing.T) {
+	c := asUser(t, st.URL, "cart-huge")
+	dear := putStockedProduct(t, "cart-dear", 5, money.MaxAmount, "USD")
+	cheap := putStockedProduct(t, "cart-cheap", 5, 1, "USD")
+
+	got := putCartLine(t, c, dear, 1)
+	if got.Total != money.MaxAmount {
+		t.Fatalf("total %d, want %d", got.Total, int64(money.MaxAmount))
+	}
+	c.Do(t, "PUT", "/cart/items/"+dear, `{"quantity":2}`).Expect(t, http.StatusUnprocessableEntity, "unprocessable")
+	c.Do(t, "PUT", "/cart/items/"+dear, `{"quantity":100}`).Expect(t, http.StatusUnprocessableEntity, "unprocessable")
+	c.Do(t, "PUT", "/cart/items/"+cheap, `{"quantity":1}`).Expect(t, http.StatusUnprocessableEntity, "unprocessable")
+	stored := storedCart(t, "cart-huge")["quantities"].(*types.AttributeValueMemberM).Value
+	if len(stored) != 1 || stored[dear].(*types.AttributeValueMemberN).Value != "1" {
+		t.Fatalf("refused lines were stored: %v", stored)
+	}
+	if got := getCart(t, c); got.Total != money.MaxAmount || len(got.Items) != 1 {
+		t.Fatalf("cart after the refusals %+v", got)
+	}
+
+	// A price raised past what the cart's quantity allows: the cart is 422 (never a wrapped
+	// or inexact total) until the quantity is lowered.
+	rising := putStockedProduct(t, "cart-rising", 5, 2, "USD")
+	r := asUser(t, st.URL, "cart-rising")
+	putCartLine(t, r, rising, 100)
+	setNumber(t, rising, "price", money.MaxAmount)
+	r.Do(t, "GET", "/cart", nil).Expect(t, http.StatusUnprocessableEntity, "unprocessable")
+	if got := putCartLine(t, r, rising, 1); got.Total != money.MaxAmount {
+		t.Fatalf("cart after lowering the quantity %+v", got)
 	}
 }

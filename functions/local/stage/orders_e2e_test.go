@@ -3,6 +3,7 @@ package stage_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/money"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
@@ -40,18 +42,24 @@ func asUser(t testing.TB, base, sub string, groups ...string) *stagetest.Client 
 // its id, unique to the test.
 func putStockedProduct(t testing.TB, name string, stock, price int64, currency string) string {
 	t.Helper()
+	id := fmt.Sprintf("%s-%d", name, time.Now().UnixNano())
+	putProduct(t, id, name, stock, price, currency)
+	return id
+}
+
+// putProduct stores the product with the given id directly in DynamoDB.
+func putProduct(t testing.TB, id, name string, stock, price int64, currency string) {
+	t.Helper()
 	table, err := st.Admin.Config.Table(tables.Products)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := fmt.Sprintf("%s-%d", name, time.Now().UnixNano())
 	now := time.Now().UTC().Format(time.RFC3339)
 	p := catalog.Product{ProductID: id, Name: "Flash " + name, Category: "flash", Price: price,
 		Currency: currency, Stock: stock, CreatedAt: now, UpdatedAt: now}
 	if err := catalog.NewStore(st.Admin.DynamoDB, table).Put(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	return id
 }
 
 // stockLeft reads the product's stock from DynamoDB, strongly consistent.
@@ -73,14 +81,18 @@ func stockLeft(t testing.TB, id string) int64 {
 }
 
 // setStock sets the product's stock in DynamoDB, as an admin's restock does.
-func setStock(t testing.TB, id string, stock int64) {
+func setStock(t testing.TB, id string, stock int64) { setNumber(t, id, "stock", stock) }
+
+// setNumber sets a number attribute of the product in DynamoDB, as an admin's update does.
+func setNumber(t testing.TB, id, name string, n int64) {
 	t.Helper()
 	table, _ := st.Admin.Config.Table(tables.Products)
 	_, err := st.Admin.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(table),
 		Key:                       map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: id}},
-		UpdateExpression:          aws.String("SET stock = :s"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberN{Value: strconv.FormatInt(stock, 10)}},
+		UpdateExpression:          aws.String("SET #n = :n"),
+		ExpressionAttributeNames:  map[string]string{"#n": name},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +119,36 @@ type attempt struct {
 	status int
 	code   string
 	order  orders.Order
+	// retries counts the 503 answers the shopper retried after their Retry-After.
+	retries int
+}
+
+// confirmed reports whether the attempt ended with its order: created, or (when an
+// answer was lost to a 503 after the order committed) replayed to its retry.
+func (a *attempt) confirmed() bool {
+	return a.status == http.StatusCreated || (a.status == http.StatusOK && a.retries > 0)
+}
+
+// maxShopperRetries bounds how often a shopper retries a 503 with the same key.
+const maxShopperRetries = 20
+
+// orderAsShopper sends the order as a shopper's client does: a 503 is retried with the same
+// key after its Retry-After, a bounded number of times; the last answer is returned.
+func orderAsShopper(t testing.TB, c *stagetest.Client, body orders.Request, key string) (r *stagetest.Response, retries int) {
+	t.Helper()
+	for {
+		r = c.Do(t, "POST", "/orders", body, "Idempotency-Key", key)
+		if r.Status != http.StatusServiceUnavailable || retries == maxShopperRetries {
+			return r, retries
+		}
+		after, err := strconv.Atoi(r.Header.Get("Retry-After"))
+		if err != nil || after <= 0 {
+			t.Errorf("503 without a valid Retry-After: %q", r.Header.Get("Retry-After"))
+			return r, retries
+		}
+		retries++
+		time.Sleep(time.Duration(after) * time.Second)
+	}
 }
 
 // flashSale has attempts shoppers (spread over users) order one unit of the product at
@@ -128,10 +170,9 @@ func flashSale(t *testing.T, base, product, round string, users, attempts int, o
 		go func() {
 			defer wg.Done()
 			<-start
-			r := clients[a.user].Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: product, Quantity: 1}),
-				"Idempotency-Key", a.key)
-			a.status, a.code = r.Status, r.ErrorCode()
-			if r.Status == http.StatusCreated {
+			r, retries := orderAsShopper(t, clients[a.user], orderOf(orders.Line{ProductID: product, Quantity: 1}), a.key)
+			a.status, a.code, a.retries = r.Status, r.ErrorCode(), retries
+			if a.confirmed() {
 				r.JSON(t, &a.order)
 			}
 			if onAnswer != nil {
@@ -142,7 +183,11 @@ func flashSale(t *testing.T, base, product, round string, users, attempts int, o
 	t0 := time.Now()
 	close(start)
 	wg.Wait()
-	t.Logf("%d orders answered in %v", attempts, time.Since(t0).Round(time.Millisecond))
+	retried := 0
+	for _, a := range out {
+		retried += a.retries
+	}
+	t.Logf("%d orders answered in %v, after %d retries of a 503", attempts, time.Since(t0).Round(time.Millisecond), retried)
 	return out
 }
 
@@ -154,7 +199,7 @@ func checkFlashSale(t *testing.T, product string, stock int64, users int, sale [
 	confirmed, refused := map[string]*attempt{}, 0
 	for _, a := range sale {
 		switch {
-		case a.status == http.StatusCreated:
+		case a.confirmed():
 			if confirmed[a.order.OrderID] != nil {
 				t.Errorf("order id %s confirmed twice", a.order.OrderID)
 			}
@@ -262,11 +307,11 @@ func TestFlashSaleWithRedisStoppedMidway(t *testing.T) {
 	sale := flashSale(t, st.URL, product, "sale", saleUsers, saleAttempts, func(a *attempt) {
 		if down.Load() {
 			after.Add(1)
-			if a.status == http.StatusCreated {
+			if a.confirmed() {
 				confirmedAfter.Add(1)
 			}
 		}
-		if a.status == http.StatusCreated && confirmed.Add(1) == saleStock/3 {
+		if a.confirmed() && confirmed.Add(1) == saleStock/3 {
 			once.Do(func() {
 				go func() {
 					st.Servers.Redis.Stop()
@@ -288,17 +333,22 @@ func TestFlashSaleWithRedisStoppedMidway(t *testing.T) {
 	checkFlashSale(t, product, saleStock, saleUsers, sale)
 }
 
-// writeCounter counts the DynamoDB write calls that pass through it.
+// writeCounter counts the DynamoDB write calls that pass through it: the idempotency
+// records of refused orders (PutItem, the orders function's only one) apart from the writes
+// that can take stock.
 type writeCounter struct {
-	next dynamodb.HTTPClient
-	n    *atomic.Int64
+	next           dynamodb.HTTPClient
+	stock, records *atomic.Int64
 }
 
 func (c writeCounter) Do(r *http.Request) (*http.Response, error) {
 	target := r.Header.Get("X-Amz-Target")
-	for _, op := range []string{"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"} {
+	if strings.HasSuffix(target, ".PutItem") {
+		c.records.Add(1)
+	}
+	for _, op := range []string{"TransactWriteItems", "UpdateItem", "DeleteItem", "BatchWriteItem"} {
 		if strings.HasSuffix(target, "."+op) {
-			c.n.Add(1)
+			c.stock.Add(1)
 		}
 	}
 	return c.next.Do(r)
@@ -306,10 +356,10 @@ func (c writeCounter) Do(r *http.Request) (*http.Response, error) {
 
 // countingOrders serves the orders routes through the local gateway from an orders function
 // whose DynamoDB client counts writes; the rest of the stage is shared.
-func countingOrders(t *testing.T, writes *atomic.Int64) string {
+func countingOrders(t *testing.T, stock, records *atomic.Int64) string {
 	t.Helper()
 	return ordersInstance(t, func(o *dynamodb.Options) {
-		o.HTTPClient = writeCounter{next: o.HTTPClient, n: writes}
+		o.HTTPClient = writeCounter{next: o.HTTPClient, stock: stock, records: records}
 	})
 }
 
@@ -349,19 +399,20 @@ func ordersInstance(t *testing.T, opt func(*dynamodb.Options)) string {
 	return srv.URL
 }
 
-// At a sale, only the orders that get a unit write to DynamoDB; once the product is sold
-// out, further orders cost no DynamoDB write; after Redis loses what it knew (FLUSHALL) it
-// learns it again from one read, still writing nothing; a restock is honoured within the
-// gate's lease; product reads show the stock left.
+// At a sale, only the orders that get a unit write stock in DynamoDB; once the product is
+// sold out, further orders cost no stock write, only the record of their answer under their
+// own key; after Redis loses what it knew (FLUSHALL) it learns it again from one read, still
+// writing no stock; a restock is honoured within the gate's lease; product reads show the
+// stock left.
 func TestSoldOutOrdersCostNoDynamoDBWrites(t *testing.T) {
-	var writes atomic.Int64
-	base := countingOrders(t, &writes)
+	var writes, records atomic.Int64
+	base := countingOrders(t, &writes, &records)
 	product := putStockedProduct(t, "soldout", 5, 999, "USD")
 
 	sale := flashSale(t, base, product, "sale", 10, 40, nil)
 	confirmed := 0
 	for _, a := range sale {
-		if a.status == http.StatusCreated {
+		if a.confirmed() {
 			confirmed++
 		}
 	}
@@ -372,10 +423,14 @@ func TestSoldOutOrdersCostNoDynamoDBWrites(t *testing.T) {
 	if n := writes.Load(); n != 5 {
 		t.Errorf("%d DynamoDB writes for 5 confirmed orders: sold_out_db_writes %d, want 0", n, n-5)
 	}
+	if n := records.Load(); n != 35 {
+		t.Errorf("%d idempotency records of refusals written, want one for each of the 35 refused", n)
+	}
 
 	soldOut := func(round string) {
 		t.Helper()
 		writes.Store(0)
+		records.Store(0)
 		after := flashSale(t, base, product, round, 10, 200, nil)
 		for _, a := range after {
 			if a.status != http.StatusConflict || a.code != "out_of_stock" {
@@ -384,6 +439,9 @@ func TestSoldOutOrdersCostNoDynamoDBWrites(t *testing.T) {
 		}
 		if n := writes.Load(); n != 0 {
 			t.Errorf("%s: sold_out_db_writes %d, want 0", round, n)
+		}
+		if n := records.Load(); n != int64(len(after)) {
+			t.Errorf("%s: %d idempotency records of refusals written, want one for each of the %d refused", round, n, len(after))
 		}
 	}
 	soldOut("known")
@@ -458,9 +516,7 @@ func TestInterruptedOrderIsFinishedByItsRetry(t *testing.T) {
 			body := orderOf(orders.Line{ProductID: p, Quantity: 2})
 
 			r := asUser(t, lossy, user).Do(t, "POST", "/orders", body, "Idempotency-Key", "k1")
-			if r.Status < 500 {
-				t.Fatalf("the interrupted request answered %d %s", r.Status, r.Body)
-			}
+			r.Expect(t, http.StatusServiceUnavailable, "unavailable")
 			want := int64(5)
 			if afterwards {
 				want = 3
@@ -489,6 +545,46 @@ func TestInterruptedOrderIsFinishedByItsRetry(t *testing.T) {
 				t.Errorf("the user has orders %+v, want just %s", page.Items, o.OrderID)
 			}
 		})
+	}
+}
+
+// lockedTransactions answers every TransactWriteItems call as DynamoDB Local does when a
+// transaction waited too long for a lock on a busy item.
+type lockedTransactions struct{ next dynamodb.HTTPClient }
+
+func (c lockedTransactions) Do(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".TransactWriteItems") {
+		return c.next.Do(r)
+	}
+	body := `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError",` +
+		`"message":"This action timed out because it too long waiting for a lock."}`
+	return &http.Response{StatusCode: http.StatusInternalServerError, Request: r,
+		Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+		Body:   io.NopCloser(strings.NewReader(body))}, nil
+}
+
+// A store error that may pass, still there after the SDK's retries, is answered 503 with
+// Retry-After, takes no stock, and is not the key's answer: its retry places the order.
+func TestTransientStoreErrorIsUnavailable(t *testing.T) {
+	locked := ordersInstance(t, func(o *dynamodb.Options) { o.HTTPClient = lockedTransactions{next: o.HTTPClient} })
+	p := putStockedProduct(t, "locked", 5, 100, "USD")
+	body := orderOf(orders.Line{ProductID: p, Quantity: 2})
+
+	r := asUser(t, locked, "locked-buyer").Do(t, "POST", "/orders", body, "Idempotency-Key", "k1")
+	r.Expect(t, http.StatusServiceUnavailable, "unavailable")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	if strings.Contains(string(r.Body), "lock") {
+		t.Errorf("the answer leaks the store's error: %s", r.Body)
+	}
+	if left := stockLeft(t, p); left != 5 {
+		t.Fatalf("stock after the failed order %d, want 5", left)
+	}
+	r = asUser(t, st.URL, "locked-buyer").Do(t, "POST", "/orders", body, "Idempotency-Key", "k1")
+	r.Expect(t, http.StatusCreated, "")
+	if left := stockLeft(t, p); left != 3 {
+		t.Fatalf("stock after the retry %d, want 3", left)
 	}
 }
 
@@ -688,5 +784,102 @@ func TestOrdersBadInput(t *testing.T) {
 	r.Expect(t, http.StatusOK, "")
 	if strings.Contains(string(r.Body), mine.OrderID) {
 		t.Error("another user's list shows the order")
+	}
+}
+
+// An order whose line amount or total would exceed 2^53-1 is refused with 422, takes no
+// stock and stores no order.
+func TestOrderRefusesAmountsAboveTheLargest(t *testing.T) {
+	buyer := asUser(t, st.URL, "huge-buyer")
+	dear := putStockedProduct(t, "huge-dear", 1000, money.MaxAmount, "USD")
+	var lines []orders.Line
+	for i := range 11 {
+		lines = append(lines, orders.Line{ProductID: putStockedProduct(t, fmt.Sprintf("huge-%02d", i), 1000, money.MaxAmount, "USD"), Quantity: 100})
+	}
+	cheap := putStockedProduct(t, "huge-cheap", 1000, 1, "USD")
+	for name, req := range map[string]orders.Request{
+		"line above the largest":           orderOf(orders.Line{ProductID: dear, Quantity: 2}),
+		"eleven lines that wrapped int64":  {Items: lines},
+		"two lines whose sum is too large": orderOf(orders.Line{ProductID: dear, Quantity: 1}, orders.Line{ProductID: cheap, Quantity: 1}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			buyer.Do(t, "POST", "/orders", req, "Idempotency-Key", strings.ReplaceAll(name, " ", "-")).
+				Expect(t, http.StatusUnprocessableEntity, "unprocessable")
+		})
+	}
+	for _, id := range []string{dear, cheap, lines[0].ProductID, lines[10].ProductID} {
+		if left := stockLeft(t, id); left != 1000 {
+			t.Errorf("a refused order took stock of %s: %d left", id, left)
+		}
+	}
+	r := buyer.Do(t, "GET", "/orders", nil)
+	r.Expect(t, http.StatusOK, "")
+	var page struct{ Items []orders.Order }
+	r.JSON(t, &page)
+	if len(page.Items) != 0 {
+		t.Errorf("refused orders were stored: %+v", page.Items)
+	}
+	// The largest total itself is an order.
+	r = buyer.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: dear, Quantity: 1}), "Idempotency-Key", "largest")
+	r.Expect(t, http.StatusCreated, "")
+	var o orders.Order
+	r.JSON(t, &o)
+	if o.Total != money.MaxAmount {
+		t.Errorf("total %d, want %d", o.Total, int64(money.MaxAmount))
+	}
+}
+
+// A refused order is answered the same way for its key's lifetime, even once the reason is
+// gone (a restock, the product created, the price lowered), takes nothing, and the key
+// refuses another body.
+func TestRefusedOrderKeepsItsAnswer(t *testing.T) {
+	buyer := asUser(t, st.URL, "refused-buyer")
+	scarce := putStockedProduct(t, "refused-scarce", 1, 100, "USD")
+	later := fmt.Sprintf("refused-later-%d", time.Now().UnixNano())
+	dear := putStockedProduct(t, "refused-dear", 10, money.MaxAmount, "USD")
+	for _, tc := range []struct {
+		name   string
+		body   orders.Request
+		status int
+		code   string
+		change func(t *testing.T)
+	}{
+		{"out of stock", orderOf(orders.Line{ProductID: scarce, Quantity: 2}), 409, "out_of_stock",
+			func(t *testing.T) { setStock(t, scarce, 10) }},
+		{"unknown product", orderOf(orders.Line{ProductID: later, Quantity: 1}), 404, "not_found",
+			func(t *testing.T) { putProduct(t, later, "refused-later", 10, 100, "USD") }},
+		{"total too large", orderOf(orders.Line{ProductID: dear, Quantity: 2}), 422, "unprocessable",
+			func(t *testing.T) { setNumber(t, dear, "price", 100) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "refused-" + strings.ReplaceAll(tc.name, " ", "-")
+			first := buyer.Do(t, "POST", "/orders", tc.body, "Idempotency-Key", key)
+			first.Expect(t, tc.status, tc.code)
+			tc.change(t)
+			id := tc.body.Items[0].ProductID
+			before := stockLeft(t, id)
+			again := buyer.Do(t, "POST", "/orders", tc.body, "Idempotency-Key", key)
+			again.Expect(t, tc.status, tc.code)
+			if string(again.Body) != string(first.Body) {
+				t.Errorf("replay answered %s, first answer %s", again.Body, first.Body)
+			}
+			other := orderOf(orders.Line{ProductID: id, Quantity: tc.body.Items[0].Quantity + 1})
+			buyer.Do(t, "POST", "/orders", other, "Idempotency-Key", key).Expect(t, 422, "idempotency_key_reused")
+			if left := stockLeft(t, id); left != before {
+				t.Errorf("the replays took stock: %d left, want %d", left, before)
+			}
+			// The reason is gone: a new key orders (once the stock gate's lease of 1 s saw the restock).
+			deadline := time.Now().Add(10 * time.Second)
+			for i := 0; ; i++ {
+				r := buyer.Do(t, "POST", "/orders", tc.body, "Idempotency-Key", fmt.Sprintf("%s-new-%d", key, i))
+				if r.Status == http.StatusCreated {
+					break
+				}
+				if time.Now().After(deadline) {
+					r.Expect(t, http.StatusCreated, "")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -48,6 +49,8 @@ const (
 	region      = "us-east-1"
 	tablePrefix = "shop-local-"
 	bucket      = "shop-local-images"
+	// concurrentRequests is how many requests one in-process function instance is sized for.
+	concurrentRequests = 1000
 	// Issuer and Audience of the local stage's tokens.
 	Issuer   = "https://shop.local/issuer"
 	Audience = "shop-local"
@@ -238,6 +241,9 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 		"AWS_SECRET_ACCESS_KEY":     secretKey,
 		"AWS_ENDPOINT_URL_DYNAMODB": s.Servers.DynamoDB.URL(),
 		"AWS_ENDPOINT_URL_S3":       s.s3URL,
+		// One in-process instance stands in for as many Lambda environments as requests in
+		// flight, each of which would have its own clients.
+		routes.EnvConcurrentRequests: strconv.Itoa(concurrentRequests),
 	}
 	for _, t := range fn.TablesUsed() {
 		env[t.EnvVar] = tablePrefix + t.Name
@@ -251,9 +257,7 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 		// Its own ACL user, with the access string its ElastiCache user has in the cloud.
 		env[routes.EnvRedisUser] = fn.Name
 		env[routes.EnvRedisPassword] = s.cacheUsers[fn.Name]
-		// One in-process instance stands in for as many Lambda environments as requests in
-		// flight, each of which would have its own connection.
-		env[routes.EnvRedisPoolSize] = "1000"
+		env[routes.EnvRedisPoolSize] = strconv.Itoa(concurrentRequests)
 		env[routes.EnvRedisTimeout] = "1s"
 	}
 	return env
