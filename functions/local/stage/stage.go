@@ -64,7 +64,13 @@ type Options struct {
 	DynamoDBClient func(function string, next dynamodb.HTTPClient) dynamodb.HTTPClient
 	// Middleware, when set, wraps the gateways' handlers.
 	Middleware func(http.Handler) http.Handler
+	// CORSOrigins are the browser origins the stage's S3 endpoint lets upload images, as the
+	// images bucket's CORS rule does in the cloud; nil: DefaultCORSOrigins.
+	CORSOrigins []string
 }
+
+// DefaultCORSOrigins is the storefront's local origin.
+var DefaultCORSOrigins = []string{"http://127.0.0.1:5173", "http://localhost:5173"}
 
 // Stage is a running local stage.
 type Stage struct {
@@ -77,7 +83,7 @@ type Stage struct {
 	opts    Options
 	servers []*http.Server
 	clients []*clients.Clients
-	// s3URL is the S3 endpoint functions get: s3rver behind a presigned-URL check (images.go).
+	// s3URL is the S3 endpoint functions and browsers get: s3rver behind S3's checks (images.go).
 	s3URL string
 }
 
@@ -86,6 +92,9 @@ type Stage struct {
 func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.CORSOrigins == nil {
+		opts.CORSOrigins = DefaultCORSOrigins
 	}
 	set, err := servers.StartAll(ctx)
 	if err != nil {
