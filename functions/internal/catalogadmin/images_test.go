@@ -1,11 +1,14 @@
 package catalogadmin
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +154,49 @@ func TestMaxImageBodyFitsTheLargestImage(t *testing.T) {
 	// limit must stay under API Gateway's 10 MB payload.
 	if maxImageBody < (MaxImage+2)/3*4+64 || maxImageBody > 10_000_000 {
 		t.Errorf("maxImageBody %d", maxImageBody)
+	}
+}
+
+// wrapped encodes data as the base64 tool does without -w0: 76-column lines.
+func wrapped(t *testing.T, data []byte) string {
+	t.Helper()
+	cmd := exec.Command("base64")
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("base64: %v", err)
+	}
+	if !bytes.Contains(out, []byte("\n")) {
+		t.Fatal("base64 wrote no line breaks")
+	}
+	return string(out)
+}
+
+// The 5 MiB limit is on the decoded image: line breaks in the base64 text do not count, and
+// one byte more is still refused.
+func TestLineWrappedBase64IsSizedDecoded(t *testing.T) {
+	atLimit := append(smallPNG(t), make([]byte, MaxImage-len(smallPNG(t)))...)
+	for _, tc := range []struct {
+		name    string
+		encoded string
+		status  int // 0: accepted
+	}{
+		{"76 columns, 5 MiB", wrapped(t, atLimit), 0},
+		{"76 columns with CRLF, 5 MiB", strings.ReplaceAll(wrapped(t, atLimit), "\n", "\r\n"), 0},
+		{"76 columns, 5 MiB + 1", wrapped(t, append(atLimit, 0)), http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]string{"image": tc.encoded, "contentType": "image/png"})
+			img, err := decodeImage(request(string(body), "application/json", false))
+			if tc.status == 0 {
+				if err != nil || len(img.Data) != MaxImage {
+					t.Fatalf("refused (%v) or %d bytes", err, len(img.Data))
+				}
+				return
+			}
+			if api.StatusOf(err) != tc.status {
+				t.Fatalf("%v, want %d", err, tc.status)
+			}
+		})
 	}
 }
