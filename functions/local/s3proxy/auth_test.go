@@ -384,3 +384,20 @@ func TestCORSPreflight(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsignedHeaderAdded: an x-amz-* header added after signing is refused, as S3 does.
+func TestUnsignedHeaderAdded(t *testing.T) {
+	b := newBackend(t)
+	client := s3.New(b.client("SECRET").Options(), func(o *s3.Options) {
+		o.HTTPClient = httpClientFunc(func(req *http.Request) (*http.Response, error) {
+			req.Header.Set("X-Amz-Acl", "public-read")
+			return http.DefaultClient.Do(req)
+		})
+	})
+	_, err := client.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String("images"), Key: aws.String("k"), Body: strings.NewReader("bytes"),
+	})
+	if s3Code(err) != "AccessDenied" || b.count() != 0 {
+		t.Errorf("unsigned ACL: %v, %d stored", err, b.count())
+	}
+}

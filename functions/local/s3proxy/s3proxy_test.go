@@ -70,6 +70,7 @@ func TestPresignedRequests(t *testing.T) {
 		{"other cache control", good, func() http.Header { h := signed.Clone(); h.Set("Cache-Control", "no-store"); return h }(), "SignatureDoesNotMatch"},
 		{"other key", strings.Replace(good, "a%20b", "x", 1), signed, "SignatureDoesNotMatch"},
 		{"longer expiry", strings.Replace(good, "X-Amz-Expires=900", "X-Amz-Expires=901", 1), signed, "SignatureDoesNotMatch"},
+		{"unsigned ACL header", good, func() http.Header { h := signed.Clone(); h.Set("X-Amz-Acl", "public-read"); return h }(), "AccessDenied"},
 		{"unknown key id", func() string { u, _ := presign(t, "OTHER", "SECRET", "k.png", time.Minute); return u }(), signed, "InvalidAccessKeyId"},
 		{"wrong secret", func() string { u, _ := presign(t, "AKID", "GUESS", "k.png", time.Minute); return u }(), signed, "SignatureDoesNotMatch"},
 	} {
