@@ -401,3 +401,30 @@ func TestUnsignedHeaderAdded(t *testing.T) {
 		t.Errorf("unsigned ACL: %v, %d stored", err, b.count())
 	}
 }
+
+// A conditional write may trigger, through Created, a conditional write of another object
+// (the image checker publishing an upload): neither waits for the other.
+func TestConditionalWriteFromCreated(t *testing.T) {
+	b := newBackend(t)
+	client := b.client("SECRET")
+	b.proxy.onStore = func(ctx context.Context, obj Object) {
+		if obj.Key == "uploads/a.png" {
+			_, err := client.PutObject(ctx, &s3.PutObjectInput{
+				Bucket: aws.String("images"), Key: aws.String("products/a.png"), Body: strings.NewReader("x"), IfNoneMatch: aws.String("*"),
+			})
+			if err != nil {
+				t.Errorf("write from Created: %v", err)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String("images"), Key: aws.String("uploads/a.png"), Body: strings.NewReader("x"), IfNoneMatch: aws.String("*"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.object("/images/products/a.png"); !ok {
+		t.Error("the write from Created was not stored")
+	}
+}
