@@ -19,7 +19,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/api"
 )
 
-func TestSniffAndCheck(t *testing.T) {
+func TestImageSniffAndCheck(t *testing.T) {
 	pngBytes, jpegBytes := smallPNG(t), smallJPEG(t)
 	for _, tc := range []struct {
 		name     string
@@ -76,7 +76,7 @@ func TestDecodeBase64(t *testing.T) {
 	}
 }
 
-func TestKeysStayUnderTheProductPrefix(t *testing.T) {
+func TestImageKeysStayUnderTheProductPrefix(t *testing.T) {
 	hashed := regexp.MustCompile(`^products/p-1/[0-9a-f]{32}\.png$`)
 	img := Image{Data: smallPNG(t), ContentType: "image/png", ext: "png"}
 	if k := ObjectKey("p-1", img); !hashed.MatchString(k) || k != ObjectKey("p-1", img) {
@@ -94,7 +94,7 @@ func TestKeysStayUnderTheProductPrefix(t *testing.T) {
 
 // The POST policy pins what S3 may accept: this bucket, exactly this key and content type,
 // 1 byte to 5 MiB, for at most 15 minutes; the fields carry every value it names.
-func TestPresignPostPolicy(t *testing.T) {
+func TestUploadPolicy(t *testing.T) {
 	client := s3.New(s3.Options{
 		Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:9"), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
@@ -174,7 +174,7 @@ func wrapped(t *testing.T, data []byte) string {
 
 // The 5 MiB limit is on the decoded image: line breaks in the base64 text do not count, and
 // one byte more is still refused.
-func TestLineWrappedBase64IsSizedDecoded(t *testing.T) {
+func TestImageLineWrappedBase64IsSizedDecoded(t *testing.T) {
 	atLimit := append(smallPNG(t), make([]byte, MaxImage-len(smallPNG(t)))...)
 	for _, tc := range []struct {
 		name    string

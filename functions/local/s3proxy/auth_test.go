@@ -116,7 +116,7 @@ func do(t *testing.T, req *http.Request) (int, string) {
 
 // SDK calls signed in the Authorization header pass; anything unsigned or wrongly signed is
 // refused before it reaches the store.
-func TestHeaderSignedRequests(t *testing.T) {
+func TestS3HeaderSignedRequests(t *testing.T) {
 	b := newBackend(t)
 	ctx := context.Background()
 	good := b.client("SECRET")
@@ -205,8 +205,8 @@ func TestHeaderSignedRequests(t *testing.T) {
 	}
 }
 
-// TestTamperedPayload: a header-signed PUT whose body is not the signed one is refused.
-func TestTamperedPayload(t *testing.T) {
+// TestS3TamperedPayload: a header-signed PUT whose body is not the signed one is refused.
+func TestS3TamperedPayload(t *testing.T) {
 	b := newBackend(t)
 	var swapped bool
 	client := s3.New(b.client("SECRET").Options(), func(o *s3.Options) {
@@ -275,7 +275,7 @@ func postForm(t *testing.T, rawURL string, fields map[string]string, file []byte
 	return req
 }
 
-func TestPostPolicy(t *testing.T) {
+func TestS3PostPolicy(t *testing.T) {
 	b := newBackend(t)
 	const key = "uploads/p/a.png"
 	postURL, fields := presignPost(t, b, "SECRET", key, 15*time.Minute)
@@ -360,7 +360,7 @@ func TestPostPolicy(t *testing.T) {
 	})
 }
 
-func TestCORSPreflight(t *testing.T) {
+func TestS3CORSPreflight(t *testing.T) {
 	b := newBackend(t)
 	preflight := func(from, method string) *http.Response {
 		req, _ := http.NewRequest("OPTIONS", b.front.URL+"/images", nil)
@@ -385,8 +385,8 @@ func TestCORSPreflight(t *testing.T) {
 	}
 }
 
-// TestUnsignedHeaderAdded: an x-amz-* header added after signing is refused, as S3 does.
-func TestUnsignedHeaderAdded(t *testing.T) {
+// TestS3UnsignedHeaderAdded: an x-amz-* header added after signing is refused, as S3 does.
+func TestS3UnsignedHeaderAdded(t *testing.T) {
 	b := newBackend(t)
 	client := s3.New(b.client("SECRET").Options(), func(o *s3.Options) {
 		o.HTTPClient = httpClientFunc(func(req *http.Request) (*http.Response, error) {
@@ -404,7 +404,7 @@ func TestUnsignedHeaderAdded(t *testing.T) {
 
 // A conditional write may trigger, through Created, a conditional write of another object
 // (the image checker publishing an upload): neither waits for the other.
-func TestConditionalWriteFromCreated(t *testing.T) {
+func TestS3ConditionalWriteFromCreated(t *testing.T) {
 	b := newBackend(t)
 	client := b.client("SECRET")
 	b.proxy.onStore = func(ctx context.Context, obj Object) {

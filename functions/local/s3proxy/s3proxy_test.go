@@ -13,7 +13,7 @@ import (
 )
 
 // The proxy refuses a presigned PUT made by the real SDK presigner exactly when S3 would.
-func TestPresignedRequests(t *testing.T) {
+func TestS3PresignedRequests(t *testing.T) {
 	b := newBackend(t)
 	proxy, front := b.proxy, b.front
 
