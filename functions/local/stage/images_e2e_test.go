@@ -400,6 +400,22 @@ func TestSupersededUploadIsDeleted(t *testing.T) {
 	}
 }
 
+// An upload for a product deleted meanwhile is deleted, and the product stays gone.
+func TestUploadForDeletedProductIsDeleted(t *testing.T) {
+	p := createProduct(t, "presigned-deleted")
+	up := issueUpload(t, p.ProductID, "image/png")
+	adminClient(t).Do(t, "DELETE", "/products/"+p.ProductID, nil).Expect(t, http.StatusNoContent, "")
+	if status, body := postUpload(t, up, pngImage(t), nil); status != 204 {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	if objs := append(objectsUnder(t, "uploads/"+p.ProductID+"/"), objectsOf(t, p.ProductID)...); len(objs) != 0 {
+		t.Errorf("objects left: %v", objs)
+	}
+	if storedItem(t, p.ProductID) != nil {
+		t.Error("the upload brought the deleted product back")
+	}
+}
+
 // The stage's S3 endpoint refuses what S3 refuses: anonymous and wrongly signed requests of
 // every kind, with S3's XML errors.
 func TestS3EndpointRefusesUnsignedRequests(t *testing.T) {
