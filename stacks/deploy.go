@@ -118,6 +118,8 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		NoncurrentVersionDays: cfg.Images.NoncurrentVersionDays,
 		CORSOrigins:           cfg.CORSOrigins,
 		SiteOrigin:            siteOrigin,
+		ServedPrefix:          routes.ImagesPrefix,
+		UploadPrefix:          routes.UploadPrefix,
 		PriceClass:            cfg.Images.PriceClass,
 		Protect:               cfg.ProtectData,
 		Tags:                  tags,
@@ -223,6 +225,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		}
 		if len(spec.Bucket) > 0 {
 			args.BucketArn = images.Arn
+			args.BucketName = images.BucketName
 		}
 		if spec.Cache != nil {
 			args.Cache = &gofunc.CacheRef{Arn: kv.Arn, UserArn: kv.Users[spec.Name].Arn}
@@ -240,7 +243,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 
 	targets := map[string]httpapi.Target{}
 	for name, fn := range fns {
-		if fn.Spec.StreamOf == nil {
+		if !fn.Spec.Invoked() {
 			targets[name] = httpapi.Target{InvokeArn: fn.InvokeArn, FunctionName: fn.Name, TimeoutSeconds: fn.TimeoutSeconds}
 		}
 	}

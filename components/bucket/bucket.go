@@ -1,11 +1,13 @@
 // Package bucket declares the shop's private images bucket and the CloudFront distribution
 // that serves it. Browsers read images only through CloudFront (origin access control);
-// admins upload through presigned PUT URLs, which is what the bucket's CORS rule allows.
+// admins upload from the browser with presigned POST policies, which is what the bucket's
+// CORS rule allows.
 package bucket
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
@@ -27,11 +29,16 @@ type BucketArgs struct {
 	NoncurrentVersionDays int
 	// AbortIncompleteUploadDays aborts unfinished multipart uploads; 0 means 1 day.
 	AbortIncompleteUploadDays int
-	// CORSOrigins may PUT to presigned upload URLs from a browser; none and no SiteOrigin:
-	// no CORS rule.
+	// CORSOrigins may POST presigned uploads from a browser; none and no SiteOrigin: no CORS
+	// rule.
 	CORSOrigins []string
 	// SiteOrigin is the storefront's origin, allowed beside CORSOrigins; nil: none.
 	SiteOrigin pulumi.StringInput
+	// ServedPrefix is the only key prefix CloudFront may read ("products/"); empty: every key.
+	ServedPrefix string
+	// UploadPrefix is where browser uploads wait for their check; what is left there (an
+	// upload the check could not finish) expires after a day. Empty: no such prefix.
+	UploadPrefix string
 	// PriceClass is the CloudFront price class; empty: PriceClass_100 (cheapest).
 	PriceClass string
 	// Protect marks the bucket protect and retain-on-delete, so `pulumi destroy` cannot take
@@ -130,6 +137,14 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 			},
 		})
 	}
+	if a.UploadPrefix != "" {
+		rules = append(rules, &s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:         pulumi.String("expire-unchecked-uploads"),
+			Status:     pulumi.String("Enabled"),
+			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String(a.UploadPrefix)},
+			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(1)},
+		})
+	}
 	// The lifecycle configuration waits for versioning: S3 validates rules against it.
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bkt.ID(),
@@ -147,9 +162,9 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 			CorsRules: s3.BucketCorsConfigurationV2CorsRuleArray{
 				&s3.BucketCorsConfigurationV2CorsRuleArgs{
 					Id:             pulumi.String("presigned-uploads"),
-					AllowedMethods: pulumi.ToStringArray([]string{"PUT"}),
+					AllowedMethods: pulumi.ToStringArray([]string{"POST"}),
 					AllowedOrigins: origins,
-					AllowedHeaders: pulumi.ToStringArray([]string{"content-type", "content-length", "x-amz-*"}),
+					AllowedHeaders: pulumi.ToStringArray([]string{"content-type"}),
 					ExposeHeaders:  pulumi.ToStringArray([]string{"etag"}),
 					MaxAgeSeconds:  pulumi.Int(3600),
 				},
@@ -198,7 +213,7 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 	}
 
 	if err := bkt.Policy(ctx, name, parent,
-		privatebucket.CloudFrontMay("AllowCloudFrontRead", cdn.Arn, []string{"s3:GetObject"}, bkt.Objects()),
+		privatebucket.CloudFrontMay("AllowCloudFrontRead", cdn.Arn, []string{"s3:GetObject"}, pulumi.Sprintf("%s/%s*", bkt.Arn, a.ServedPrefix)),
 	); err != nil {
 		return err
 	}
@@ -219,6 +234,14 @@ func (a *BucketArgs) validate() error {
 	}
 	if err := privatebucket.CheckPriceClass(a.PriceClass); err != nil {
 		errs = append(errs, err)
+	}
+	for _, p := range []string{a.ServedPrefix, a.UploadPrefix} {
+		if p != "" && (!strings.HasSuffix(p, "/") || strings.ContainsAny(p, "*?")) {
+			errs = append(errs, fmt.Errorf("prefix %q must end with / and hold no wildcard", p))
+		}
+	}
+	if a.UploadPrefix != "" && a.UploadPrefix == a.ServedPrefix {
+		errs = append(errs, errors.New("uploads must not land where CloudFront serves"))
 	}
 	for _, o := range a.CORSOrigins {
 		if o == "*" {

@@ -165,6 +165,9 @@ type Function struct {
 	// StreamOf names the table whose stream invokes the function; nil: invoked by the API.
 	// The stream's read actions are Lambda's (its poller uses the function's role).
 	StreamOf *tables.Table
+	// UploadsOf says the images bucket's object-created events under UploadPrefix invoke the
+	// function (it needs Bucket access).
+	UploadsOf bool
 }
 
 // TablesUsed returns the tables the function's grants name, each once, in grant order.
@@ -178,6 +181,13 @@ func (f Function) TablesUsed() []tables.Table {
 	return out
 }
 
+// Invoked says whether the function is invoked by an event source rather than by the API.
+func (f Function) Invoked() bool { return f.StreamOf != nil || f.UploadsOf }
+
+// UploadPrefix is the images bucket's staging prefix for browser uploads (presigned POST):
+// nothing serves it, and the image checker publishes what it accepts under products/.
+const UploadPrefix = "uploads/"
+
 // Function names.
 const (
 	Health       = "health"
@@ -187,9 +197,11 @@ const (
 	Cart         = "cart"
 	Orders       = "orders"
 	Invalidator  = "invalidator"
+	ImageCheck   = "imagecheck"
 )
 
-// ImagesPrefix is where product images live in the images bucket.
+// ImagesPrefix is the images bucket's prefix of published images, the only one CloudFront
+// serves: products/<product id>/<content hash>.<ext>.
 const ImagesPrefix = "products/"
 
 // Cache key patterns, one per key builder: the product cache (functions/internal/cache keys
@@ -226,8 +238,12 @@ var Functions = []Function{
 		Tables: []TableGrant{
 			{Table: tables.Products, Actions: []Action{GetItem, PutItem, UpdateItem, DeleteItem}},
 		},
-		Bucket: []ObjectGrant{{Prefix: ImagesPrefix, Actions: []Action{PutObject}}},
-		Cache:  &CacheAccess{Keys: productCacheKeys, Commands: cacheEvictCommands},
+		// S3 authorizes a presigned POST under uploads/ as the signer's PutObject.
+		Bucket: []ObjectGrant{
+			{Prefix: ImagesPrefix, Actions: []Action{PutObject}},
+			{Prefix: UploadPrefix, Actions: []Action{PutObject}},
+		},
+		Cache: &CacheAccess{Keys: productCacheKeys, Commands: cacheEvictCommands},
 	},
 	{
 		Name:        Reviews,
@@ -274,6 +290,19 @@ var Functions = []Function{
 		Description: "evicts cached products when the products table changes",
 		StreamOf:    &tables.Products,
 		Cache:       &CacheAccess{Keys: productCacheKeys, Commands: cacheEvictCommands},
+	},
+	{
+		Name:        ImageCheck,
+		Description: "checks uploaded images and publishes them as the product's image",
+		Tables: []TableGrant{
+			{Table: tables.Products, Actions: []Action{GetItem, UpdateItem}},
+		},
+		Bucket: []ObjectGrant{
+			{Prefix: UploadPrefix, Actions: []Action{GetObject, DeleteObject}},
+			{Prefix: ImagesPrefix, Actions: []Action{PutObject}},
+		},
+		Cache:     &CacheAccess{Keys: productCacheKeys, Commands: cacheEvictCommands},
+		UploadsOf: true,
 	},
 }
 

@@ -5,21 +5,26 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
-	"net/http"
-	"net/url"
-	"strconv"
+	"io"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/routes"
 )
 
 // MaxImage is the largest image the shop stores: 5 MiB.
@@ -112,15 +117,18 @@ func checkWebP(b []byte) error {
 // chooses the key and nothing can escape the prefix; the same bytes always get the same key.
 func ObjectKey(productID string, img Image) string {
 	sum := sha256.Sum256(img.Data)
-	return fmt.Sprintf("products/%s/%s.%s", productID, hex.EncodeToString(sum[:16]), img.ext)
+	return fmt.Sprintf("%s%s/%s.%s", routes.ImagesPrefix, productID, hex.EncodeToString(sum[:16]), img.ext)
 }
 
 // uploadKey is the key of a presigned upload: its content is not known yet, so the name is
-// fresh and random, under the product's prefix.
+// fresh and random, under the product's staging prefix. S3 cannot make a form POST
+// conditional (If-None-Match is PutObject's), so uploads never land where images are
+// served: the image checker reads them, and only a checked image is written under
+// products/, by the checker, with If-None-Match.
 func uploadKey(productID, ext string) string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("products/%s/%s.%s", productID, hex.EncodeToString(b), ext)
+	return fmt.Sprintf("%s%s/%s.%s", routes.UploadPrefix, productID, hex.EncodeToString(b), ext)
 }
 
 // Bucket stores images in the private images bucket. Objects get no ACL: browsers read them
@@ -141,7 +149,9 @@ func NewBucket(client *s3.Client, name, baseURL string) *Bucket {
 // URL is the public URL of the object key.
 func (b *Bucket) URL(key string) string { return b.baseURL + "/" + key }
 
-// Put stores img under key.
+// Put stores img under key unless an object is there already (If-None-Match: *): keys under
+// products/ are named by their content, so the object there holds these very bytes, and a
+// stored image is never overwritten.
 func (b *Bucket) Put(ctx context.Context, key string, img Image) error {
 	_, err := b.s3.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(b.name),
@@ -150,59 +160,92 @@ func (b *Bucket) Put(ctx context.Context, key string, img Image) error {
 		ContentLength: aws.Int64(int64(len(img.Data))),
 		ContentType:   aws.String(img.ContentType),
 		CacheControl:  aws.String(imageCacheControl),
+		IfNoneMatch:   aws.String("*"),
 	})
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "PreconditionFailed" {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("put image: %w", err)
 	}
 	return nil
 }
 
-// Upload is a presigned PUT of one object.
+// errUploadGone is returned by Get for an object that no longer exists.
+var errUploadGone = errors.New("object not found")
+
+// Get reads at most limit+1 bytes of the object key and its content type; an object that
+// does not exist is errUploadGone.
+func (b *Bucket) Get(ctx context.Context, key string, limit int64) (data []byte, contentType string, err error) {
+	out, err := b.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.name), Key: aws.String(key)})
+	var missing *types.NoSuchKey
+	if errors.As(err, &missing) {
+		return nil, "", errUploadGone
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("get upload: %w", err)
+	}
+	defer out.Body.Close()
+	data, err = io.ReadAll(io.LimitReader(out.Body, limit+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("read upload: %w", err)
+	}
+	return data, aws.ToString(out.ContentType), nil
+}
+
+// Delete removes the object key.
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	if _, err := b.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.name), Key: aws.String(key)}); err != nil {
+		return fmt.Errorf("delete upload: %w", err)
+	}
+	return nil
+}
+
+// Upload is a presigned POST of one object: the browser sends Fields, then the file, as
+// multipart/form-data to URL.
 type Upload struct {
 	URL     string
-	Method  string
-	Headers map[string]string
+	Fields  map[string]string
 	Expires time.Time
 }
 
-// PresignPut returns a PUT of key valid for ttl. Content-Type and Cache-Control are signed:
-// S3 accepts the upload only with exactly the headers the answer lists.
-func (b *Bucket) PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (Upload, error) {
-	start := time.Now()
-	req, err := b.presign.PresignPutObject(ctx, &s3.PutObjectInput{
-		Bucket:       aws.String(b.name),
-		Key:          aws.String(key),
-		ContentType:  aws.String(contentType),
-		CacheControl: aws.String(imageCacheControl),
-	}, s3.WithPresignExpires(ttl))
+// PresignPost returns a POST policy for exactly key, valid for ttl: the object must be 1 to
+// MaxImage bytes and of contentType; S3 refuses any other key, size, type or extra field.
+func (b *Bucket) PresignPost(ctx context.Context, key, contentType string, ttl time.Duration) (Upload, error) {
+	req, err := b.presign.PresignPostObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(b.name),
+		Key:    aws.String(key),
+	}, func(o *s3.PresignPostOptions) {
+		o.Expires = ttl
+		o.Conditions = []any{
+			[]any{"content-length-range", 1, MaxImage},
+			map[string]string{"Content-Type": contentType},
+		}
+	})
 	if err != nil {
 		return Upload{}, fmt.Errorf("presign upload: %w", err)
 	}
-	headers := map[string]string{}
-	for name, vals := range req.SignedHeader {
-		if http.CanonicalHeaderKey(name) == "Host" || len(vals) == 0 {
-			continue
-		}
-		headers[http.CanonicalHeaderKey(name)] = vals[0]
+	expires, err := policyExpiration(req.Values["policy"])
+	if err != nil {
+		return Upload{}, fmt.Errorf("presign upload: %w", err)
 	}
-	return Upload{URL: req.URL, Method: req.Method, Headers: headers, Expires: signedExpiry(req.URL, start.Add(ttl))}, nil
+	fields := maps.Clone(req.Values)
+	fields["Content-Type"] = contentType
+	return Upload{URL: req.URL, Fields: fields, Expires: expires}, nil
 }
 
-// signedExpiry reads when a presigned URL expires from its X-Amz-Date and X-Amz-Expires;
-// fallback is used if the URL does not say.
-func signedExpiry(rawURL string, fallback time.Time) time.Time {
-	u, err := url.Parse(rawURL)
+// policyExpiration reads a POST policy's expiration: the moment S3 stops accepting it.
+func policyExpiration(policy string) (time.Time, error) {
+	doc, err := base64.StdEncoding.DecodeString(policy)
 	if err != nil {
-		return fallback
+		return time.Time{}, fmt.Errorf("policy: %w", err)
 	}
-	q := u.Query()
-	signed, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
-	if err != nil {
-		return fallback
+	var p struct {
+		Expiration time.Time `json:"expiration"`
 	}
-	secs, err := strconv.Atoi(q.Get("X-Amz-Expires"))
-	if err != nil {
-		return fallback
+	if err := json.Unmarshal(doc, &p); err != nil {
+		return time.Time{}, fmt.Errorf("policy: %w", err)
 	}
-	return signed.Add(time.Duration(secs) * time.Second)
+	return p.Expiration, nil
 }
