@@ -1,6 +1,7 @@
 // Package bucket declares the shop's private images bucket and the CloudFront distribution
 // that serves it. Browsers read images only through CloudFront (origin access control);
-// admins upload through presigned PUT URLs, which is what the bucket's CORS rule allows.
+// admins upload from the browser with presigned POST policies, which is what the bucket's
+// CORS rule allows.
 package bucket
 
 import (
@@ -27,7 +28,7 @@ type BucketArgs struct {
 	NoncurrentVersionDays int
 	// AbortIncompleteUploadDays aborts unfinished multipart uploads; 0 means 1 day.
 	AbortIncompleteUploadDays int
-	// CORSOrigins may PUT to presigned upload URLs from a browser; none: no CORS rule.
+	// CORSOrigins may POST presigned uploads from a browser; none: no CORS rule.
 	CORSOrigins []string
 	// PriceClass is the CloudFront price class; empty: PriceClass_100 (cheapest).
 	PriceClass string
@@ -179,9 +180,9 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 			CorsRules: s3.BucketCorsConfigurationV2CorsRuleArray{
 				&s3.BucketCorsConfigurationV2CorsRuleArgs{
 					Id:             pulumi.String("presigned-uploads"),
-					AllowedMethods: pulumi.ToStringArray([]string{"PUT"}),
+					AllowedMethods: pulumi.ToStringArray([]string{"POST"}),
 					AllowedOrigins: pulumi.ToStringArray(a.CORSOrigins),
-					AllowedHeaders: pulumi.ToStringArray([]string{"content-type", "content-length", "x-amz-*"}),
+					AllowedHeaders: pulumi.ToStringArray([]string{"content-type"}),
 					ExposeHeaders:  pulumi.ToStringArray([]string{"etag"}),
 					MaxAgeSeconds:  pulumi.Int(3600),
 				},

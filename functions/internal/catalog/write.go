@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sync"
@@ -116,12 +117,55 @@ func (s *Store) SetImage(ctx context.Context, id, imageURL, now string) (Product
 		})
 }
 
+// ErrUploadNotPending is returned by PublishUpload when the upload is not the product's
+// pending one: already published (a replayed upload), superseded by a newer upload URL, or
+// the product is gone.
+var ErrUploadNotPending = errors.New("upload is not the product's pending image upload")
+
+// SetPendingUpload records uploadKey as the product's one pending image upload, replacing an
+// earlier one; it returns an error wrapping api.ErrNotFound for an unknown product. The
+// product's image does not change until PublishUpload.
+func (s *Store) SetPendingUpload(ctx context.Context, id, uploadKey string) error {
+	_, err := s.update(ctx, id, "SET #pending = :pending",
+		map[string]string{"#pending": pendingUploadAttr},
+		map[string]types.AttributeValue{":pending": &types.AttributeValueMemberS{Value: uploadKey}})
+	return err
+}
+
+// PublishUpload sets the product's imageUrl to the checked image of uploadKey and clears the
+// pending upload, in one conditional write: an upload is published at most once, and only
+// while it is the pending one (else ErrUploadNotPending).
+func (s *Store) PublishUpload(ctx context.Context, id, uploadKey, imageURL, now string) (Product, error) {
+	p, err := s.updateIf(ctx, id, "#pending = :pending",
+		"SET #imageUrl = :imageUrl, #updatedAt = :updatedAt REMOVE #pending",
+		map[string]string{"#imageUrl": "imageUrl", "#updatedAt": "updatedAt", "#pending": pendingUploadAttr},
+		map[string]types.AttributeValue{
+			":imageUrl":  &types.AttributeValueMemberS{Value: imageURL},
+			":updatedAt": &types.AttributeValueMemberS{Value: now},
+			":pending":   &types.AttributeValueMemberS{Value: uploadKey},
+		})
+	if errors.Is(err, api.ErrNotFound) {
+		return Product{}, fmt.Errorf("product %s: %w", id, ErrUploadNotPending)
+	}
+	return p, err
+}
+
+// pendingUploadAttr keeps the key of a product's pending image upload; it is not part of
+// the product's JSON.
+const pendingUploadAttr = "pendingUpload"
+
 func (s *Store) update(ctx context.Context, id, expr string, names map[string]string, values map[string]types.AttributeValue) (Product, error) {
+	return s.updateIf(ctx, id, "attribute_exists(productId)", expr, names, values)
+}
+
+// updateIf applies expr to the product if condition holds; a failed condition is an error
+// wrapping api.ErrNotFound.
+func (s *Store) updateIf(ctx context.Context, id, condition, expr string, names map[string]string, values map[string]types.AttributeValue) (Product, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(id),
 		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("attribute_exists(productId)"),
+		ConditionExpression:       aws.String(condition),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 		ReturnValues:              types.ReturnValueAllNew,

@@ -1,6 +1,7 @@
 // Package catalogadmin serves the admins' catalog writes: products (create, replace, delete)
 // and their images, uploaded as base64 through the API (the article's way) or straight to
-// the private bucket with a presigned PUT (the better way).
+// the private bucket with a presigned POST policy (the better way), which the image checker
+// publishes once the bytes are checked.
 //
 // Every write that changes a product removes its cached copy before it answers, so the next
 // read cannot be stale. Writes that bypass the API are covered by the invalidator function,
@@ -156,16 +157,17 @@ func (a *Admin) uploadImage(ctx context.Context, req api.Request) (api.Response,
 type uploadURLAnswer struct {
 	UploadURL string            `json:"uploadUrl"`
 	Method    string            `json:"method"`
-	Headers   map[string]string `json:"headers"`
+	Fields    map[string]string `json:"fields"`
 	ExpiresAt string            `json:"expiresAt"`
-	ImageURL  string            `json:"imageUrl"`
+	MaxBytes  int               `json:"maxBytes"`
 }
 
-// uploadURL is the better upload: the client PUTs the bytes straight to the private bucket
-// with a presigned URL, so they never pass through API Gateway and Lambda (no base64, no
-// 10 MB payload limit, no function time). The key's content is not known yet, so it is a
-// fresh random name under the product's prefix, and the product's imageUrl points to it from
-// now on: until the upload lands, the image URL answers 404.
+// uploadURL is the better upload: the browser POSTs the file straight to the private bucket
+// with a presigned POST policy, so the bytes never pass through API Gateway and Lambda (no
+// base64, no 10 MB payload limit, no function time). The policy names one fresh random key
+// under the staging prefix, the declared type and at most MaxImage bytes. The product's
+// imageUrl does not change here: the image checker publishes the upload once its bytes are
+// checked, and only the upload recorded as pending, once.
 func (a *Admin) uploadURL(ctx context.Context, req api.Request) (api.Response, error) {
 	id, err := adminTarget(req)
 	if err != nil {
@@ -176,20 +178,16 @@ func (a *Admin) uploadURL(ctx context.Context, req api.Request) (api.Response, e
 		return api.Response{}, err
 	}
 	key := uploadKey(id, ext)
-	up, err := a.bucket.PresignPut(ctx, key, contentType, UploadURLTTL)
+	if err := a.store.SetPendingUpload(ctx, id, key); err != nil {
+		return api.Response{}, err
+	}
+	up, err := a.bucket.PresignPost(ctx, key, contentType, UploadURLTTL)
 	if err != nil {
 		return api.Response{}, err
 	}
-	url := a.bucket.URL(key)
-	if _, err := a.store.SetImage(ctx, id, url, now()); err != nil {
-		return api.Response{}, err
-	}
-	if err := a.invalidate(ctx, id); err != nil {
-		return api.Response{}, err
-	}
 	return api.JSON(http.StatusOK, uploadURLAnswer{
-		UploadURL: up.URL, Method: up.Method, Headers: up.Headers,
-		ExpiresAt: up.Expires.UTC().Format(time.RFC3339), ImageURL: url,
+		UploadURL: up.URL, Method: http.MethodPost, Fields: up.Fields,
+		ExpiresAt: up.Expires.UTC().Format(time.RFC3339), MaxBytes: MaxImage,
 	}), nil
 }
 

@@ -57,9 +57,11 @@ type imageBody struct {
 	ContentType *string `json:"contentType"`
 }
 
-// maxImageBody is the largest JSON body of the image route: a MaxImage image in base64 plus
-// room for the rest of the object. Larger bodies are 413 before they are parsed.
-var maxImageBody = base64.StdEncoding.EncodedLen(MaxImage) + 4<<10
+// maxImageBody is the largest JSON body of the image route: a MaxImage image in base64,
+// line-wrapped as base64 tools write it (a JSON-escaped CRLF, 4 characters, every 64 or more
+// characters), plus room for the rest of the object. It only bounds what is read and
+// allocated: the limit that counts is MaxImage on the decoded bytes (decodeBase64).
+var maxImageBody = base64.StdEncoding.EncodedLen(MaxImage)*(64+len(`\r\n`))/64 + 4<<10
 
 // decodeImage reads an image body: the declared type must be one the shop serves, the image
 // valid base64 of at most MaxImage bytes whose content is of the declared type.

@@ -5,15 +5,15 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
-	"net/http"
-	"net/url"
-	"strconv"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,12 +115,18 @@ func ObjectKey(productID string, img Image) string {
 	return fmt.Sprintf("products/%s/%s.%s", productID, hex.EncodeToString(sum[:16]), img.ext)
 }
 
+// UploadPrefix is where presigned uploads land: a staging prefix that nothing serves. S3
+// cannot make a POST upload conditional (If-None-Match is for PutObject), so an upload
+// never lands where images are served: the image checker reads it, and only a checked
+// image is written under products/, by the checker, with If-None-Match.
+const UploadPrefix = "uploads/"
+
 // uploadKey is the key of a presigned upload: its content is not known yet, so the name is
-// fresh and random, under the product's prefix.
+// fresh and random, under the product's staging prefix.
 func uploadKey(productID, ext string) string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("products/%s/%s.%s", productID, hex.EncodeToString(b), ext)
+	return fmt.Sprintf("%s%s/%s.%s", UploadPrefix, productID, hex.EncodeToString(b), ext)
 }
 
 // Bucket stores images in the private images bucket. Objects get no ACL: browsers read them
@@ -157,52 +163,50 @@ func (b *Bucket) Put(ctx context.Context, key string, img Image) error {
 	return nil
 }
 
-// Upload is a presigned PUT of one object.
+// Upload is a presigned POST of one object: the browser sends Fields, then the file, as
+// multipart/form-data to URL.
 type Upload struct {
 	URL     string
-	Method  string
-	Headers map[string]string
+	Fields  map[string]string
 	Expires time.Time
 }
 
-// PresignPut returns a PUT of key valid for ttl. Content-Type and Cache-Control are signed:
-// S3 accepts the upload only with exactly the headers the answer lists.
-func (b *Bucket) PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (Upload, error) {
-	start := time.Now()
-	req, err := b.presign.PresignPutObject(ctx, &s3.PutObjectInput{
-		Bucket:       aws.String(b.name),
-		Key:          aws.String(key),
-		ContentType:  aws.String(contentType),
-		CacheControl: aws.String(imageCacheControl),
-	}, s3.WithPresignExpires(ttl))
+// PresignPost returns a POST policy for exactly key, valid for ttl: the object must be 1 to
+// MaxImage bytes and of contentType; S3 refuses any other key, size, type or extra field.
+func (b *Bucket) PresignPost(ctx context.Context, key, contentType string, ttl time.Duration) (Upload, error) {
+	req, err := b.presign.PresignPostObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(b.name),
+		Key:    aws.String(key),
+	}, func(o *s3.PresignPostOptions) {
+		o.Expires = ttl
+		o.Conditions = []any{
+			[]any{"content-length-range", 1, MaxImage},
+			map[string]string{"Content-Type": contentType},
+		}
+	})
 	if err != nil {
 		return Upload{}, fmt.Errorf("presign upload: %w", err)
 	}
-	headers := map[string]string{}
-	for name, vals := range req.SignedHeader {
-		if http.CanonicalHeaderKey(name) == "Host" || len(vals) == 0 {
-			continue
-		}
-		headers[http.CanonicalHeaderKey(name)] = vals[0]
+	expires, err := policyExpiration(req.Values["policy"])
+	if err != nil {
+		return Upload{}, fmt.Errorf("presign upload: %w", err)
 	}
-	return Upload{URL: req.URL, Method: req.Method, Headers: headers, Expires: signedExpiry(req.URL, start.Add(ttl))}, nil
+	fields := maps.Clone(req.Values)
+	fields["Content-Type"] = contentType
+	return Upload{URL: req.URL, Fields: fields, Expires: expires}, nil
 }
 
-// signedExpiry reads when a presigned URL expires from its X-Amz-Date and X-Amz-Expires;
-// fallback is used if the URL does not say.
-func signedExpiry(rawURL string, fallback time.Time) time.Time {
-	u, err := url.Parse(rawURL)
+// policyExpiration reads a POST policy's expiration: the moment S3 stops accepting it.
+func policyExpiration(policy string) (time.Time, error) {
+	doc, err := base64.StdEncoding.DecodeString(policy)
 	if err != nil {
-		return fallback
+		return time.Time{}, fmt.Errorf("policy: %w", err)
 	}
-	q := u.Query()
-	signed, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
-	if err != nil {
-		return fallback
+	var p struct {
+		Expiration time.Time `json:"expiration"`
 	}
-	secs, err := strconv.Atoi(q.Get("X-Amz-Expires"))
-	if err != nil {
-		return fallback
+	if err := json.Unmarshal(doc, &p); err != nil {
+		return time.Time{}, fmt.Errorf("policy: %w", err)
 	}
-	return signed.Add(time.Duration(secs) * time.Second)
+	return p.Expiration, nil
 }

@@ -1,10 +1,20 @@
 package catalogadmin
 
 import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
+	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 )
@@ -76,19 +86,66 @@ func TestKeysStayUnderTheProductPrefix(t *testing.T) {
 	if ObjectKey("p-1", other) == ObjectKey("p-1", img) {
 		t.Error("different bytes, same key")
 	}
-	if a, b := uploadKey("p-1", "png"), uploadKey("p-1", "png"); !hashed.MatchString(a) || a == b {
+	staged := regexp.MustCompile(`^uploads/p-1/[0-9a-f]{32}\.png$`)
+	if a, b := uploadKey("p-1", "png"), uploadKey("p-1", "png"); !staged.MatchString(a) || a == b {
 		t.Errorf("uploadKey %q %q: want fresh random keys", a, b)
 	}
 }
 
-func TestSignedExpiry(t *testing.T) {
-	fallback := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	u := "https://b.s3.amazonaws.com/k?X-Amz-Date=20260110T090000Z&X-Amz-Expires=900&X-Amz-Signature=x"
-	if got := signedExpiry(u, fallback); !got.Equal(time.Date(2026, 1, 10, 9, 15, 0, 0, time.UTC)) {
-		t.Errorf("expiry %v", got)
+// The POST policy pins what S3 may accept: this bucket, exactly this key and content type,
+// 1 byte to 5 MiB, for at most 15 minutes; the fields carry every value it names.
+func TestPresignPostPolicy(t *testing.T) {
+	client := s3.New(s3.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:9"), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+	})
+	b := NewBucket(client, "images", "https://cdn.example")
+	key := uploadKey("p-1", "png")
+	before := time.Now()
+	up, err := b.PresignPost(context.Background(), key, "image/png", UploadURLTTL)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := signedExpiry("https://b/k?X-Amz-Expires=900", fallback); !got.Equal(fallback) {
-		t.Errorf("without a date: %v", got)
+	if up.URL != "http://127.0.0.1:9/images" {
+		t.Errorf("URL %q, want the bucket's", up.URL)
+	}
+	if up.Expires.After(before.Add(UploadURLTTL)) || up.Expires.Before(before.Add(UploadURLTTL-time.Minute)) {
+		t.Errorf("expires %v, want about %v from %v", up.Expires, UploadURLTTL, before)
+	}
+	doc, err := base64.StdEncoding.DecodeString(up.Fields["policy"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy struct {
+		Expiration time.Time `json:"expiration"`
+		Conditions []any     `json:"conditions"`
+	}
+	if err := json.Unmarshal(doc, &policy); err != nil {
+		t.Fatal(err)
+	}
+	if !policy.Expiration.Equal(up.Expires) {
+		t.Errorf("policy expires %v, answer says %v", policy.Expiration, up.Expires)
+	}
+	want := map[string]bool{
+		`{"bucket":"images"}`:                    false,
+		`{"key":"` + key + `"}`:                  false,
+		`{"Content-Type":"image/png"}`:           false,
+		`["content-length-range",1,5242880]`:     false,
+		`{"X-Amz-Algorithm":"AWS4-HMAC-SHA256"}`: false,
+	}
+	for _, c := range policy.Conditions {
+		j, _ := json.Marshal(c)
+		if _, ok := want[string(j)]; ok {
+			want[string(j)] = true
+		}
+	}
+	for c, found := range want {
+		if !found {
+			t.Errorf("policy %s lacks %s", doc, c)
+		}
+	}
+	if up.Fields["key"] != key || up.Fields["Content-Type"] != "image/png" || up.Fields["X-Amz-Signature"] == "" {
+		t.Errorf("fields %v", up.Fields)
 	}
 }
 
@@ -97,5 +154,49 @@ func TestMaxImageBodyFitsTheLargestImage(t *testing.T) {
 	// limit must stay under API Gateway's 10 MB payload.
 	if maxImageBody < (MaxImage+2)/3*4+64 || maxImageBody > 10_000_000 {
 		t.Errorf("maxImageBody %d", maxImageBody)
+	}
+}
+
+// wrapped encodes data as the base64 tool does without -w0: 76-column lines.
+func wrapped(t *testing.T, data []byte) string {
+	t.Helper()
+	cmd := exec.Command("base64")
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("base64: %v", err)
+	}
+	if !bytes.Contains(out, []byte("\n")) {
+		t.Fatal("base64 wrote no line breaks")
+	}
+	return string(out)
+}
+
+// The 5 MiB limit is on the decoded image: line breaks in the base64 text do not count, and
+// one byte more is still refused.
+func TestLineWrappedBase64IsSizedDecoded(t *testing.T) {
+	atLimit := append(smallPNG(t), make([]byte, MaxImage-len(smallPNG(t)))...)
+	for _, tc := range []struct {
+		name    string
+		encoded string
+		status  int // 0: accepted
+	}{
+		{"76 columns, 5 MiB", wrapped(t, atLimit), 0},
+		{"76 columns with CRLF, 5 MiB", strings.ReplaceAll(wrapped(t, atLimit), "\n", "\r\n"), 0},
+		{"76 columns, 5 MiB + 1", wrapped(t, append(atLimit, 0)), http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]string{"image": tc.encoded, "contentType": "image/png"})
+			img, err := decodeImage(request(string(body), "application/json", false))
+			if tc.status == 0 {
+				if err != nil || len(img.Data) != MaxImage {
+					t.Fatalf("refused (%v) or %d bytes", err, len(img.Data))
+				}
+				return
+			}
+			if api.StatusOf(err) != tc.status {
+				t.Fatalf("%v, want %d", err, tc.status)
+			}
+		})
 	}
 }

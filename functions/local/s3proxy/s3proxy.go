@@ -1,174 +1,238 @@
-// Package s3proxy puts S3's checks of presigned URLs in front of s3rver, which accepts any
-// Signature Version 4 without computing it. The local stage gives the functions this proxy
-// as their S3 endpoint, so a presigned URL they issue is refused locally exactly when S3
-// would refuse it: a header that was signed (Content-Type, say) sent with another value, a
-// changed key or query, an unknown access key, or an expired URL.
+// Package s3proxy puts S3's request checks in front of s3rver, which accepts any request,
+// signed or not, without computing a signature. The local stage gives the functions (and
+// browsers) this proxy as their S3 endpoint, so a request is refused locally exactly when S3
+// would refuse it:
 //
-// Requests signed in the Authorization header (the functions' own SDK calls) and anonymous
-// ones pass through unchecked, as s3rver would treat them anyway.
+//   - every request must be signed with SigV4 by a known key: in its Authorization header
+//     (the SDK's calls, payload hash included), in its query (presigned URLs: signed headers,
+//     key, query and expiry), or as a browser form POST whose policy is signed (expiration,
+//     every condition, no field the policy does not name, content-length-range);
+//   - anonymous requests are AccessDenied, as on a private bucket;
+//   - a PUT with If-None-Match: * does not overwrite an existing object;
+//   - browsers get the CORS answers of the bucket's CORS rule.
+//
+// Refusals are S3's XML errors. After an object is stored, Options.Created is called, as S3
+// sends an object-created event to the bucket's notification.
 package s3proxy
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
+	"bytes"
+	"context"
 	"encoding/xml"
-	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
-// Proxy is an http.Handler that checks presigned requests and forwards them to s3rver.
-type Proxy struct {
-	secrets map[string]string
-	next    http.Handler
-	now     func() time.Time
+// Object is an object just stored, as an object-created event describes it.
+type Object struct {
+	Bucket string
+	Key    string
+	Size   int64
+	ETag   string
+	// Event is S3's event name: "ObjectCreated:Put", "ObjectCreated:Post" or "ObjectCreated:Copy".
+	Event string
 }
 
-// New returns a proxy to target that verifies presigned requests against secrets (access
-// key id -> secret access key).
-func New(target *url.URL, secrets map[string]string) *Proxy {
-	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target) }}
-	return &Proxy{secrets: secrets, next: rp, now: time.Now}
+// Options configure a Proxy.
+type Options struct {
+	// Secrets are the known credentials: access key id -> secret access key.
+	Secrets map[string]string
+	// CORSOrigins may upload from a browser (POST), as the images bucket's CORS rule allows.
+	CORSOrigins []string
+	// Created, when set, is called after an object was stored, before the answer is sent.
+	Created func(ctx context.Context, obj Object)
+}
+
+// Proxy is an http.Handler that checks requests as S3 does and forwards them to s3rver.
+type Proxy struct {
+	secrets map[string]string
+	origins []string
+	onStore func(ctx context.Context, obj Object)
+	target  *url.URL
+	next    *httputil.ReverseProxy
+	now     func() time.Time
+	// conditional serializes conditional writes: the existence check and the write are one step.
+	conditional sync.Mutex
+}
+
+// New returns a proxy to the s3rver at target.
+func New(target *url.URL, opts Options) *Proxy {
+	p := &Proxy{secrets: opts.Secrets, origins: opts.CORSOrigins, onStore: opts.Created, target: target, now: time.Now}
+	p.next = &httputil.ReverseProxy{
+		Rewrite:        func(pr *httputil.ProxyRequest) { pr.SetURL(target) },
+		ModifyResponse: p.afterPut,
+	}
+	return p
 }
 
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Has("X-Amz-Signature") {
-		if code, msg := p.verify(r); code != "" {
-			writeError(w, code, msg)
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		p.preflight(w, r)
+		return
+	}
+	p.allowOrigin(w, r)
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if r.Method == http.MethodPost && key == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		p.servePost(w, r, bucket)
+		return
+	}
+	var e *s3Error
+	switch {
+	case r.URL.Query().Has("X-Amz-Signature"):
+		e = p.verifyQuery(r)
+	case r.Header.Get("Authorization") != "":
+		e = p.verifyHeader(r)
+	default:
+		e = errAccessDenied
+	}
+	if e != nil {
+		p.writeError(w, r, e)
+		return
+	}
+	if r.Method == http.MethodPut && key != "" && r.Header.Get("If-None-Match") == "*" {
+		p.conditional.Lock()
+		defer p.conditional.Unlock()
+		if p.exists(r.Context(), bucket, key) {
+			p.writeError(w, r, &s3Error{http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"})
 			return
 		}
 	}
 	p.next.ServeHTTP(w, r)
 }
 
-const (
-	algorithm    = "AWS4-HMAC-SHA256"
-	amzDate      = "20060102T150405Z"
-	maxExpires   = 7 * 24 * 60 * 60
-	unsignedBody = "UNSIGNED-PAYLOAD"
+// afterPut reports an object stored by a PUT (or copy) that s3rver accepted.
+func (p *Proxy) afterPut(resp *http.Response) error {
+	r := resp.Request
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if r.Method != http.MethodPut || key == "" || resp.StatusCode != http.StatusOK || r.URL.Query().Has("uploadId") {
+		return nil
+	}
+	obj := Object{Bucket: bucket, Key: key, Size: r.ContentLength, ETag: resp.Header.Get("ETag"), Event: "ObjectCreated:Put"}
+	if r.Header.Get("X-Amz-Copy-Source") != "" {
+		obj.Event = "ObjectCreated:Copy"
+	}
+	if k, err := url.PathUnescape(key); err == nil {
+		obj.Key = k
+	}
+	p.created(r, obj)
+	return nil
+}
+
+func (p *Proxy) created(r *http.Request, obj Object) {
+	if p.onStore != nil {
+		p.onStore(r.Context(), obj)
+	}
+}
+
+// objectURL is where s3rver keeps bucket/key.
+func (p *Proxy) objectURL(bucket, key string) string {
+	return p.target.JoinPath(bucket, key).String()
+}
+
+// exists asks s3rver whether bucket/key is stored.
+func (p *Proxy) exists(ctx context.Context, bucket, key string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, p.objectURL(bucket, key), nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// store writes an object to s3rver on the proxy's own authority (the request was checked)
+// and returns its ETag.
+func (p *Proxy) store(r *http.Request, bucket, key string, header http.Header, data []byte) (string, *s3Error) {
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPut, p.objectURL(bucket, key), bytes.NewReader(data))
+	if err != nil {
+		return "", &s3Error{http.StatusBadRequest, "InvalidArgument", "invalid key"}
+	}
+	req.Header = header
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", &s3Error{http.StatusServiceUnavailable, "ServiceUnavailable", "the store did not answer"}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", &s3Error{resp.StatusCode, "InternalError", "the store refused the object"}
+	}
+	return resp.Header.Get("ETag"), nil
+}
+
+// preflight answers a CORS preflight as S3 does for a bucket whose one CORS rule allows
+// POST from the configured origins.
+func (p *Proxy) preflight(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	h := w.Header()
+	h.Add("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method")
+	if !slices.Contains(p.origins, origin) || r.Header.Get("Access-Control-Request-Method") != http.MethodPost {
+		writeXML(w, &s3Error{http.StatusForbidden, "AccessForbidden",
+			"CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."})
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Methods", http.MethodPost)
+	if reqHeaders := r.Header.Get("Access-Control-Request-Headers"); reqHeaders != "" {
+		h.Set("Access-Control-Allow-Headers", reqHeaders)
+	}
+	h.Set("Access-Control-Expose-Headers", "ETag")
+	h.Set("Access-Control-Max-Age", "3600")
+	w.WriteHeader(http.StatusOK)
+}
+
+// allowOrigin adds the CORS answer headers for an allowed browser origin.
+func (p *Proxy) allowOrigin(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || r.Method != http.MethodPost || !slices.Contains(p.origins, origin) {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Expose-Headers", "ETag")
+	h.Add("Vary", "Origin")
+}
+
+// s3Error is an S3 error answer.
+type s3Error struct {
+	status  int
+	code    string
+	message string
+}
+
+var (
+	errAccessDenied = &s3Error{http.StatusForbidden, "AccessDenied", "Access Denied"}
+	errUnknownKey   = &s3Error{http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."}
+	errSignature    = &s3Error{http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
 )
 
-// verify checks a presigned (query string) SigV4 request as S3 does; it returns an S3 error
-// code and message, or "" when the request is authentic and current.
-func (p *Proxy) verify(r *http.Request) (code, msg string) {
-	q := r.URL.Query()
-	if q.Get("X-Amz-Algorithm") != algorithm {
-		return "AuthorizationQueryParametersError", "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""
-	}
-	cred := strings.Split(q.Get("X-Amz-Credential"), "/")
-	if len(cred) != 5 || cred[4] != "aws4_request" {
-		return "AuthorizationQueryParametersError", "malformed X-Amz-Credential"
-	}
-	secret, ok := p.secrets[cred[0]]
-	if !ok {
-		return "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
-	}
-	signedAt, err := time.Parse(amzDate, q.Get("X-Amz-Date"))
-	if err != nil || signedAt.Format("20060102") != cred[1] {
-		return "AuthorizationQueryParametersError", "X-Amz-Date must be in the ISO8601 Long Format and match the credential scope"
-	}
-	expires, err := strconv.Atoi(q.Get("X-Amz-Expires"))
-	if err != nil || expires < 1 || expires > maxExpires {
-		return "AuthorizationQueryParametersError", "X-Amz-Expires must be a number of seconds from 1 to 604800"
-	}
-	if p.now().After(signedAt.Add(time.Duration(expires) * time.Second)) {
-		return "AccessDenied", "Request has expired"
-	}
-	signedHeaders := q.Get("X-Amz-SignedHeaders")
-	if !strings.Contains(";"+signedHeaders+";", ";host;") {
-		return "AuthorizationQueryParametersError", "X-Amz-SignedHeaders must include host"
-	}
-	canonical := canonicalRequest(r, signedHeaders)
-	scope := strings.Join(cred[1:], "/")
-	toSign := strings.Join([]string{algorithm, q.Get("X-Amz-Date"), scope, hexSHA256(canonical)}, "\n")
-	key := []byte("AWS4" + secret)
-	for _, part := range cred[1:] {
-		key = hmacSHA256(key, part)
-	}
-	want := hex.EncodeToString(hmacSHA256(key, toSign))
-	if !hmac.Equal([]byte(want), []byte(q.Get("X-Amz-Signature"))) {
-		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."
-	}
-	return "", ""
+func errAuthQuery(msg string) *s3Error {
+	return &s3Error{http.StatusBadRequest, "AuthorizationQueryParametersError", msg}
 }
 
-// canonicalRequest is SigV4's canonical form of r, for S3 (the path is not encoded twice).
-func canonicalRequest(r *http.Request, signedHeaders string) string {
-	q := r.URL.Query()
-	var params []string
-	for name, vals := range q {
-		if name == "X-Amz-Signature" {
-			continue
-		}
-		for _, v := range vals {
-			params = append(params, encode(name)+"="+encode(v))
-		}
+func (p *Proxy) writeError(w http.ResponseWriter, r *http.Request, e *s3Error) {
+	if r.Method == http.MethodHead {
+		w.WriteHeader(e.status)
+		return
 	}
-	sort.Strings(params)
-	var headers strings.Builder
-	for _, name := range strings.Split(signedHeaders, ";") {
-		var value string
-		if name == "host" {
-			value = r.Host
-		} else {
-			vals := r.Header.Values(name)
-			for i, v := range vals {
-				vals[i] = strings.Join(strings.Fields(v), " ")
-			}
-			value = strings.Join(vals, ",")
-		}
-		fmt.Fprintf(&headers, "%s:%s\n", name, value)
-	}
-	payload := unsignedBody
-	if v := q.Get("X-Amz-Content-Sha256"); v != "" {
-		payload = v
-	}
-	path := r.URL.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
-	return strings.Join([]string{r.Method, path, strings.Join(params, "&"), headers.String(), signedHeaders, payload}, "\n")
+	writeXML(w, e)
 }
 
-// encode is SigV4's URI encoding: everything but A-Z a-z 0-9 - _ . ~ is percent-encoded.
-func encode(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || strings.IndexByte("-_.~", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
-func hmacSHA256(key []byte, data string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(data))
-	return m.Sum(nil)
-}
-
-func hexSHA256(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
-// writeError answers 403 with S3's XML error body.
-func writeError(w http.ResponseWriter, code, msg string) {
+// writeXML answers with S3's XML error body.
+func writeXML(w http.ResponseWriter, e *s3Error) {
 	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(http.StatusForbidden)
+	w.WriteHeader(e.status)
 	_ = xml.NewEncoder(w).Encode(struct {
 		XMLName xml.Name `xml:"Error"`
 		Code    string   `xml:"Code"`
 		Message string   `xml:"Message"`
-	}{Code: code, Message: msg})
+	}{Code: e.code, Message: e.message})
 }

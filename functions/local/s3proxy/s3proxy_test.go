@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,16 +15,8 @@ import (
 
 // The proxy refuses a presigned PUT made by the real SDK presigner exactly when S3 would.
 func TestPresignedRequests(t *testing.T) {
-	var reached int
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reached++
-		_, _ = io.Copy(io.Discard, r.Body)
-	}))
-	defer backend.Close()
-	target, _ := url.Parse(backend.URL)
-	proxy := New(target, map[string]string{"AKID": "SECRET"})
-	front := httptest.NewServer(proxy)
-	defer front.Close()
+	b := newBackend(t)
+	proxy, front := b.proxy, b.front
 
 	presign := func(t *testing.T, akid, secret, key string, ttl time.Duration) (string, http.Header) {
 		t.Helper()
@@ -84,15 +74,15 @@ func TestPresignedRequests(t *testing.T) {
 		{"wrong secret", func() string { u, _ := presign(t, "AKID", "GUESS", "k.png", time.Minute); return u }(), signed, "SignatureDoesNotMatch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := reached
+			before := b.count()
 			status, body := put(t, tc.url, tc.header)
 			if tc.want == "" {
-				if status != 200 || reached != before+1 {
+				if status != 200 || b.count() != before+1 {
 					t.Fatalf("status %d, body %s: want it forwarded", status, body)
 				}
 				return
 			}
-			if status != 403 || !strings.Contains(body, "<Code>"+tc.want+"</Code>") || reached != before {
+			if status != 403 || !strings.Contains(body, "<Code>"+tc.want+"</Code>") || b.count() != before {
 				t.Fatalf("status %d, body %s: want 403 %s, not forwarded", status, body, tc.want)
 			}
 		})
@@ -107,17 +97,4 @@ func TestPresignedRequests(t *testing.T) {
 		}
 	})
 
-	t.Run("header-signed requests pass", func(t *testing.T) {
-		before := reached
-		req, _ := http.NewRequest("GET", front.URL+"/images/k.png", nil)
-		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/...")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 || reached != before+1 {
-			t.Fatalf("status %d", resp.StatusCode)
-		}
-	})
 }

@@ -16,8 +16,9 @@ import (
 	"github.com/shop-serverless/shop/functions/local/s3proxy"
 )
 
-// serveS3 serves the S3 endpoint the stage gives functions: s3rver behind a proxy that
-// checks presigned URLs as S3 does (s3rver itself accepts any signature). It returns the
+// serveS3 serves the S3 endpoint the stage gives functions and browsers: s3rver behind a
+// proxy that checks every request's signature as S3 does (s3rver itself accepts any
+// request) and answers the bucket's CORS rule for the stage's origins. It returns the
 // endpoint's URL; it stops with the stage.
 func (s *Stage) serveS3() (string, error) {
 	target, err := url.Parse(s.Servers.S3.URL())
@@ -28,7 +29,10 @@ func (s *Stage) serveS3() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.serve(ln, s3proxy.New(target, map[string]string{accessKey: secretKey}))
+	s.serve(ln, s3proxy.New(target, s3proxy.Options{
+		Secrets:     map[string]string{accessKey: secretKey},
+		CORSOrigins: s.opts.CORSOrigins,
+	}))
 	return "http://" + ln.Addr().String(), nil
 }
 

@@ -64,10 +64,14 @@ type Options struct {
 	DynamoDBClient func(function string, next dynamodb.HTTPClient) dynamodb.HTTPClient
 	// Middleware, when set, wraps the gateways' handlers.
 	Middleware func(http.Handler) http.Handler
-	// CORSOrigins are the browser origins that may call the API (the storefront's), as the
-	// API's CORS configuration allows them in the cloud.
+	// CORSOrigins are the browser origins (the storefront's) that may call the API and upload
+	// images to the stage's S3 endpoint, as the API's CORS configuration and the images
+	// bucket's CORS rule allow them in the cloud; nil: DefaultCORSOrigins.
 	CORSOrigins []string
 }
+
+// DefaultCORSOrigins is the storefront's local origin.
+var DefaultCORSOrigins = []string{"http://127.0.0.1:5173", "http://localhost:5173"}
 
 // Stage is a running local stage.
 type Stage struct {
@@ -80,7 +84,7 @@ type Stage struct {
 	opts    Options
 	servers []*http.Server
 	clients []*clients.Clients
-	// s3URL is the S3 endpoint functions get: s3rver behind a presigned-URL check (images.go).
+	// s3URL is the S3 endpoint functions and browsers get: s3rver behind S3's checks (images.go).
 	s3URL string
 }
 
@@ -89,6 +93,9 @@ type Stage struct {
 func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.CORSOrigins == nil {
+		opts.CORSOrigins = DefaultCORSOrigins
 	}
 	set, err := servers.StartAll(ctx)
 	if err != nil {

@@ -1,0 +1,12 @@
+import { startStage, launchBrowser, newPage } from '/work/wt/storefront-app/storefront/e2e/harness.mjs'
+const stage = await startStage()
+const b = await launchBrowser()
+const page = await newPage(b.browser)
+page.on('console', m => console.log('console', m.type(), m.text())); page.on('pageerror', e => console.log('pageerror', e.stack))
+await page.goto(stage.site + '/')
+await page.getByRole('link', { name: 'Sign in' }).click()
+await page.waitForTimeout(2000)
+console.log(page.url())
+await page.screenshot({ path: '/tmp/dbg.png' })
+console.log(await page.locator('main').innerHTML())
+await b.close(); await stage.stop()
