@@ -347,7 +347,7 @@ func (c *Config) Validate() error {
 			bad(key+".memoryMb", "%d must be 128..10240", s.MemoryMB)
 		}
 		maxTimeout := 900
-		if f.StreamOf == nil {
+		if !f.Invoked() {
 			maxTimeout = 29 // API Gateway gives up after 30 s
 		}
 		if s.TimeoutSeconds < 1 || s.TimeoutSeconds > maxTimeout {

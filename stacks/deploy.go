@@ -150,7 +150,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 
 	targets := map[string]httpapi.Target{}
 	for name, fn := range fns {
-		if fn.Spec.StreamOf == nil {
+		if !fn.Spec.Invoked() {
 			targets[name] = httpapi.Target{InvokeArn: fn.InvokeArn, FunctionName: fn.Name, TimeoutSeconds: fn.TimeoutSeconds}
 		}
 	}

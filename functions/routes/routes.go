@@ -69,7 +69,17 @@ type Function struct {
 	Cache bool
 	// StreamOf names the table whose stream invokes the function; nil: invoked by the API.
 	StreamOf *tables.Table
+	// UploadsOf says the images bucket's object-created events under UploadPrefix invoke the
+	// function (it needs Bucket access).
+	UploadsOf bool
 }
+
+// Invoked says whether the function is invoked by an event source rather than by the API.
+func (f Function) Invoked() bool { return f.StreamOf != nil || f.UploadsOf }
+
+// UploadPrefix is the images bucket's staging prefix for browser uploads (presigned POST):
+// nothing serves it, and the image checker publishes what it accepts under products/.
+const UploadPrefix = "uploads/"
 
 // Function names.
 const (
@@ -80,6 +90,7 @@ const (
 	Cart         = "cart"
 	Orders       = "orders"
 	Invalidator  = "invalidator"
+	ImageCheck   = "imagecheck"
 )
 
 // Functions lists every function, in a fixed order.
@@ -124,6 +135,14 @@ var Functions = []Function{
 		Description: "evicts cached products when the products table changes",
 		StreamOf:    &tables.Products,
 		Cache:       true,
+	},
+	{
+		Name:        ImageCheck,
+		Description: "checks uploaded images and publishes them as the product's image",
+		Tables:      []TableAccess{{tables.Products, ReadWrite}},
+		Bucket:      ReadWrite,
+		Cache:       true,
+		UploadsOf:   true,
 	},
 }
 

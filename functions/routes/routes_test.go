@@ -6,7 +6,7 @@ import (
 )
 
 // Every function of the list has its main package, and every route names a listed function
-// that is not stream-fed.
+// that is not invoked by an event source.
 func TestRoutesAndFunctionsAgree(t *testing.T) {
 	for _, fn := range Functions {
 		if m, _ := filepath.Glob(filepath.Join("..", fn.Name, "*.go")); len(m) == 0 {
@@ -16,7 +16,7 @@ func TestRoutesAndFunctionsAgree(t *testing.T) {
 	seen := map[string]bool{}
 	for _, rt := range All {
 		fn, ok := FunctionByName(rt.Function)
-		if !ok || fn.StreamOf != nil {
+		if !ok || fn.Invoked() {
 			t.Errorf("route %s: %q is not an HTTP function of the list", rt.Key(), rt.Function)
 		}
 		if seen[rt.Key()] {

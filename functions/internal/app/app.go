@@ -62,6 +62,21 @@ func StartStream(build StreamFunction) {
 	lambda.Start(handle)
 }
 
+// S3Function builds a function fed by S3 event notifications from its clients. Its handler
+// takes one batch of notifications; an error fails the invocation, which Lambda retries (S3
+// invokes asynchronously).
+type S3Function func(ctx context.Context, c *clients.Clients) (func(context.Context, events.S3Event) error, error)
+
+// StartS3 is the main of a function fed by S3 event notifications.
+func StartS3(build S3Function) {
+	ctx := context.Background()
+	handle, err := build(ctx, Setup(ctx))
+	if err != nil {
+		fatal("init", err)
+	}
+	lambda.Start(handle)
+}
+
 func fatal(what string, err error) {
 	slog.Error("function cannot start", "stage", what, "err", err)
 	os.Exit(1)

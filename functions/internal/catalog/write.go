@@ -150,6 +150,29 @@ func (s *Store) PublishUpload(ctx context.Context, id, uploadKey, imageURL, now 
 	return p, err
 }
 
+// PendingUpload returns the key of the product's pending image upload, "" when it has none,
+// or an error wrapping api.ErrNotFound for an unknown product.
+func (s *Store) PendingUpload(ctx context.Context, id string) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(id),
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("productId, #pending"),
+		ExpressionAttributeNames: map[string]string{"#pending": pendingUploadAttr},
+	})
+	if err != nil {
+		return "", fmt.Errorf("get pending upload: %w", err)
+	}
+	if out.Item == nil {
+		return "", fmt.Errorf("product %s: %w", id, api.ErrNotFound)
+	}
+	pending, _ := out.Item[pendingUploadAttr].(*types.AttributeValueMemberS)
+	if pending == nil {
+		return "", nil
+	}
+	return pending.Value, nil
+}
+
 // pendingUploadAttr keeps the key of a product's pending image upload; it is not part of
 // the product's JSON.
 const pendingUploadAttr = "pendingUpload"

@@ -49,15 +49,24 @@ func (a *Admin) Routes() api.Router {
 
 // Function builds the catalogadmin function.
 func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
-	table, err := c.Config.Table(tables.Products)
+	a, err := fromClients(c)
 	if err != nil {
 		return nil, fmt.Errorf("catalogadmin: %w", err)
 	}
+	return a.Routes(), nil
+}
+
+// fromClients builds the admin service over the function's table, cache and bucket.
+func fromClients(c *clients.Clients) (*Admin, error) {
+	table, err := c.Config.Table(tables.Products)
+	if err != nil {
+		return nil, err
+	}
 	if c.Config.ImagesBucket == "" || c.Config.ImagesBaseURL == "" {
-		return nil, errors.New("catalogadmin: IMAGES_BUCKET and IMAGES_BASE_URL must be set")
+		return nil, errors.New("IMAGES_BUCKET and IMAGES_BASE_URL must be set")
 	}
 	bucket := NewBucket(c.S3, c.Config.ImagesBucket, c.Config.ImagesBaseURL)
-	return New(catalog.NewStore(c.DynamoDB, table), catalog.NewCacheFor(c), bucket).Routes(), nil
+	return New(catalog.NewStore(c.DynamoDB, table), catalog.NewCacheFor(c), bucket), nil
 }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339) }

@@ -9,17 +9,22 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/routes"
 )
 
 // MaxImage is the largest image the shop stores: 5 MiB.
@@ -115,18 +120,15 @@ func ObjectKey(productID string, img Image) string {
 	return fmt.Sprintf("products/%s/%s.%s", productID, hex.EncodeToString(sum[:16]), img.ext)
 }
 
-// UploadPrefix is where presigned uploads land: a staging prefix that nothing serves. S3
-// cannot make a POST upload conditional (If-None-Match is for PutObject), so an upload
-// never lands where images are served: the image checker reads it, and only a checked
-// image is written under products/, by the checker, with If-None-Match.
-const UploadPrefix = "uploads/"
-
 // uploadKey is the key of a presigned upload: its content is not known yet, so the name is
-// fresh and random, under the product's staging prefix.
+// fresh and random, under the product's staging prefix. S3 cannot make a form POST
+// conditional (If-None-Match is PutObject's), so uploads never land where images are
+// served: the image checker reads them, and only a checked image is written under
+// products/, by the checker, with If-None-Match.
 func uploadKey(productID, ext string) string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s%s/%s.%s", UploadPrefix, productID, hex.EncodeToString(b), ext)
+	return fmt.Sprintf("%s%s/%s.%s", routes.UploadPrefix, productID, hex.EncodeToString(b), ext)
 }
 
 // Bucket stores images in the private images bucket. Objects get no ACL: browsers read them
@@ -147,7 +149,9 @@ func NewBucket(client *s3.Client, name, baseURL string) *Bucket {
 // URL is the public URL of the object key.
 func (b *Bucket) URL(key string) string { return b.baseURL + "/" + key }
 
-// Put stores img under key.
+// Put stores img under key unless an object is there already (If-None-Match: *): keys under
+// products/ are named by their content, so the object there holds these very bytes, and a
+// stored image is never overwritten.
 func (b *Bucket) Put(ctx context.Context, key string, img Image) error {
 	_, err := b.s3.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(b.name),
@@ -156,9 +160,44 @@ func (b *Bucket) Put(ctx context.Context, key string, img Image) error {
 		ContentLength: aws.Int64(int64(len(img.Data))),
 		ContentType:   aws.String(img.ContentType),
 		CacheControl:  aws.String(imageCacheControl),
+		IfNoneMatch:   aws.String("*"),
 	})
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "PreconditionFailed" {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("put image: %w", err)
+	}
+	return nil
+}
+
+// errUploadGone is returned by Get for an object that no longer exists.
+var errUploadGone = errors.New("object not found")
+
+// Get reads at most limit+1 bytes of the object key and its content type; an object that
+// does not exist is errUploadGone.
+func (b *Bucket) Get(ctx context.Context, key string, limit int64) (data []byte, contentType string, err error) {
+	out, err := b.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.name), Key: aws.String(key)})
+	var missing *types.NoSuchKey
+	if errors.As(err, &missing) {
+		return nil, "", errUploadGone
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("get upload: %w", err)
+	}
+	defer out.Body.Close()
+	data, err = io.ReadAll(io.LimitReader(out.Body, limit+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("read upload: %w", err)
+	}
+	return data, aws.ToString(out.ContentType), nil
+}
+
+// Delete removes the object key.
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	if _, err := b.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.name), Key: aws.String(key)}); err != nil {
+		return fmt.Errorf("delete upload: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,22 +19,30 @@ import (
 
 // serveS3 serves the S3 endpoint the stage gives functions and browsers: s3rver behind a
 // proxy that checks every request's signature as S3 does (s3rver itself accepts any
-// request) and answers the bucket's CORS rule for the stage's origins. It returns the
-// endpoint's URL; it stops with the stage.
-func (s *Stage) serveS3() (string, error) {
+// request), answers the bucket's CORS rule for the stage's origins, and invokes the image
+// checker for uploads as the bucket's notification does. It sets s3URL; it stops with the
+// stage.
+func (s *Stage) serveS3(ctx context.Context) error {
 	target, err := url.Parse(s.Servers.S3.URL())
 	if err != nil {
-		return "", fmt.Errorf("s3rver URL: %w", err)
+		return fmt.Errorf("s3rver URL: %w", err)
 	}
 	ln, err := listen("")
 	if err != nil {
-		return "", err
+		return err
+	}
+	s.s3URL = "http://" + ln.Addr().String()
+	check, err := s.newImageCheck(ctx)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	s.serve(ln, s3proxy.New(target, s3proxy.Options{
 		Secrets:     map[string]string{accessKey: secretKey},
 		CORSOrigins: s.opts.CORSOrigins,
+		Created:     s.notifyUploads(check),
 	}))
-	return "http://" + ln.Addr().String(), nil
+	return nil
 }
 
 // imageKeyPattern is what an image key may look like: path segments of safe characters,

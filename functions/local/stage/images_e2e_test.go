@@ -48,8 +48,14 @@ func jpegImage(t *testing.T) []byte {
 // objectsOf lists the stored objects under a product's prefix.
 func objectsOf(t *testing.T, productID string) []string {
 	t.Helper()
+	return objectsUnder(t, "products/"+productID+"/")
+}
+
+// objectsUnder lists the stored objects under prefix.
+func objectsUnder(t *testing.T, prefix string) []string {
+	t.Helper()
 	out, err := st.Admin.S3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{
-		Bucket: aws.String(st.Admin.Config.ImagesBucket), Prefix: aws.String("products/" + productID + "/"),
+		Bucket: aws.String(st.Admin.Config.ImagesBucket), Prefix: aws.String(prefix),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -259,27 +265,168 @@ func postUpload(t *testing.T, up presignedUpload, file []byte, override map[stri
 
 func TestPresignedImageUpload(t *testing.T) {
 	p := createProduct(t, "presigned")
+	// The product has an image already: the base64 route's.
+	old := pngImage(t)
+	r := adminClient(t).Do(t, "POST", "/products/"+p.ProductID+"/image",
+		map[string]string{"image": base64.StdEncoding.EncodeToString(old), "contentType": "image/png"})
+	r.Expect(t, http.StatusCreated, "")
+	var first struct{ ImageURL string }
+	r.JSON(t, &first)
+	imageIs := func(t *testing.T, wantURL string, want []byte) {
+		t.Helper()
+		read, _ := getProduct(t, p.ProductID)
+		if read.ImageURL == nil || *read.ImageURL != wantURL {
+			t.Fatalf("imageUrl %v, want %s", read.ImageURL, wantURL)
+		}
+		if code, contentType, got := fetch(t, wantURL); code != 200 || contentType != "image/png" || !bytes.Equal(got, want) {
+			t.Errorf("GET imageUrl: %d %s, %d bytes (the expected ones: %v)", code, contentType, len(got), bytes.Equal(got, want))
+		}
+	}
+
 	up := issueUpload(t, p.ProductID, "image/png")
 	expires, err := time.Parse(time.RFC3339, up.ExpiresAt)
 	if err != nil || time.Until(expires) > 15*time.Minute || time.Until(expires) < 14*time.Minute {
 		t.Errorf("expiresAt %q, want about 15 minutes from now", up.ExpiresAt)
 	}
+	uploads := "uploads/" + p.ProductID + "/"
 	if up.Method != "POST" || up.MaxBytes != 5<<20 || up.Fields["Content-Type"] != "image/png" ||
-		up.Fields["policy"] == "" || up.Fields["X-Amz-Signature"] == "" ||
-		!strings.HasPrefix(up.Fields["key"], "uploads/"+p.ProductID+"/") {
+		up.Fields["policy"] == "" || up.Fields["X-Amz-Signature"] == "" || !strings.HasPrefix(up.Fields["key"], uploads) {
 		t.Fatalf("answer %+v", up)
 	}
 	// Issuing a URL does not change the product's image.
-	if read, _ := getProduct(t, p.ProductID); read.ImageURL != nil {
-		t.Errorf("imageUrl set before any upload: %s", *read.ImageURL)
-	}
+	imageIs(t, first.ImageURL, old)
 
-	// A content type other than the policy's is refused, and nothing is stored.
-	if status, body := postUpload(t, up, jpegImage(t), map[string]string{"Content-Type": "image/jpeg"}); status != 403 || !strings.Contains(body, "AccessDenied") {
-		t.Errorf("mismatching content type: %d %s, want 403 AccessDenied", status, body)
+	t.Run("refused by the policy", func(t *testing.T) {
+		for _, tc := range []struct {
+			name     string
+			file     []byte
+			override map[string]string
+			status   int
+			code     string
+		}{
+			{"other content type", jpegImage(t), map[string]string{"Content-Type": "image/jpeg"}, 403, "AccessDenied"},
+			{"6 MiB", append(pngImage(t), make([]byte, 6<<20)...), nil, 400, "EntityTooLarge"},
+			{"other key", pngImage(t), map[string]string{"key": "products/" + p.ProductID + "/mine.png"}, 403, "AccessDenied"},
+			{"public ACL", pngImage(t), map[string]string{"acl": "public-read"}, 403, "AccessDenied"},
+			{"bad signature", pngImage(t), map[string]string{"X-Amz-Signature": strings.Repeat("0", 64)}, 403, "SignatureDoesNotMatch"},
+			{"no signature", pngImage(t), map[string]string{"X-Amz-Signature": "", "policy": ""}, 403, "AccessDenied"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if status, body := postUpload(t, up, tc.file, tc.override); status != tc.status || !strings.Contains(body, "<Code>"+tc.code+"</Code>") {
+					t.Errorf("%d %s, want %d %s", status, body, tc.status, tc.code)
+				}
+				if objs := objectsUnder(t, uploads); len(objs) != 0 {
+					t.Errorf("stored: %v", objs)
+				}
+			})
+		}
+		imageIs(t, first.ImageURL, old)
+	})
+
+	t.Run("HTML declared as PNG is deleted", func(t *testing.T) {
+		if status, body := postUpload(t, up, []byte("<html><script>alert(1)</script></html>"), nil); status != 204 {
+			t.Fatalf("upload: %d %s", status, body)
+		}
+		if objs := objectsUnder(t, uploads); len(objs) != 0 {
+			t.Errorf("the checker left %v", objs)
+		}
+		if objs := objectsOf(t, p.ProductID); len(objs) != 1 {
+			t.Errorf("published objects %v, want only the old image", objs)
+		}
+		imageIs(t, first.ImageURL, old)
+	})
+
+	pic := append(pngImage(t), "a new picture"...)
+	var published string
+	t.Run("an image is published", func(t *testing.T) {
+		getProduct(t, p.ProductID) // cached now
+		if status, body := postUpload(t, up, pic, nil); status != 204 {
+			t.Fatalf("upload: %d %s", status, body)
+		}
+		read, cacheStatus := getProduct(t, p.ProductID)
+		if cacheStatus != "miss" || read.ImageURL == nil || *read.ImageURL == first.ImageURL ||
+			!strings.HasPrefix(*read.ImageURL, st.ImagesBaseURL()+"/products/"+p.ProductID+"/") {
+			t.Fatalf("product after the upload: %s %+v", cacheStatus, read)
+		}
+		published = *read.ImageURL
+		imageIs(t, published, pic)
+		if objs := objectsUnder(t, uploads); len(objs) != 0 {
+			t.Errorf("the upload stayed: %v", objs)
+		}
+	})
+
+	t.Run("a second POST with the same policy changes nothing", func(t *testing.T) {
+		if published == "" {
+			t.Fatal("nothing was published")
+		}
+		other := append(pngImage(t), "another picture"...)
+		if status, body := postUpload(t, up, other, nil); status != 204 {
+			t.Fatalf("upload: %d %s", status, body)
+		}
+		imageIs(t, published, pic)
+		if objs := objectsUnder(t, uploads); len(objs) != 0 {
+			t.Errorf("the replayed upload stayed: %v", objs)
+		}
+		if objs := objectsOf(t, p.ProductID); len(objs) != 2 {
+			t.Errorf("published objects %v, want the old and the new image", objs)
+		}
+	})
+}
+
+// The stage's S3 endpoint refuses what S3 refuses: anonymous and wrongly signed requests of
+// every kind, with S3's XML errors.
+func TestS3EndpointRefusesUnsignedRequests(t *testing.T) {
+	p := createProduct(t, "s3-refusals")
+	r := adminClient(t).Do(t, "POST", "/products/"+p.ProductID+"/image",
+		map[string]string{"image": base64.StdEncoding.EncodeToString(pngImage(t)), "contentType": "image/png"})
+	r.Expect(t, http.StatusCreated, "")
+	var stored struct{ ImageURL string }
+	r.JSON(t, &stored)
+	key := strings.TrimPrefix(stored.ImageURL, st.ImagesBaseURL()+"/")
+	endpoint := strings.TrimSuffix(issueUpload(t, p.ProductID, "image/png").UploadURL, "/"+st.Admin.Config.ImagesBucket)
+	objectURL := endpoint + "/" + st.Admin.Config.ImagesBucket + "/" + key
+
+	now := time.Now().UTC()
+	forged := http.Header{
+		"Authorization":        {"AWS4-HMAC-SHA256 Credential=S3RVER/" + now.Format("20060102") + "/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=0000"},
+		"X-Amz-Date":           {now.Format("20060102T150405Z")},
+		"X-Amz-Content-Sha256": {"UNSIGNED-PAYLOAD"},
 	}
-	if status, body := postUpload(t, up, pngImage(t), nil); status != 204 {
-		t.Fatalf("upload: %d %s", status, body)
+	for _, tc := range []struct {
+		name, method, url string
+		header            http.Header
+		code              string
+	}{
+		{"anonymous PUT", "PUT", objectURL, http.Header{"Content-Type": {"text/html"}}, "AccessDenied"},
+		{"anonymous PUT with a public ACL", "PUT", objectURL, http.Header{"X-Amz-Acl": {"public-read"}}, "AccessDenied"},
+		{"anonymous GET", "GET", objectURL, nil, "AccessDenied"},
+		{"anonymous listing", "GET", endpoint + "/" + st.Admin.Config.ImagesBucket + "?list-type=2", nil, "AccessDenied"},
+		{"anonymous DELETE", "DELETE", objectURL, nil, "AccessDenied"},
+		{"PUT signed 0000", "PUT", objectURL, forged, "SignatureDoesNotMatch"},
+		{"GET signed 0000", "GET", objectURL, forged, "SignatureDoesNotMatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, tc.url, strings.NewReader("<html>"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.header {
+				req.Header[k] = v
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 403 || !strings.Contains(string(body), "<Code>"+tc.code+"</Code>") {
+				t.Errorf("%d %s, want 403 %s", resp.StatusCode, body, tc.code)
+			}
+		})
+	}
+	// The image is untouched and still served (by the stage, on its own authority).
+	if code, contentType, got := fetch(t, stored.ImageURL); code != 200 || contentType != "image/png" || !bytes.Equal(got, pngImage(t)) {
+		t.Errorf("image after the refusals: %d %s", code, contentType)
 	}
 }
 

@@ -117,7 +117,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 			s.Close()
 		}
 	}()
-	if s.s3URL, err = s.serveS3(); err != nil {
+	if err = s.serveS3(ctx); err != nil {
 		return nil, err
 	}
 	if s.Admin, err = s.newClients(ctx, s.adminEnv()); err != nil {

@@ -1,0 +1,121 @@
+package catalogadmin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/routes"
+)
+
+// Checker publishes browser uploads: fed by the images bucket's object-created events under
+// the staging prefix, it checks each upload's bytes against its declared type, writes a good
+// image under products/ (named by its content, never overwritten), sets it as the product's
+// image if the upload is still the product's pending one, and deletes the upload. A bad
+// upload is deleted and the product keeps its image.
+type Checker struct {
+	admin *Admin
+}
+
+// NewChecker returns the checker over the same store, cache and bucket as the admin routes.
+func NewChecker(a *Admin) *Checker { return &Checker{admin: a} }
+
+// CheckFunction builds the image checker function.
+func CheckFunction(ctx context.Context, c *clients.Clients) (func(context.Context, events.S3Event) error, error) {
+	a, err := fromClients(c)
+	if err != nil {
+		return nil, fmt.Errorf("imagecheck: %w", err)
+	}
+	return NewChecker(a).Handle, nil
+}
+
+// uploadKeyPattern is what uploadKey writes: uploads/<product id>/<32 hex>.<ext>.
+var uploadKeyPattern = regexp.MustCompile(`^` + regexp.QuoteMeta(routes.UploadPrefix) + `([A-Za-z0-9_-]{1,128})/[0-9a-f]{32}\.(png|jpg|webp)$`)
+
+// Handle checks every upload of the event. A failure to reach S3, DynamoDB or Redis fails
+// the invocation, which Lambda retries; a bad upload does not.
+func (c *Checker) Handle(ctx context.Context, ev events.S3Event) error {
+	var errs []error
+	for _, rec := range ev.Records {
+		if err := c.check(ctx, rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Checker) check(ctx context.Context, rec events.S3EventRecord) error {
+	b := c.admin.bucket
+	key, err := url.QueryUnescape(rec.S3.Object.Key)
+	if err != nil || !strings.HasPrefix(rec.EventName, "ObjectCreated:") || rec.S3.Bucket.Name != b.name {
+		slog.WarnContext(ctx, "event ignored: not an upload to the images bucket", "event", rec.EventName, "bucket", rec.S3.Bucket.Name, "key", rec.S3.Object.Key)
+		return nil
+	}
+	log := slog.With("key", key)
+	m := uploadKeyPattern.FindStringSubmatch(key)
+	if m == nil {
+		log.WarnContext(ctx, "upload deleted: not an upload key")
+		return b.Delete(ctx, key)
+	}
+	productID, ext := m[1], m[2]
+	pending, err := c.admin.store.PendingUpload(ctx, productID)
+	if err != nil && !errors.Is(err, api.ErrNotFound) {
+		return err
+	}
+	if pending != key {
+		// A replayed upload, one superseded by a newer URL, or its product is gone.
+		log.WarnContext(ctx, "upload deleted: not the product's pending upload", "productId", productID)
+		return b.Delete(ctx, key)
+	}
+	data, contentType, err := b.Get(ctx, key, MaxImage)
+	if errors.Is(err, errUploadGone) {
+		// Handled already: S3 delivers an event at least once.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if problem := uploadProblem(data, contentType, ext); problem != nil {
+		log.WarnContext(ctx, "upload deleted: not an image of its declared type", "contentType", contentType, "err", problem)
+		return b.Delete(ctx, key)
+	}
+	img := Image{Data: data, ContentType: contentType, ext: ext}
+	published := ObjectKey(productID, img)
+	if err := b.Put(ctx, published, img); err != nil {
+		return err
+	}
+	_, err = c.admin.store.PublishUpload(ctx, productID, key, b.URL(published), now())
+	if errors.Is(err, catalog.ErrUploadNotPending) {
+		// Published or superseded meanwhile, by a concurrent event.
+		log.WarnContext(ctx, "upload deleted: no longer the product's pending upload", "productId", productID)
+		return b.Delete(ctx, key)
+	}
+	if err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "upload published", "productId", productID, "image", published)
+	if err := b.Delete(ctx, key); err != nil {
+		return err
+	}
+	return c.admin.invalidate(ctx, productID)
+}
+
+// uploadProblem says why data is not an image of the type its key and content type declare.
+func uploadProblem(data []byte, contentType, ext string) error {
+	if len(data) > MaxImage {
+		return errImageTooLarge
+	}
+	if imageTypes[contentType] != ext {
+		return fmt.Errorf("content type %q does not match the key's .%s", contentType, ext)
+	}
+	return checkImage(data, contentType)
+}
