@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/shop-serverless/shop/functions/local/stage"
 )
 
@@ -48,30 +45,23 @@ func TestSeedImagePNG(t *testing.T) {
 }
 
 // TestSeedImages uploads the sample pictures through the presigned POST, as an admin's
-// browser does, and finds each one stored under its product's upload prefix.
+// browser does; the image checker publishes each, and each product's imageUrl serves it.
 func TestSeedImages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := st.SeedImages(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range stage.SeedProducts(time.Now()) {
-		out, err := st.Admin.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
-			Bucket: aws.String(st.Admin.Config.ImagesBucket), Prefix: aws.String("uploads/" + p.ProductID + "/"),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Contents) == 0 {
-			t.Errorf("%s: no upload stored", p.ProductID)
+	for i, p := range stage.SeedProducts(time.Now()) {
+		read, _ := getProduct(t, p.ProductID)
+		if read.ImageURL == nil {
+			t.Errorf("%s: no imageUrl after seeding its image", p.ProductID)
 			continue
 		}
-		head, err := st.Admin.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(st.Admin.Config.ImagesBucket), Key: out.Contents[0].Key})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if aws.ToString(head.ContentType) != "image/png" {
-			t.Errorf("%s: stored as %q", p.ProductID, aws.ToString(head.ContentType))
+		status, ctype, body := fetch(t, *read.ImageURL)
+		want, _ := stage.SeedImagePNG(p.Category, i%stage.SeedPerCategory+1)
+		if status != 200 || ctype != "image/png" || !bytes.Equal(body, want) {
+			t.Errorf("%s: GET %s: %d %s, %d bytes, want the seeded PNG", p.ProductID, *read.ImageURL, status, ctype, len(body))
 		}
 	}
 }
