@@ -56,6 +56,8 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		Versioning:            cfg.Images.Versioning,
 		NoncurrentVersionDays: cfg.Images.NoncurrentVersionDays,
 		CORSOrigins:           cfg.CORSOrigins,
+		ServedPrefix:          routes.ImagePrefix,
+		UploadPrefix:          routes.UploadPrefix,
 		PriceClass:            cfg.Images.PriceClass,
 		Protect:               cfg.ProtectData,
 		Tags:                  tags,
@@ -133,6 +135,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		}
 		if spec.Bucket != "" {
 			args.BucketArn = images.Arn
+			args.BucketName = images.BucketName
 		}
 		if spec.Cache {
 			args.Cache = &gofunc.CacheRef{Arn: kv.Arn, UserArn: kv.UserArn}

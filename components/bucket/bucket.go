@@ -7,6 +7,7 @@ package bucket
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
@@ -30,6 +31,11 @@ type BucketArgs struct {
 	AbortIncompleteUploadDays int
 	// CORSOrigins may POST presigned uploads from a browser; none: no CORS rule.
 	CORSOrigins []string
+	// ServedPrefix is the only key prefix CloudFront may read ("products/"); empty: every key.
+	ServedPrefix string
+	// UploadPrefix is where browser uploads wait for their check; what is left there (an
+	// upload the check could not finish) expires after a day. Empty: no such prefix.
+	UploadPrefix string
 	// PriceClass is the CloudFront price class; empty: PriceClass_100 (cheapest).
 	PriceClass string
 	// Protect marks the bucket protect and retain-on-delete, so `pulumi destroy` cannot take
@@ -167,6 +173,14 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 			},
 		})
 	}
+	if a.UploadPrefix != "" {
+		rules = append(rules, &s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:         pulumi.String("expire-unchecked-uploads"),
+			Status:     pulumi.String("Enabled"),
+			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String(a.UploadPrefix)},
+			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(1)},
+		})
+	}
 	// The lifecycle configuration waits for versioning: S3 validates rules against it.
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bkt.ID(),
@@ -247,7 +261,7 @@ func (b *Bucket) declare(ctx *pulumi.Context, name string, a *BucketArgs) error 
 			Sid:        "AllowCloudFrontRead",
 			Principal:  map[string][]string{"Service": {"cloudfront.amazonaws.com"}},
 			Actions:    []string{"s3:GetObject"},
-			Resources:  []pulumi.StringInput{objects},
+			Resources:  []pulumi.StringInput{pulumi.Sprintf("%s/%s*", bkt.Arn, a.ServedPrefix)},
 			Conditions: []iampolicy.Condition{{Test: "StringEquals", Variable: "AWS:SourceArn", Values: []pulumi.StringInput{cdn.Arn}}},
 		},
 	)
@@ -276,6 +290,14 @@ func (a *BucketArgs) validate() error {
 	case "PriceClass_100", "PriceClass_200", "PriceClass_All":
 	default:
 		errs = append(errs, fmt.Errorf("price class %q must be PriceClass_100, PriceClass_200 or PriceClass_All", a.PriceClass))
+	}
+	for _, p := range []string{a.ServedPrefix, a.UploadPrefix} {
+		if p != "" && (!strings.HasSuffix(p, "/") || strings.ContainsAny(p, "*?")) {
+			errs = append(errs, fmt.Errorf("prefix %q must end with / and hold no wildcard", p))
+		}
+	}
+	if a.UploadPrefix != "" && a.UploadPrefix == a.ServedPrefix {
+		errs = append(errs, errors.New("uploads must not land where CloudFront serves"))
 	}
 	for _, o := range a.CORSOrigins {
 		if o == "*" {

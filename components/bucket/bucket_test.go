@@ -19,12 +19,22 @@ func TestBucket(t *testing.T) {
 		wantRules  []string
 		wantStatus string
 		wantCORS   bool
+		// wantServed is what CloudFront may read.
+		wantServed string
 	}{
 		{
 			name:       "defaults: no versioning, no CORS",
 			args:       bucket.BucketArgs{},
 			wantRules:  []string{"abort-incomplete-uploads"},
 			wantStatus: "Suspended",
+			wantServed: "arn:aws:s3:::images-bucket/*",
+		},
+		{
+			name:       "served and upload prefixes",
+			args:       bucket.BucketArgs{ServedPrefix: "products/", UploadPrefix: "uploads/"},
+			wantRules:  []string{"abort-incomplete-uploads", "expire-unchecked-uploads"},
+			wantStatus: "Suspended",
+			wantServed: "arn:aws:s3:::images-bucket/products/*",
 		},
 		{
 			name:       "versioned, expiring, CORS, protected",
@@ -32,6 +42,7 @@ func TestBucket(t *testing.T) {
 			wantRules:  []string{"abort-incomplete-uploads", "expire-noncurrent-versions"},
 			wantStatus: "Enabled",
 			wantCORS:   true,
+			wantServed: "arn:aws:s3:::images-bucket/*",
 		},
 	}
 	for _, tt := range tests {
@@ -119,7 +130,8 @@ func TestBucket(t *testing.T) {
 			if deny.Effect != "Deny" || deny.Condition["Bool"]["aws:SecureTransport"][0] != "false" || len(deny.Resource) != 2 {
 				t.Errorf("TLS-only statement = %+v", deny)
 			}
-			if allow.Effect != "Allow" || !strings.Contains(allow.Condition["StringEquals"]["AWS:SourceArn"][0], ":distribution/") {
+			if allow.Effect != "Allow" || !strings.Contains(allow.Condition["StringEquals"]["AWS:SourceArn"][0], ":distribution/") ||
+				len(allow.Resource) != 1 || allow.Resource[0] != tt.wantServed {
 				t.Errorf("CloudFront statement = %+v", allow)
 			}
 			if p, ok := allow.Principal.(map[string]any); !ok || p["Service"].([]any)[0] != "cloudfront.amazonaws.com" {
@@ -138,6 +150,8 @@ func TestBucketValidation(t *testing.T) {
 		{"wildcard CORS", bucket.BucketArgs{CORSOrigins: []string{"*"}}, "list the origins"},
 		{"bad price class", bucket.BucketArgs{PriceClass: "cheap"}, "price class"},
 		{"negative days", bucket.BucketArgs{NoncurrentVersionDays: -1}, "negative"},
+		{"wildcard prefix", bucket.BucketArgs{ServedPrefix: "products/*"}, "wildcard"},
+		{"uploads served", bucket.BucketArgs{ServedPrefix: "products/", UploadPrefix: "products/"}, "must not land"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

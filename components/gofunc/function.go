@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/internal/iampolicy"
@@ -73,6 +75,9 @@ type FunctionArgs struct {
 	Tables map[string]TableRef
 	// BucketArn is the images bucket; required when Spec.Bucket is set.
 	BucketArn pulumi.StringInput
+	// BucketName is the images bucket's name; required when Spec.UploadsOf is set, for its
+	// event notification.
+	BucketName pulumi.StringInput
 	// Cache is required when Spec.Cache is set.
 	Cache *CacheRef
 	// VPC is required when Spec.Cache is set: the cache is reachable only inside the VPC.
@@ -104,8 +109,8 @@ type Function struct {
 	TimeoutSeconds int
 }
 
-// NewFunction declares the function, its log group, role and (for stream-fed functions) its
-// event source mapping.
+// NewFunction declares the function, its log group, role and its event source: the stream
+// mapping of a stream-fed function, the bucket notification of an upload-fed one.
 func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...pulumi.ResourceOption) (*Function, error) {
 	if args == nil {
 		return nil, fmt.Errorf("function %q: args are required", name)
@@ -232,12 +237,47 @@ func (f *Function) declare(ctx *pulumi.Context, name string, a *FunctionArgs) er
 		}
 	}
 
+	if a.Spec.UploadsOf {
+		if err := notifyOnUploads(ctx, name, a, fn, parent); err != nil {
+			return err
+		}
+	}
+
 	f.Arn = fn.Arn
 	f.Name = fn.Name
 	f.InvokeArn = fn.InvokeArn
 	f.RoleArn = role.Arn
 	f.LogGroupName = logs.Name
 	return nil
+}
+
+// notifyOnUploads lets the images bucket, of this account only, invoke fn, and sends it the
+// bucket's object-created events under the upload prefix. S3 keeps one notification
+// configuration per bucket: this function owns it.
+func notifyOnUploads(ctx *pulumi.Context, name string, a *FunctionArgs, fn *lambda.Function, parent pulumi.ResourceOption) error {
+	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
+	permission, err := lambda.NewPermission(ctx, name+"-uploads-permission", &lambda.PermissionArgs{
+		Action:        pulumi.String("lambda:InvokeFunction"),
+		Function:      fn.Name,
+		Principal:     pulumi.String("s3.amazonaws.com"),
+		SourceArn:     a.BucketArn,
+		SourceAccount: account,
+	}, parent)
+	if err != nil {
+		return err
+	}
+	_, err = s3.NewBucketNotification(ctx, name+"-uploads", &s3.BucketNotificationArgs{
+		Bucket: a.BucketName,
+		LambdaFunctions: s3.BucketNotificationLambdaFunctionArray{
+			&s3.BucketNotificationLambdaFunctionArgs{
+				Id:                pulumi.String(a.Spec.Name + "-uploads"),
+				LambdaFunctionArn: fn.Arn,
+				Events:            pulumi.ToStringArray([]string{"s3:ObjectCreated:*"}),
+				FilterPrefix:      pulumi.String(routes.UploadPrefix),
+			},
+		},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{permission}))
+	return err
 }
 
 func (a *FunctionArgs) validate() error {
@@ -290,6 +330,12 @@ func (a *FunctionArgs) validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("unknown bucket access %q", s.Bucket))
+	}
+	if s.UploadsOf && (s.Bucket == "" || a.BucketArn == nil || a.BucketName == nil) {
+		errs = append(errs, errors.New("uploads need bucket access, BucketArn and BucketName"))
+	}
+	if s.UploadsOf && s.StreamOf != nil {
+		errs = append(errs, errors.New("a function is fed by a stream or by uploads, not both"))
 	}
 	if s.Cache && (a.Cache == nil || a.VPC == nil) {
 		errs = append(errs, errors.New("cache access needs Cache and VPC"))

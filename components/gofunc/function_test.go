@@ -43,6 +43,7 @@ func argsFor(spec routes.Function) *gofunc.FunctionArgs {
 	}
 	if spec.Bucket != "" {
 		a.BucketArn = pulumi.String("arn:aws:s3:::images")
+		a.BucketName = pulumi.String("images")
 	}
 	if spec.Cache {
 		a.Cache = &gofunc.CacheRef{
@@ -162,6 +163,28 @@ func TestFunction(t *testing.T) {
 			esm := m.OfType("aws:lambda/eventSourceMapping:EventSourceMapping")
 			if (len(esm) == 1) != (spec.StreamOf != nil) {
 				t.Fatalf("%d event source mappings", len(esm))
+			}
+			notifications := m.OfType("aws:s3/bucketNotification:BucketNotification")
+			permissions := m.OfType("aws:lambda/permission:Permission")
+			if (len(notifications) == 1) != spec.UploadsOf || len(permissions) != len(notifications) {
+				t.Fatalf("%d bucket notifications, %d permissions", len(notifications), len(permissions))
+			}
+			if spec.UploadsOf {
+				n := notifications[0].Inputs
+				fns, _ := n["lambdaFunctions"].([]any)
+				if n["bucket"] != "images" || len(fns) != 1 {
+					t.Fatalf("notification = %v", n)
+				}
+				target := fns[0].(map[string]any)
+				if target["lambdaFunctionArn"] != "arn:aws:lambda:eu-central-1:123456789012:function:shop-test-"+spec.Name ||
+					target["filterPrefix"] != routes.UploadPrefix || !slices.Equal(target["events"].([]any), []any{"s3:ObjectCreated:*"}) {
+					t.Errorf("notification target = %v", target)
+				}
+				p := permissions[0].Inputs
+				if p["principal"] != "s3.amazonaws.com" || p["sourceArn"] != "arn:aws:s3:::images" || p["sourceAccount"] != "123456789012" ||
+					p["action"] != "lambda:InvokeFunction" || p["function"] != "shop-test-"+spec.Name {
+					t.Errorf("permission = %v", p)
+				}
 			}
 			if spec.StreamOf != nil {
 				e := esm[0].Inputs

@@ -77,6 +77,10 @@ type Function struct {
 // Invoked says whether the function is invoked by an event source rather than by the API.
 func (f Function) Invoked() bool { return f.StreamOf != nil || f.UploadsOf }
 
+// ImagePrefix is the images bucket's prefix of published images, the only one CloudFront
+// serves: products/<product id>/<content hash>.<ext>.
+const ImagePrefix = "products/"
+
 // UploadPrefix is the images bucket's staging prefix for browser uploads (presigned POST):
 // nothing serves it, and the image checker publishes what it accepts under products/.
 const UploadPrefix = "uploads/"

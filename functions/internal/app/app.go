@@ -53,14 +53,7 @@ type StreamHandler func(ctx context.Context, ev events.DynamoDBEvent) error
 type StreamFunction func(ctx context.Context, c *clients.Clients) (StreamHandler, error)
 
 // StartStream is the main of a function fed by a DynamoDB stream.
-func StartStream(build StreamFunction) {
-	ctx := context.Background()
-	handle, err := build(ctx, Setup(ctx))
-	if err != nil {
-		fatal("init", err)
-	}
-	lambda.Start(handle)
-}
+func StartStream(build StreamFunction) { start(build) }
 
 // S3Function builds a function fed by S3 event notifications from its clients. Its handler
 // takes one batch of notifications; an error fails the invocation, which Lambda retries (S3
@@ -68,7 +61,10 @@ func StartStream(build StreamFunction) {
 type S3Function func(ctx context.Context, c *clients.Clients) (func(context.Context, events.S3Event) error, error)
 
 // StartS3 is the main of a function fed by S3 event notifications.
-func StartS3(build S3Function) {
+func StartS3(build S3Function) { start(build) }
+
+// start builds an event-fed function's handler once and serves it.
+func start[H any](build func(context.Context, *clients.Clients) (H, error)) {
 	ctx := context.Background()
 	handle, err := build(ctx, Setup(ctx))
 	if err != nil {

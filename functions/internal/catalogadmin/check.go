@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
@@ -44,23 +45,27 @@ var uploadKeyPattern = regexp.MustCompile(`^` + regexp.QuoteMeta(routes.UploadPr
 // Handle checks every upload of the event. A failure to reach S3, DynamoDB or Redis fails
 // the invocation, which Lambda retries; a bad upload does not.
 func (c *Checker) Handle(ctx context.Context, ev events.S3Event) error {
+	log := slog.Default()
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With("requestId", lc.AwsRequestID)
+	}
 	var errs []error
 	for _, rec := range ev.Records {
-		if err := c.check(ctx, rec); err != nil {
+		if err := c.check(ctx, log, rec); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (c *Checker) check(ctx context.Context, rec events.S3EventRecord) error {
+func (c *Checker) check(ctx context.Context, log *slog.Logger, rec events.S3EventRecord) error {
 	b := c.admin.bucket
 	key, err := url.QueryUnescape(rec.S3.Object.Key)
 	if err != nil || !strings.HasPrefix(rec.EventName, "ObjectCreated:") || rec.S3.Bucket.Name != b.name {
-		slog.WarnContext(ctx, "event ignored: not an upload to the images bucket", "event", rec.EventName, "bucket", rec.S3.Bucket.Name, "key", rec.S3.Object.Key)
+		log.WarnContext(ctx, "event ignored: not an upload to the images bucket", "event", rec.EventName, "bucket", rec.S3.Bucket.Name, "key", rec.S3.Object.Key)
 		return nil
 	}
-	log := slog.With("key", key)
+	log = log.With("key", key)
 	m := uploadKeyPattern.FindStringSubmatch(key)
 	if m == nil {
 		log.WarnContext(ctx, "upload deleted: not an upload key")

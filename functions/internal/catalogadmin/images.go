@@ -117,7 +117,7 @@ func checkWebP(b []byte) error {
 // chooses the key and nothing can escape the prefix; the same bytes always get the same key.
 func ObjectKey(productID string, img Image) string {
 	sum := sha256.Sum256(img.Data)
-	return fmt.Sprintf("products/%s/%s.%s", productID, hex.EncodeToString(sum[:16]), img.ext)
+	return fmt.Sprintf("%s%s/%s.%s", routes.ImagePrefix, productID, hex.EncodeToString(sum[:16]), img.ext)
 }
 
 // uploadKey is the key of a presigned upload: its content is not known yet, so the name is

@@ -384,3 +384,47 @@ func TestCORSPreflight(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsignedHeaderAdded: an x-amz-* header added after signing is refused, as S3 does.
+func TestUnsignedHeaderAdded(t *testing.T) {
+	b := newBackend(t)
+	client := s3.New(b.client("SECRET").Options(), func(o *s3.Options) {
+		o.HTTPClient = httpClientFunc(func(req *http.Request) (*http.Response, error) {
+			req.Header.Set("X-Amz-Acl", "public-read")
+			return http.DefaultClient.Do(req)
+		})
+	})
+	_, err := client.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String("images"), Key: aws.String("k"), Body: strings.NewReader("bytes"),
+	})
+	if s3Code(err) != "AccessDenied" || b.count() != 0 {
+		t.Errorf("unsigned ACL: %v, %d stored", err, b.count())
+	}
+}
+
+// A conditional write may trigger, through Created, a conditional write of another object
+// (the image checker publishing an upload): neither waits for the other.
+func TestConditionalWriteFromCreated(t *testing.T) {
+	b := newBackend(t)
+	client := b.client("SECRET")
+	b.proxy.onStore = func(ctx context.Context, obj Object) {
+		if obj.Key == "uploads/a.png" {
+			_, err := client.PutObject(ctx, &s3.PutObjectInput{
+				Bucket: aws.String("images"), Key: aws.String("products/a.png"), Body: strings.NewReader("x"), IfNoneMatch: aws.String("*"),
+			})
+			if err != nil {
+				t.Errorf("write from Created: %v", err)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String("images"), Key: aws.String("uploads/a.png"), Body: strings.NewReader("x"), IfNoneMatch: aws.String("*"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.object("/images/products/a.png"); !ok {
+		t.Error("the write from Created was not stored")
+	}
+}

@@ -56,8 +56,9 @@ type Proxy struct {
 	target  *url.URL
 	next    *httputil.ReverseProxy
 	now     func() time.Time
-	// conditional serializes conditional writes: the existence check and the write are one step.
-	conditional sync.Mutex
+	// writing holds a *sync.Mutex per object, so a conditional write's existence check and
+	// the write are one step (a per-object lock: the Created hook may write other objects).
+	writing sync.Map
 }
 
 // New returns a proxy to the s3rver at target.
@@ -96,8 +97,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodPut && key != "" && r.Header.Get("If-None-Match") == "*" {
-		p.conditional.Lock()
-		defer p.conditional.Unlock()
+		lock, _ := p.writing.LoadOrStore(bucket+"/"+key, &sync.Mutex{})
+		lock.(*sync.Mutex).Lock()
+		defer lock.(*sync.Mutex).Unlock()
 		if p.exists(r.Context(), bucket, key) {
 			p.writeError(w, r, &s3Error{http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"})
 			return

@@ -2,7 +2,6 @@ package s3proxy
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -43,13 +42,7 @@ func TestPresignedRequests(t *testing.T) {
 				req.Header[k] = v
 			}
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return do(t, req)
 	}
 
 	good, signed := presign(t, "AKID", "SECRET", "products/p1/a b+c.png", 15*time.Minute)
@@ -70,6 +63,7 @@ func TestPresignedRequests(t *testing.T) {
 		{"other cache control", good, func() http.Header { h := signed.Clone(); h.Set("Cache-Control", "no-store"); return h }(), "SignatureDoesNotMatch"},
 		{"other key", strings.Replace(good, "a%20b", "x", 1), signed, "SignatureDoesNotMatch"},
 		{"longer expiry", strings.Replace(good, "X-Amz-Expires=900", "X-Amz-Expires=901", 1), signed, "SignatureDoesNotMatch"},
+		{"unsigned ACL header", good, func() http.Header { h := signed.Clone(); h.Set("X-Amz-Acl", "public-read"); return h }(), "AccessDenied"},
 		{"unknown key id", func() string { u, _ := presign(t, "OTHER", "SECRET", "k.png", time.Minute); return u }(), signed, "InvalidAccessKeyId"},
 		{"wrong secret", func() string { u, _ := presign(t, "AKID", "GUESS", "k.png", time.Minute); return u }(), signed, "SignatureDoesNotMatch"},
 	} {

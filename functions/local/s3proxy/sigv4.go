@@ -124,8 +124,19 @@ func (p *Proxy) checkScope(s signed, malformed func(string) *s3Error) (time.Time
 	return signedAt, nil
 }
 
-// checkSignature recomputes the SigV4 signature of r with the key id's secret.
+// checkSignature recomputes the SigV4 signature of r with the key id's secret. As S3 does,
+// it refuses an x-amz-* header that the signature does not cover (an ACL added to a
+// presigned URL, say).
 func (p *Proxy) checkSignature(r *http.Request, s signed) *s3Error {
+	covered := map[string]bool{}
+	for _, name := range strings.Split(s.signedHeaders, ";") {
+		covered[name] = true
+	}
+	for name := range r.Header {
+		if name = strings.ToLower(name); strings.HasPrefix(name, "x-amz-") && !covered[name] {
+			return &s3Error{http.StatusForbidden, "AccessDenied", "There were headers present in the request which were not signed: " + name}
+		}
+	}
 	canonical := canonicalRequest(r, s.signedHeaders, s.payload)
 	scope := strings.Join(s.credential[1:], "/")
 	toSign := strings.Join([]string{algorithm, s.date, scope, hexSHA256([]byte(canonical))}, "\n")

@@ -373,6 +373,33 @@ func TestPresignedImageUpload(t *testing.T) {
 	})
 }
 
+// A newer upload URL supersedes an older one: an upload with the older policy is deleted.
+func TestSupersededUploadIsDeleted(t *testing.T) {
+	p := createProduct(t, "presigned-superseded")
+	older := issueUpload(t, p.ProductID, "image/png")
+	newer := issueUpload(t, p.ProductID, "image/jpeg")
+	if status, body := postUpload(t, older, pngImage(t), nil); status != 204 {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	if read, _ := getProduct(t, p.ProductID); read.ImageURL != nil {
+		t.Errorf("a superseded upload was published: %s", *read.ImageURL)
+	}
+	if objs := append(objectsUnder(t, "uploads/"+p.ProductID+"/"), objectsOf(t, p.ProductID)...); len(objs) != 0 {
+		t.Errorf("objects left: %v", objs)
+	}
+	jpg := jpegImage(t)
+	if status, body := postUpload(t, newer, jpg, nil); status != 204 {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	read, _ := getProduct(t, p.ProductID)
+	if read.ImageURL == nil || !strings.HasSuffix(*read.ImageURL, ".jpg") {
+		t.Fatalf("the newer upload was not published: %+v", read)
+	}
+	if code, contentType, got := fetch(t, *read.ImageURL); code != 200 || contentType != "image/jpeg" || !bytes.Equal(got, jpg) {
+		t.Errorf("GET imageUrl: %d %s", code, contentType)
+	}
+}
+
 // The stage's S3 endpoint refuses what S3 refuses: anonymous and wrongly signed requests of
 // every kind, with S3's XML errors.
 func TestS3EndpointRefusesUnsignedRequests(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/uuid"
 
 	"github.com/shop-serverless/shop/functions/internal/catalogadmin"
 	"github.com/shop-serverless/shop/functions/local/s3proxy"
@@ -40,7 +42,9 @@ func (s *Stage) notifyUploads(check func(context.Context, events.S3Event) error)
 		}
 		ev, err := objectCreatedEvent(obj, time.Now())
 		if err == nil {
-			err = check(context.WithoutCancel(ctx), ev)
+			// Lambda's context: the invocation outlives the upload's request and has its own id.
+			lc := &lambdacontext.LambdaContext{AwsRequestID: uuid.NewString()}
+			err = check(lambdacontext.NewContext(context.WithoutCancel(ctx), lc), ev)
 		}
 		if err != nil {
 			s.opts.Logger.ErrorContext(ctx, "image check failed", "key", obj.Key, "err", err)
