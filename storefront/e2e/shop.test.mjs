@@ -277,6 +277,13 @@ describe('storefront', () => {
     await check(page, 'admin-edit')
     const withImage = (await api.call('GET', `/products/${productId}`)).body
     assert.ok(withImage.imageUrl?.startsWith(`${stage.api}/_local/images/`), withImage.imageUrl)
+    // An edit replaces the product's fields and keeps its image.
+    await page.getByLabel('Stock').fill('11')
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.getByText('Saved.').waitFor()
+    const edited = (await api.call('GET', `/products/${productId}`)).body
+    assert.equal(edited.stock, 11)
+    assert.equal(edited.imageUrl, withImage.imageUrl)
 
     await page.goto(`${stage.site}/?category=${category}`)
     const card = productCards(page).filter({ has: page.getByRole('link', { name: 'Desk Lamp' }) })
