@@ -103,7 +103,11 @@ function NotFound() {
 /** App is the storefront: header, category navigation and the page of the current route. */
 export default function App() {
   const location = useLocation()
-  useEffect(() => window.scrollTo(0, 0), [location.pathname])
+  // A new page starts at its top. (Braces: scrollTo returns a promise in newer browsers, and
+  // an effect may return only its cleanup.)
+  useEffect(() => {
+    window.scrollTo(0, 0)
+  }, [location.pathname])
   return (
     <>
       <header className="site-header">

@@ -1,7 +1,7 @@
 // Small pieces every page uses.
 import type { ReactNode } from 'react'
 import { Link } from 'react-router-dom'
-import type { Product } from './api'
+import type { Cart, Product } from './api'
 import { errorMessage } from './errors'
 import { formatPrice } from './money'
 
@@ -80,5 +80,20 @@ export function Page({ title, children, hideTitle = false }: { title: string; ch
       <h1 className={hideTitle ? 'visually-hidden' : undefined}>{title}</h1>
       {children}
     </div>
+  )
+}
+
+/** CartStatus shows what a page built on the cart shows before its lines: loading, error, empty. */
+export function CartStatus({ loading, error, cart }: { loading: boolean; error: unknown; cart: Cart | undefined }) {
+  return (
+    <>
+      {loading && <Loading what="Loading your cart" />}
+      <ErrorMessage error={error} />
+      {cart && cart.items.length === 0 && (
+        <p>
+          Your cart is empty. <Link to="/">Browse the shop</Link>
+        </p>
+      )}
+    </>
   )
 }

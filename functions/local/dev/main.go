@@ -32,7 +32,7 @@ func main() {
 	}
 	fmt.Fprintln(os.Stderr, "starting Redis, DynamoDB Local and s3rver ...")
 	st, err := site.StartStage(ctx, site.StageOptions{
-		Stage: stage.Options{Addr: addr, Seed: true, Logger: log},
+		Stage: stage.Options{Addr: addr, Seed: true, SeedImages: true, Logger: log},
 		Addr:  siteAddr,
 		Dir:   "storefront/dist",
 	})

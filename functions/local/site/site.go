@@ -58,6 +58,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The distribution allows GET and HEAD only.
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
+		w.Header().Set("Cache-Control", hosting.NoCache)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}

@@ -36,7 +36,7 @@ func run() error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	st, err := site.StartStage(startCtx, site.StageOptions{Stage: stage.Options{Seed: true, Logger: log}, Dir: dir})
+	st, err := site.StartStage(startCtx, site.StageOptions{Stage: stage.Options{Seed: true, SeedImages: true, Logger: log}, Dir: dir})
 	if err != nil {
 		return err
 	}

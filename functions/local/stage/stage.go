@@ -62,6 +62,9 @@ type Options struct {
 	Addr string
 	// Seed loads the sample catalog.
 	Seed bool
+	// SeedImages uploads a generated picture for every sample product, as an admin does
+	// (needs Seed).
+	SeedImages bool
 	// Logger receives the gateway's and the functions' logs; default: discard.
 	Logger *slog.Logger
 	// DynamoDBClient, when set, wraps the HTTP client of each function's DynamoDB client;
@@ -150,6 +153,11 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 		return nil, err
 	}
 	s.serve(gateway.JSONRefusals(ln), gw)
+	if opts.Seed && opts.SeedImages {
+		if err := s.SeedImages(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

@@ -56,7 +56,9 @@ function draftOf(f: Fields): ProductDraft | string {
 function ProductForm({ initial, busy, onSave }: { initial: Fields; busy: boolean; onSave: (d: ProductDraft) => void }) {
   const [f, setF] = useState(initial)
   const [problem, setProblem] = useState('')
-  useEffect(() => setF(initial), [initial])
+  useEffect(() => {
+    setF(initial)
+  }, [initial])
   const set = (k: keyof Fields) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value })
   const submit = (e: FormEvent) => {
     e.preventDefault()

@@ -1,6 +1,6 @@
 import { Link, useNavigate } from 'react-router-dom'
 import { useGetCartQuery, useSetCartItemMutation, type CartLine } from '../api'
-import { ErrorMessage, Loading, Page, Price } from '../components'
+import { CartStatus, ErrorMessage, Page, Price } from '../components'
 import { SignedIn } from './SignedIn'
 
 function Line({ line }: { line: CartLine }) {
@@ -43,13 +43,7 @@ function CartContents() {
   const cart = q.data
   return (
     <Page title="Your cart">
-      {q.isLoading && <Loading what="Loading your cart" />}
-      <ErrorMessage error={q.error} />
-      {cart && cart.items.length === 0 && (
-        <p>
-          Your cart is empty. <Link to="/">Browse the shop</Link>
-        </p>
-      )}
+      <CartStatus loading={q.isLoading} error={q.error} cart={cart} />
       {cart && cart.items.length > 0 && (
         <>
           <ul className="lines" aria-label="Cart lines">

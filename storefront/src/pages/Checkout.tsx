@@ -2,7 +2,7 @@ import { useStore } from 'react-redux'
 import { Link } from 'react-router-dom'
 import { useGetCartQuery, usePlaceOrderMutation, useSetCartItemMutation, type Cart, type Order } from '../api'
 import { attemptStarted, selectAttempt } from '../checkoutSlice'
-import { ErrorMessage, Loading, Page, Price } from '../components'
+import { CartStatus, ErrorMessage, Page, Price } from '../components'
 import { errorCode, errorMessage } from '../errors'
 import { useAppDispatch } from '../hooks'
 import type { RootState } from '../store'
@@ -56,13 +56,7 @@ function CheckoutForm() {
   }
   return (
     <Page title="Checkout">
-      {cart.isLoading && <Loading what="Loading your cart" />}
-      <ErrorMessage error={cart.error} />
-      {c && c.items.length === 0 && (
-        <p>
-          Your cart is empty. <Link to="/">Browse the shop</Link>
-        </p>
-      )}
+      <CartStatus loading={cart.isLoading} error={cart.error} cart={c} />
       {c && c.items.length > 0 && (
         <>
           <ul className="lines" aria-label="Order lines">
