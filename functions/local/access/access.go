@@ -137,6 +137,13 @@ func (g *Guard) S3(fn routes.Function, next HTTPClient) HTTPClient {
 	})
 }
 
+// Presigned checks and records u, a request a browser sent with a URL or POST policy fn
+// presigned: S3 authorizes it as fn's own request, so fn's grants must allow it.
+func (g *Guard) Presigned(fn routes.Function, u Use) bool {
+	_, ok := g.check(fn, []Use{u})
+	return ok
+}
+
 // check records the uses of one request and returns the first one fn is not granted.
 func (g *Guard) check(fn routes.Function, uses []Use) (Use, bool) {
 	g.mu.Lock()

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shop-serverless/shop/functions/internal/catalogadmin"
+	"github.com/shop-serverless/shop/functions/local/access"
 	"github.com/shop-serverless/shop/functions/local/s3proxy"
 	"github.com/shop-serverless/shop/functions/routes"
 )
@@ -25,7 +26,7 @@ func (s *Stage) newImageCheck(ctx context.Context) (func(context.Context, events
 	if !ok {
 		return nil, fmt.Errorf("function %q is not in the function list", routes.ImageCheck)
 	}
-	c, err := s.newClients(ctx, s.Env(fn))
+	c, err := s.FunctionClients(ctx, fn)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
@@ -39,6 +40,12 @@ func (s *Stage) notifyUploads(check func(context.Context, events.S3Event) error)
 	return func(ctx context.Context, obj s3proxy.Object) {
 		if obj.Bucket != bucket || !strings.HasPrefix(obj.Key, routes.UploadPrefix) {
 			return
+		}
+		// Only catalogadmin presigns uploads (POST /products/{productId}/image-upload-url), and
+		// S3 authorizes a browser's POST as its signer's PutObject.
+		if obj.Event == "ObjectCreated:Post" {
+			signer, _ := routes.FunctionByName(routes.CatalogAdmin)
+			s.guard.Presigned(signer, access.Use{Action: routes.PutObject, Bucket: obj.Bucket, Key: obj.Key})
 		}
 		ev, err := objectCreatedEvent(obj, time.Now())
 		if err == nil {
