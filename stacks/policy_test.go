@@ -77,17 +77,7 @@ func parsePolicy(t *testing.T, r awsmock.Resource, key string) policy {
 }
 
 // get walks nested inputs: get(in, "a", "b") is in["a"]["b"].
-func get(in map[string]any, path ...string) any {
-	var v any = in
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
-}
+var get = awsmock.Get
 
 // siblings returns the resources of a type that share r's parent component.
 func siblings(m *awsmock.Mocks, r awsmock.Resource, typ string) []awsmock.Resource {

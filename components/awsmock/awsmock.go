@@ -268,3 +268,17 @@ func Capture[T any](ctx *pulumi.Context, key string, out pulumi.Output, dst *T) 
 		return v
 	}))
 }
+
+// Get walks nested inputs or outputs: Get(in, "a", "b") is in["a"]["b"], nil where a step is
+// missing or not an object.
+func Get(in map[string]any, path ...string) any {
+	var v any = in
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}

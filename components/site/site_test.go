@@ -66,17 +66,8 @@ func one(t *testing.T, m *awsmock.Mocks, typ string) awsmock.Resource {
 	return rs[0]
 }
 
-func get(in map[string]any, path ...string) any {
-	var v any = in
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
-}
+// get walks nested inputs: get(in, "a", "b") is in["a"]["b"].
+var get = awsmock.Get
 
 func TestSiteBucketIsPrivateAndReadOnlyByItsDistribution(t *testing.T) {
 	m, _, _ := deploy(t, site.SiteArgs{})
