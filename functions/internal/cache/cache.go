@@ -133,11 +133,13 @@ func (c *Cache) get(ctx context.Context, key string, load Loader) ([]byte, Statu
 	token := newToken()
 	deadline := time.Now().Add(c.opt.Wait)
 	for {
-		won, err := c.rdb.SetNX(ctx, lockKey, token, c.opt.LockTTL).Result()
-		if err != nil {
+		doc, won, err := c.lock(ctx, valueKey, lockKey, token)
+		switch {
+		case err != nil:
 			return c.degraded(ctx, "lock", err, load)
-		}
-		if won {
+		case doc != nil:
+			return found(doc)
+		case won:
 			return c.fill(ctx, valueKey, lockKey, token, load)
 		}
 		doc, ok, err := c.await(ctx, valueKey, lockKey, deadline)
@@ -156,6 +158,30 @@ func (c *Cache) get(ctx context.Context, key string, load Loader) ([]byte, Statu
 		// The lock went without a value (its loader failed, or a write invalidated the
 		// key): try to take it.
 	}
+}
+
+// lockScript takes the fill lock only while the value is still missing; otherwise it returns
+// the value. A reader whose GET missed may arrive after another instance has filled the key
+// and released its lock: a bare SETNX would let it load the source a second time.
+var lockScript = redis.NewScript(`
+local value = redis.call("GET", KEYS[1])
+if value then return {0, value} end
+if redis.call("SET", KEYS[2], ARGV[1], "NX", "PX", ARGV[2]) then return {1} end
+return {0}`)
+
+// lock returns the value if another instance stored it meanwhile, or whether the caller now
+// holds the fill lock.
+func (c *Cache) lock(ctx context.Context, valueKey, lockKey, token string) (doc []byte, won bool, err error) {
+	reply, err := lockScript.Run(ctx, c.rdb, []string{valueKey, lockKey}, token, c.opt.LockTTL.Milliseconds()).Slice()
+	if err != nil {
+		return nil, false, err
+	}
+	if len(reply) == 2 {
+		value, _ := reply[1].(string)
+		return []byte(value), false, nil
+	}
+	won = reply[0] == int64(1)
+	return nil, won, nil
 }
 
 // await waits while another instance holds the fill lock: it returns the document once it

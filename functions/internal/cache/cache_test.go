@@ -112,6 +112,50 @@ func TestStampedeLoadsOnceAcrossInstances(t *testing.T) {
 	t.Logf("hits %d, misses %d (requests merged in process share the miss)", hits.Load(), misses.Load())
 }
 
+// afterFirstMiss runs fn once, right after the first GET of key through the client it hooks
+// answers nil: the moment between a reader's miss and its attempt to take the fill lock.
+type afterFirstMiss struct {
+	key  string
+	once sync.Once
+	fn   func()
+}
+
+func (h *afterFirstMiss) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *afterFirstMiss) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *afterFirstMiss) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if args := cmd.Args(); len(args) == 2 && args[0] == "get" && args[1] == h.key && errors.Is(err, redis.Nil) {
+			h.once.Do(h.fn)
+		}
+		return err
+	}
+}
+
+// A reader whose GET missed, while another instance filled the key and released the lock
+// before the reader reached for it, takes the stored value instead of loading again.
+func TestMissRacingACompletedFillLoadsOnce(t *testing.T) {
+	src := &counter{doc: `{"raced":true}`}
+	ctx := context.Background()
+	late, lateRedis := instance(t, cache.Options{})
+	early, _ := instance(t, cache.Options{})
+	valueKey, _ := cache.Keys("k-miss-race")
+	lateRedis.AddHook(&afterFirstMiss{key: valueKey, fn: func() {
+		if _, st, err := early.Get(ctx, "k-miss-race", src.load); err != nil || st != cache.Miss {
+			t.Errorf("early reader: %s %v", st, err)
+		}
+	}})
+	doc, st, err := late.Get(ctx, "k-miss-race", src.load)
+	if err != nil || string(doc) != src.doc || st != cache.Hit {
+		t.Fatalf("late reader: %s %s %v, want the early reader's document as a hit", doc, st, err)
+	}
+	if n := src.calls.Load(); n != 1 {
+		t.Errorf("source read %d times, want 1", n)
+	}
+}
+
 // A write that invalidates the key while a load is in flight wins: the old document the load
 // read is not stored.
 func TestInvalidateDuringFillKeepsOldDocumentOut(t *testing.T) {
