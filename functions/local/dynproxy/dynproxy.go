@@ -200,8 +200,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out := rec.body.Bytes()
 	if !askedCapacity && rec.status == http.StatusOK {
 		out = withoutCapacity(out)
-		rec.header.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(out)), 10))
 	}
+	// The checksum of what is sent: DynamoDB Local's own is wrong on some error answers.
+	rec.header.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(out)), 10))
 	for k, v := range rec.header {
 		w.Header()[k] = v
 	}

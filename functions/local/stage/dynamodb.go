@@ -8,6 +8,10 @@ import (
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
+// AdminIdentity is the name the stage's own requests (seeding, tests inspecting state) are
+// counted under by its DynamoDB endpoint.
+const AdminIdentity = cacheAdmin
+
 // localAccount is the account id in the stage's ARNs, the one DynamoDB Local uses.
 const localAccount = "000000000000"
 
