@@ -49,7 +49,7 @@ func start(t *testing.T, limits dynproxy.Limits, now func() time.Time) *fixture 
 			carts:   {Hash: tables.Carts.HashKey.Name},
 			reviews: {Hash: tables.Reviews.HashKey.Name, Range: tables.Reviews.RangeKey.Name},
 		},
-		Limits:  limits, Region: "us-east-1", Account: "000000000000", Now: now,
+		Limits: limits, Region: "us-east-1", Account: "000000000000", Now: now,
 	})
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
