@@ -8,7 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/shop-serverless/shop/components/gofunc"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Price is one list price the cost model uses, with where and when it was published.
@@ -107,7 +107,7 @@ func loadStack(name string) (Stack, error) {
 		}
 		return 256
 	}
-	st := Stack{Name: name, CatalogMB: memory(routes.Catalog), OrdersMB: memory(routes.Orders)}
+	st := Stack{Name: name, CatalogMB: memory(manifest.Catalog), OrdersMB: memory(manifest.Orders)}
 	if c := file.Config.Cache; c.Mode == "nodes" {
 		p, ok := nodeHours[c.NodeType]
 		if !ok {
