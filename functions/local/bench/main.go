@@ -106,12 +106,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	png := strings.TrimSuffix(path, ".json") + ".png"
-	if err := writePlot(rep.Series, png); err != nil {
-		fmt.Fprintln(os.Stderr, "bench: plot:", err)
-		os.Exit(1)
+	fmt.Printf("\nreport: %s\n", path)
+	// Only the latency scenarios draw; a run of others has no plot.
+	if len(rep.Series) > 0 {
+		png := strings.TrimSuffix(path, ".json") + ".png"
+		if err := writePlot(rep.Series, png); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: plot:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("plot:   %s\n", png)
 	}
-	fmt.Printf("\nreport: %s\nplot:   %s\n", path, png)
 }
 
 type quietRedis struct{}
