@@ -109,7 +109,7 @@ func checkHotSKU(t *testing.T, h *HotSKU) {
 		t.Fatal("hot_sku: no run")
 	}
 	for _, r := range h.Runs {
-		if r.Confirmed != r.Stock || r.Oversold != 0 || r.Duplicates != 0 || r.Unreadable != 0 || r.OutOfContract != 0 || r.UnitsPerS <= 0 {
+		if r.Confirmed != r.Stock || r.Oversold != 0 || r.Duplicates != 0 || r.Unreadable != 0 || r.OutOfContract != 0 || len(r.Unfinished) != 0 || r.UnitsPerS <= 0 {
 			t.Errorf("hot_sku: %+v", r)
 		}
 	}

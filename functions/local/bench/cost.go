@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -194,31 +193,25 @@ func sale(ctx context.Context, st *stage.Stage, base string, stock, attempts int
 	var mu sync.Mutex
 	var latencies []time.Duration
 	confirmed := 0
+	statuses := map[int]int{}
 	failed := burst(attempts, func(i int) bool {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/orders", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+tokens[i%len(tokens)])
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("%s-%d", id, i))
-		t0 := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return false
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		answers, o, err := placeOrder(ctx, client, base, tokens[i%len(tokens)], fmt.Sprintf("%s-%d", id, i), body)
 		mu.Lock()
 		defer mu.Unlock()
-		latencies = append(latencies, time.Since(t0))
-		if resp.StatusCode == http.StatusCreated {
+		for _, a := range answers {
+			latencies = append(latencies, a.latency)
+			statuses[a.status]++
+		}
+		if o.OrderID != "" {
 			confirmed++
 		}
-		return resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusConflict
+		return err == nil
 	})
 	if failed > 0 {
-		return Work{}, fmt.Errorf("sale at %s: %d of %d attempts were neither an order nor sold out", base, failed, attempts)
+		return Work{}, fmt.Errorf("sale at %s: %d of %d shoppers got no order and no sold out (answers %v)", base, failed, attempts, statuses)
 	}
 	out.confirmed = confirmed
-	return Work{Requests: int64(attempts), BilledMs: billedMs(latencies)}, nil
+	return Work{Requests: int64(len(latencies)), BilledMs: billedMs(latencies)}, nil
 }
 
 // shopperTokens issues tokens for n shoppers named after prefix.

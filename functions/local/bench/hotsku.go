@@ -43,7 +43,7 @@ func runHotSKU(ctx context.Context, st *stage.Stage, cfg Config, rep *Report) er
 var errNoShards = fmt.Errorf("the admin API takes no shard count")
 
 func hotSale(ctx context.Context, st *stage.Stage, shards int, cfg Config) (HotSale, error) {
-	run := HotSale{Shards: shards, Stock: cfg.HotSKUStock, Shoppers: cfg.HotSKUShoppers, Answers: map[int]int{}}
+	run := HotSale{Shards: shards, Stock: cfg.HotSKUStock, Shoppers: cfg.HotSKUShoppers, Answers: map[int]int{}, Unfinished: map[string]int{}}
 	admin, err := st.Token("hot-sku-admin", "admin")
 	if err != nil {
 		return run, err
@@ -107,37 +107,28 @@ func hotSale(ctx context.Context, st *stage.Stage, shards int, cfg Config) (HotS
 	var orderIDs []confirmed
 	var last time.Time
 	t0 := time.Now()
-	failed := burst(cfg.HotSKUShoppers, func(i int) bool {
+	body, _ := json.Marshal(orders.Request{Items: []orders.Line{{ProductID: id, Quantity: 1}}})
+	burst(cfg.HotSKUShoppers, func(i int) bool {
 		key := fmt.Sprintf("%s-%d", id, i)
 		token := tokens[i%len(tokens)]
-		for range 60 {
-			var o orders.Order
-			status, h, err := call(http.MethodPost, "/orders", token, key, orders.Request{Items: []orders.Line{{ProductID: id, Quantity: 1}}}, &o)
-			if err != nil {
-				return false
-			}
-			mu.Lock()
-			run.Answers[status]++
-			retry := (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && h.Get("Retry-After") != ""
-			if status != http.StatusCreated && status != http.StatusOK && status != http.StatusConflict && !retry {
+		answers, o, err := placeOrder(ctx, client, st.URL, token, key, body)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, a := range answers {
+			run.Answers[a.status]++
+			if !a.final && !a.retry {
 				run.OutOfContract++
 			}
-			if status == http.StatusCreated || status == http.StatusOK {
-				orderIDs = append(orderIDs, confirmed{key, o.OrderID, token})
-				last = time.Now()
-			}
-			mu.Unlock()
-			if !retry {
-				return true
-			}
-			secs, _ := strconv.Atoi(h.Get("Retry-After"))
-			time.Sleep(time.Duration(max(secs, 1)) * time.Second)
 		}
-		return false
+		if o.OrderID != "" {
+			orderIDs = append(orderIDs, confirmed{key, o.OrderID, token})
+			last = time.Now()
+		}
+		if err != nil {
+			run.Unfinished[err.Error()]++
+		}
+		return err == nil
 	})
-	if failed > 0 {
-		return run, fmt.Errorf("%d shoppers got no final answer", failed)
-	}
 	run.Throttled = throttledOn(st, tables.Products) - throttledBefore
 
 	byKey := map[string]map[string]bool{}
@@ -193,8 +184,8 @@ func hotSKUTargets(r *Report) []Target {
 	}
 	one := h.Runs[0]
 	ts = append(ts, Target{"hot_sku: 1 shard throttled, every answer 2xx, 409 or 503 with Retry-After",
-		fmt.Sprintf("%d requests throttled, %d answers outside the contract (%v)", one.Throttled, one.OutOfContract, one.Answers),
-		one.Throttled > 0 && one.OutOfContract == 0})
+		fmt.Sprintf("%d requests throttled, %d answers outside the contract (%v), shoppers without a final answer %v", one.Throttled, one.OutOfContract, one.Answers, one.Unfinished),
+		one.Throttled > 0 && one.OutOfContract == 0 && len(one.Unfinished) == 0})
 	speedup := Target{Name: "hot_sku: 10 shards sell at least 8x faster than 1", Measured: "not measured: " + h.Note}
 	if len(h.Runs) > 1 {
 		many := h.Runs[len(h.Runs)-1]
@@ -216,8 +207,55 @@ func printHotSKU(w io.Writer, h *HotSKU) {
 		fmt.Fprintf(w, "%s\t%d shard(s): units/s, sold of stock\t%.0f, %d of %d  (%d shoppers, %.0f WCU/s per key)\n",
 			name, run.Shards, run.UnitsPerS, run.Confirmed, run.Stock, run.Shoppers, h.WriteUnitsPerKey)
 		fmt.Fprintf(w, "\t  throttled, oversold, duplicates, unreadable\t%d, %d, %d, %d\n", run.Throttled, run.Oversold, run.Duplicates, run.Unreadable)
+		fmt.Fprintf(w, "\t  answers, without a final answer\t%v, %v\n", run.Answers, run.Unfinished)
 	}
 	if h.Note != "" {
 		fmt.Fprintf(w, "\t  note\t%s\n", h.Note)
 	}
+}
+
+// answer is one answer a shopper got: final (an order or sold out) or retry (503 or 429
+// with Retry-After).
+type answer struct {
+	status       int
+	latency      time.Duration
+	final, retry bool
+}
+
+// placeOrder orders as a shopper does: under key, and again with the same key after
+// Retry-After when told to retry, up to 60 times. It returns every answer and the order if
+// one was placed; err when no final answer came.
+func placeOrder(ctx context.Context, client *http.Client, base, token, key string, body []byte) ([]answer, orders.Order, error) {
+	var answers []answer
+	for range 60 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/orders", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Idempotency-Key", key)
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return answers, orders.Order{}, err
+		}
+		var o orders.Order
+		_ = json.NewDecoder(resp.Body).Decode(&o)
+		resp.Body.Close()
+		a := answer{status: resp.StatusCode, latency: time.Since(t0)}
+		placed := a.status == http.StatusCreated || a.status == http.StatusOK
+		a.final = placed || a.status == http.StatusConflict
+		a.retry = (a.status == http.StatusServiceUnavailable || a.status == http.StatusTooManyRequests) && resp.Header.Get("Retry-After") != ""
+		answers = append(answers, a)
+		switch {
+		case placed:
+			return answers, o, nil
+		case !a.retry:
+			if a.final {
+				return answers, orders.Order{}, nil
+			}
+			return answers, orders.Order{}, fmt.Errorf("answered %d", a.status)
+		}
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		time.Sleep(time.Duration(max(secs, 1)) * time.Second)
+	}
+	return answers, orders.Order{}, fmt.Errorf("no final answer after %d tries", len(answers))
 }

@@ -154,6 +154,9 @@ type HotSale struct {
 	// with Retry-After.
 	Answers       map[int]int `json:"answers"`
 	OutOfContract int         `json:"out_of_contract"`
+	// Unfinished counts, by error, the shoppers who got neither an order nor sold out
+	// (a transport error, or still told to retry after 60 tries).
+	Unfinished map[string]int `json:"unfinished,omitempty"`
 }
 
 // CostReport is what reads and sales used, priced per stack.
