@@ -529,54 +529,6 @@ func endpointPolicy(svc string, a *NetworkArgs, account pulumi.StringInput) pulu
 	return iampolicy.Document(st)
 }
 
-// declareFlowLogs sends the VPC's flow logs to their own log group through a role that may
-// write only there.
-func declareFlowLogs(ctx *pulumi.Context, name string, a *NetworkArgs, vpc *ec2.Vpc, parent pulumi.ResourceOption) error {
-	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.Sprintf("/shop/vpc/%s", vpc.ID()),
-		RetentionInDays: pulumi.Int(a.FlowLogRetentionDays),
-		KmsKeyId:        a.LogKMSKeyArn,
-		Tags:            a.Tags,
-	}, parent)
-	if err != nil {
-		return err
-	}
-	// Only this account's flow logs may use the role (the flow log's own ARN is not known
-	// before the role exists, so every flow log of the account and region).
-	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
-	role, err := iam.NewRole(ctx, name+"-flow-logs-role", &iam.RoleArgs{
-		Description: pulumi.String("VPC flow logs write to their log group"),
-		AssumeRolePolicy: iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com",
-			iampolicy.SourceAccount(account),
-			iampolicy.SourceArnLike(pulumi.Sprintf("arn:aws:ec2:%s:%s:vpc-flow-log/*", a.Region, account))),
-		Tags: a.Tags,
-	}, parent)
-	if err != nil {
-		return err
-	}
-	policy, err := iam.NewRolePolicy(ctx, name+"-flow-logs-policy", &iam.RolePolicyArgs{
-		Role: role.ID(),
-		Policy: iampolicy.Document(iampolicy.Statement{
-			Sid:       "WriteFlowLogs",
-			Actions:   []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
-			Resources: []pulumi.StringInput{group.Arn, pulumi.Sprintf("%s:*", group.Arn)},
-		}),
-	}, parent)
-	if err != nil {
-		return err
-	}
-	_, err = ec2.NewFlowLog(ctx, name+"-flow-log", &ec2.FlowLogArgs{
-		VpcId:                  vpc.ID(),
-		TrafficType:            pulumi.String(a.FlowLogTrafficType),
-		LogDestinationType:     pulumi.String("cloud-watch-logs"),
-		LogDestination:         group.Arn,
-		IamRoleArn:             role.Arn,
-		MaxAggregationInterval: pulumi.Int(600),
-		Tags:                   a.Tags,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{policy}))
-	return err
-}
-
 // validate checks the arguments and carves the subnets' ranges.
 func (a *NetworkArgs) validate() (private, public []string, err error) {
 	var errs []error
