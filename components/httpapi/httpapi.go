@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 
@@ -18,11 +17,16 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/shop-serverless/shop/components/cors"
 	"github.com/shop-serverless/shop/functions/routes"
 )
 
 // MaxIntegrationTimeoutSeconds is API Gateway's limit for HTTP API integrations.
 const MaxIntegrationTimeoutSeconds = 30
+
+// MaxFunctionTimeoutSeconds is the longest timeout of a function behind the API: its
+// integration waits a second longer, within API Gateway's limit.
+const MaxFunctionTimeoutSeconds = MaxIntegrationTimeoutSeconds - 1
 
 // StageName is the stage every request goes to; auto-deployed.
 const StageName = "$default"
@@ -40,7 +44,7 @@ type Target struct {
 type APIArgs struct {
 	// APIName is the API's name; empty: the component name.
 	APIName string
-	// Routes are the routes to declare; nil: routes.All.
+	// Routes are the routes to declare; at least one.
 	Routes []routes.Route
 	// Targets holds the function behind the routes, by function name.
 	Targets map[string]Target
@@ -110,9 +114,6 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	a := *args
 	if a.APIName == "" {
 		a.APIName = name
-	}
-	if a.Routes == nil {
-		a.Routes = routes.All
 	}
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("api %q: %w", name, err)
@@ -354,6 +355,9 @@ func routeThrottle(r routes.Route, overrides map[string]routes.Throttle) (routes
 
 func (a *APIArgs) validate() error {
 	var errs []error
+	if len(a.Routes) == 0 {
+		errs = append(errs, errors.New("routes are required"))
+	}
 	keys := map[string]bool{}
 	for _, r := range a.Routes {
 		if keys[r.Key()] {
@@ -377,9 +381,9 @@ func (a *APIArgs) validate() error {
 		switch {
 		case !ok || t.InvokeArn == nil || t.FunctionName == nil:
 			errs = append(errs, fmt.Errorf("function %q serves routes but has no target", fn))
-		case t.TimeoutSeconds < 1 || t.TimeoutSeconds >= MaxIntegrationTimeoutSeconds:
+		case t.TimeoutSeconds < 1 || t.TimeoutSeconds > MaxFunctionTimeoutSeconds:
 			errs = append(errs, fmt.Errorf("function %q: timeout %d s must be 1..%d to finish within API Gateway's %d s",
-				fn, t.TimeoutSeconds, MaxIntegrationTimeoutSeconds-1, MaxIntegrationTimeoutSeconds))
+				fn, t.TimeoutSeconds, MaxFunctionTimeoutSeconds, MaxIntegrationTimeoutSeconds))
 		}
 	}
 	if needsAuthorizer(a.Routes) && (a.Issuer == nil || a.Audiences == nil) {
@@ -401,8 +405,8 @@ func (a *APIArgs) validate() error {
 		errs = append(errs, errors.New("access log retention days must be set"))
 	}
 	for _, o := range a.CORSOrigins {
-		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || o == "*" {
-			errs = append(errs, fmt.Errorf("CORS origin %q must be scheme://host[:port]", o))
+		if err := cors.CheckOrigin(o); err != nil {
+			errs = append(errs, fmt.Errorf("CORS origin %w", err))
 		}
 	}
 	if d := a.Domain; d != nil {

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -30,6 +31,10 @@ const (
 	// NATPerAZ: one NAT gateway per zone, so losing a zone loses only its egress.
 	NATPerAZ = "perAz"
 )
+
+// FlowLogTrafficTypes are what a flow log may record: all traffic, or only the accepted or
+// the rejected.
+var FlowLogTrafficTypes = []string{"ALL", "ACCEPT", "REJECT"}
 
 // subnetBits splits the VPC range into 16 equal subnets: privates take the first eight,
 // publics the last eight, so adding zones never renumbers a subnet.
@@ -52,7 +57,7 @@ type NetworkArgs struct {
 	// LogKMSKeyArn encrypts the flow log group with a customer managed key; nil: CloudWatch
 	// Logs' own encryption.
 	LogKMSKeyArn pulumi.StringPtrInput
-	// FlowLogTrafficType is ALL (default), ACCEPT or REJECT.
+	// FlowLogTrafficType is one of FlowLogTrafficTypes; empty: ALL.
 	FlowLogTrafficType string
 	// TableArns are the only DynamoDB tables (with their indexes) the DynamoDB endpoint
 	// reaches; at least one.
@@ -571,10 +576,9 @@ func (a *NetworkArgs) validate() (private, public []string, err error) {
 	if a.FlowLogRetentionDays <= 0 {
 		errs = append(errs, errors.New("flow log retention days must be set"))
 	}
-	switch a.FlowLogTrafficType {
-	case "ALL", "ACCEPT", "REJECT":
-	default:
-		errs = append(errs, fmt.Errorf("flow log traffic type %q must be ALL, ACCEPT or REJECT", a.FlowLogTrafficType))
+	if !slices.Contains(FlowLogTrafficTypes, a.FlowLogTrafficType) {
+		errs = append(errs, fmt.Errorf("flow log traffic type %q must be one of %s",
+			a.FlowLogTrafficType, strings.Join(FlowLogTrafficTypes, ", ")))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
