@@ -55,6 +55,12 @@ func TestFunctionEnvironment(t *testing.T) {
 			if spec.Name == routes.Cart {
 				want = append(want, routes.EnvCartTTL)
 			}
+			if spec.ReadsOriginSecret() {
+				want = append(want, routes.EnvOriginSecretParameter)
+				if env[routes.EnvOriginSecretParameter] != "/shop-"+stack+"/origin-secret" {
+					t.Errorf("%s: %s = %v", spec.Name, routes.EnvOriginSecretParameter, env[routes.EnvOriginSecretParameter])
+				}
+			}
 			got := slices.Sorted(maps.Keys(env))
 			slices.Sort(want)
 			if !slices.Equal(got, want) {

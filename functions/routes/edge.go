@@ -13,3 +13,7 @@ const GetParameter Action = "ssm:GetParameter"
 // ReadsOriginSecret says whether the function checks OriginHeader, and so reads the secret's
 // parameter at start: every function the API invokes does.
 func (f Function) ReadsOriginSecret() bool { return !f.Invoked() }
+
+// EdgeRateLimitedBody is the body the edge answers a client address over its rate with
+// (429, Retry-After the rate window): the contract's error body, code rate_limited.
+const EdgeRateLimitedBody = `{"error":{"code":"rate_limited","message":"too many requests from this address; retry after the time Retry-After gives"}}`
