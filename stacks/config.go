@@ -76,7 +76,7 @@ type EdgeConfig struct {
 	// RatePerAddress is how many requests one address may send to any route in a window.
 	RatePerAddress int `json:"ratePerAddress"`
 	// OrdersRatePerAddress is the tighter limit of POST /orders (checkout attempts).
-	OrdersRatePerAddress int `json:"ordersRatePerAddress"`
+	OrdersRatePerAddress int    `json:"ordersRatePerAddress"`
 	PriceClass           string `json:"priceClass"`
 	// Domain is an optional custom domain (certificate in us-east-1); CloudFront's own domain
 	// cannot require TLS 1.2.
