@@ -91,8 +91,8 @@ type Stage struct {
 	// APIEndpoint is the gateway itself, as the execute-api endpoint is in the cloud: the
 	// functions refuse what is sent there (403), for it lacks the origin header.
 	APIEndpoint string
-	Servers *servers.Set
-	Issuer  *gateway.Issuer
+	Servers     *servers.Set
+	Issuer      *gateway.Issuer
 	// Admin is the clients of an all-access identity, for seeding and for tests to inspect state.
 	Admin *clients.Clients
 	opts  Options
