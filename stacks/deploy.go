@@ -473,7 +473,9 @@ func findRoot(opts options) (string, error) {
 func environment(cfg *Config, spec routes.Function, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache, originSecret *ssm.Parameter) pulumi.StringMap {
 	env := pulumi.StringMap{routes.EnvLogLevel: pulumi.String(cfg.LogLevel)}
 	if spec.ReadsOriginSecret() {
-		env[routes.EnvOriginSecretParameter] = originSecret.Name
+		// The version selector changes with the value, so a new secret is a configuration
+		// change: Lambda replaces the environments, which read the new one.
+		env[routes.EnvOriginSecretParameter] = pulumi.Sprintf("%s:%d", originSecret.Name, originSecret.Version)
 	}
 	for _, t := range spec.TablesUsed() {
 		env[t.EnvVar] = tbls[t.Name].Name

@@ -304,7 +304,7 @@ func TestPolicyEdgeOriginSecret(t *testing.T) {
 			if !slices.Equal(reads, want) {
 				t.Errorf("%s may %v of SSM, want %v", spec.Name, reads, want)
 			}
-			if got, _ := env[routes.EnvOriginSecretParameter].(string); (got == param.Inputs["name"]) != spec.ReadsOriginSecret() {
+			if got, _ := env[routes.EnvOriginSecretParameter].(string); (got == param.Inputs["name"].(string)+":1") != spec.ReadsOriginSecret() {
 				t.Errorf("%s: %s = %q (reads the secret: %v)", spec.Name, routes.EnvOriginSecretParameter, got, spec.ReadsOriginSecret())
 			}
 		}

@@ -57,7 +57,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			}
 			if spec.ReadsOriginSecret() {
 				want = append(want, routes.EnvOriginSecretParameter)
-				if env[routes.EnvOriginSecretParameter] != "/shop-"+stack+"/origin-secret" {
+				if env[routes.EnvOriginSecretParameter] != "/shop-"+stack+"/origin-secret:1" {
 					t.Errorf("%s: %s = %v", spec.Name, routes.EnvOriginSecretParameter, env[routes.EnvOriginSecretParameter])
 				}
 			}

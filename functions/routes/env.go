@@ -42,7 +42,7 @@ const (
 	// EnvLogLevel is the slog level: debug, info, warn or error.
 	EnvLogLevel = "LOG_LEVEL"
 	// EnvOriginSecretParameter names the SSM SecureString parameter that holds OriginHeader's
-	// value; the function reads it once at start. The value itself is never in the
-	// environment.
+	// value, with its version ("/shop-prod/origin-secret:3"); the function reads it once at
+	// start. The value itself is never in the environment.
 	EnvOriginSecretParameter = "ORIGIN_SECRET_PARAMETER"
 )
