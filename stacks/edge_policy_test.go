@@ -14,7 +14,7 @@ import (
 
 	"github.com/shop-serverless/shop/components/awsmock"
 	"github.com/shop-serverless/shop/components/edge"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/storefront/hosting"
 )
 
@@ -279,14 +279,14 @@ func TestPolicyEdgeOriginSecret(t *testing.T) {
 	forEachStack(t, func(t *testing.T, stack string, m *awsmock.Mocks) {
 		cdn := named(t, m, "aws:cloudfront/distribution:Distribution", "edge-cdn")
 		headers := cdn.Inputs["origins"].([]any)[0].(map[string]any)["customHeaders"].([]any)
-		if len(headers) != 1 || headers[0].(map[string]any)["name"] != routes.OriginHeader || headers[0].(map[string]any)["value"] != awsmock.Secret {
-			t.Errorf("origin custom headers %v, want %s with a secret value", headers, routes.OriginHeader)
+		if len(headers) != 1 || headers[0].(map[string]any)["name"] != manifest.OriginHeader || headers[0].(map[string]any)["value"] != awsmock.Secret {
+			t.Errorf("origin custom headers %v, want %s with a secret value", headers, manifest.OriginHeader)
 		}
 		param := named(t, m, "aws:ssm/parameter:Parameter", "origin-secret")
 		if param.Inputs["type"] != "SecureString" || param.Inputs["value"] != awsmock.Secret {
 			t.Errorf("origin secret parameter: type %v, value %v", param.Inputs["type"], param.Inputs["value"])
 		}
-		for _, spec := range routes.Functions {
+		for _, spec := range manifest.Functions {
 			fn := named(t, m, "aws:lambda/function:Function", spec.Name+"-function")
 			env, _ := get(fn.Inputs, "environment", "variables").(map[string]any)
 			var reads []string
@@ -304,8 +304,8 @@ func TestPolicyEdgeOriginSecret(t *testing.T) {
 			if !slices.Equal(reads, want) {
 				t.Errorf("%s may %v of SSM, want %v", spec.Name, reads, want)
 			}
-			if got, _ := env[routes.EnvOriginSecretParameter].(string); (got == param.Inputs["name"].(string)+":1") != spec.ReadsOriginSecret() {
-				t.Errorf("%s: %s = %q (reads the secret: %v)", spec.Name, routes.EnvOriginSecretParameter, got, spec.ReadsOriginSecret())
+			if got, _ := env[manifest.EnvOriginSecretParameter].(string); (got == param.Inputs["name"].(string)+":1") != spec.ReadsOriginSecret() {
+				t.Errorf("%s: %s = %q (reads the secret: %v)", spec.Name, manifest.EnvOriginSecretParameter, got, spec.ReadsOriginSecret())
 			}
 		}
 	})

@@ -14,7 +14,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/origin"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // HTTPFunction builds a function's router from its clients.
@@ -24,7 +24,7 @@ type HTTPFunction func(ctx context.Context, c *clients.Clients) (api.Router, err
 // the process on a configuration error, which Lambda reports as an init failure.
 func Setup(ctx context.Context) *clients.Clients {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(os.Getenv(routes.EnvLogLevel)))
+	_ = level.UnmarshalText([]byte(os.Getenv(manifest.EnvLogLevel)))
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})))
 	cfg, err := clients.LoadConfig(os.Getenv)
 	if err != nil {
@@ -48,7 +48,7 @@ func StartHTTP(build HTTPFunction) {
 		fatal("init", err)
 	}
 	handle := router.Handle
-	if name := os.Getenv(routes.EnvOriginSecretParameter); name != "" {
+	if name := os.Getenv(manifest.EnvOriginSecretParameter); name != "" {
 		check, err := origin.Load(ctx, ssm.NewFromConfig(c.AWS), name)
 		if err != nil {
 			fatal("origin secret", err)

@@ -1,5 +1,5 @@
 // Package origin refuses requests that did not come through the edge. CloudFront adds
-// routes.OriginHeader with a secret value to every request it sends to the API; a request
+// manifest.OriginHeader with a secret value to every request it sends to the API; a request
 // sent to the API's own execute-api endpoint lacks it and is answered 403 forbidden, so
 // the web ACL in front of the distribution cannot be walked around.
 package origin
@@ -15,13 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // ErrNotFromEdge answers a request without the edge's header, or with another value.
 var ErrNotFromEdge = &api.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "call the API at its public address"}
 
-// Check compares each request's routes.OriginHeader with the secret.
+// Check compares each request's manifest.OriginHeader with the secret.
 type Check struct {
 	secret []byte
 }
@@ -54,7 +54,7 @@ func Load(ctx context.Context, client parameterGetter, name string) (*Check, err
 // Allows reports whether req carries the secret. The comparison takes the same time
 // wherever the values differ, so the answer's timing does not reveal a prefix.
 func (c *Check) Allows(req api.Request) bool {
-	return subtle.ConstantTimeCompare([]byte(api.Header(req, routes.OriginHeader)), c.secret) == 1
+	return subtle.ConstantTimeCompare([]byte(api.Header(req, manifest.OriginHeader)), c.secret) == 1
 }
 
 // Wrap refuses, before next, every request that does not carry the secret.

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/shop-serverless/shop/functions/local/stagetest"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // TestRequestsThatBypassTheEdgeAreRefused: the stage's edge adds the origin header as
@@ -22,15 +22,15 @@ func TestRequestsThatBypassTheEdgeAreRefused(t *testing.T) {
 		t.Fatalf("through the edge: %d %s", r.Status, r.Body)
 	}
 	// A client cannot choose the header's value: the edge replaces it.
-	if r := edge.Do(t, "GET", path, nil, routes.OriginHeader, "guess"); r.Status != http.StatusOK {
+	if r := edge.Do(t, "GET", path, nil, manifest.OriginHeader, "guess"); r.Status != http.StatusOK {
 		t.Fatalf("through the edge with a header of its own: %d %s", r.Status, r.Body)
 	}
 
 	direct := stagetest.NewClient(st.APIEndpoint, "")
 	direct.Do(t, "GET", path, nil).Expect(t, http.StatusForbidden, "forbidden")
 	direct.Do(t, "GET", "/health", nil).Expect(t, http.StatusForbidden, "forbidden")
-	direct.Do(t, "GET", path, nil, routes.OriginHeader, "guess").Expect(t, http.StatusForbidden, "forbidden")
-	direct.Do(t, "GET", path, nil, routes.OriginHeader, "").Expect(t, http.StatusForbidden, "forbidden")
+	direct.Do(t, "GET", path, nil, manifest.OriginHeader, "guess").Expect(t, http.StatusForbidden, "forbidden")
+	direct.Do(t, "GET", path, nil, manifest.OriginHeader, "").Expect(t, http.StatusForbidden, "forbidden")
 	asUser(t, st.APIEndpoint, "bypasser").Do(t, "POST", "/orders", order, "Idempotency-Key", "bypass-1").
 		Expect(t, http.StatusForbidden, "forbidden")
 	if left := stockLeft(t, product); left != 5 {

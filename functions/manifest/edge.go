@@ -1,4 +1,4 @@
-package routes
+package manifest
 
 // OriginHeader is the header CloudFront adds to every request it sends to the API, with a
 // secret value; the API's functions refuse a request without it (403), so the edge's web
