@@ -17,11 +17,11 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/bucket"
+	"github.com/shop-serverless/shop/components/internal/cdn"
 	"github.com/shop-serverless/shop/components/internal/privatebucket"
 )
 
@@ -64,14 +64,7 @@ type Rates struct {
 
 // Domain is a custom domain for the edge; it brings the TLS 1.2 minimum CloudFront's own
 // domain cannot have.
-type Domain struct {
-	// Name is the API's host name ("api.shop.example.com").
-	Name string
-	// CertificateArn is an ACM certificate for Name in us-east-1, as CloudFront requires.
-	CertificateArn string
-	// HostedZoneID, when set, gets A and AAAA alias records of Name to the distribution.
-	HostedZoneID string
-}
+type Domain = cdn.Domain
 
 // EdgeArgs configures an Edge.
 type EdgeArgs struct {
@@ -231,44 +224,21 @@ func (e *Edge) declare(ctx *pulumi.Context, name string, a *EdgeArgs) error {
 		Restrictions: &cloudfront.DistributionRestrictionsArgs{
 			GeoRestriction: &cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
 		},
-		// CloudFront's own domain always accepts TLS 1.0 and up (its security policy cannot
-		// be set there); a custom domain gets TLS 1.2 at least.
-		ViewerCertificate: &cloudfront.DistributionViewerCertificateArgs{CloudfrontDefaultCertificate: pulumi.Bool(true)},
+		Aliases:           a.Domain.Aliases(),
+		ViewerCertificate: a.Domain.ViewerCertificate(),
 		LoggingConfig:     a.AccessLogs.CloudFront(name),
 		Tags:              a.Tags,
 	}
-	if d := a.Domain; d != nil {
-		cdnArgs.Aliases = pulumi.ToStringArray([]string{d.Name})
-		cdnArgs.ViewerCertificate = &cloudfront.DistributionViewerCertificateArgs{
-			AcmCertificateArn:      pulumi.String(d.CertificateArn),
-			SslSupportMethod:       pulumi.String("sni-only"),
-			MinimumProtocolVersion: pulumi.String("TLSv1.2_2021"),
-		}
-	}
-	cdn, err := cloudfront.NewDistribution(ctx, name+"-cdn", cdnArgs, parent)
+	dist, err := cloudfront.NewDistribution(ctx, name+"-cdn", cdnArgs, parent)
 	if err != nil {
 		return err
 	}
-	if d := a.Domain; d != nil && d.HostedZoneID != "" {
-		for _, typ := range []string{"A", "AAAA"} {
-			if _, err := route53.NewRecord(ctx, name+"-dns-"+strings.ToLower(typ), &route53.RecordArgs{
-				ZoneId: pulumi.String(d.HostedZoneID),
-				Name:   pulumi.String(d.Name),
-				Type:   pulumi.String(typ),
-				Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
-					Name: cdn.DomainName, ZoneId: cdn.HostedZoneId, EvaluateTargetHealth: pulumi.Bool(false),
-				}},
-			}, parent); err != nil {
-				return err
-			}
-		}
+	if err := a.Domain.AliasRecords(ctx, name, dist, parent); err != nil {
+		return err
 	}
 
-	e.URL = pulumi.Sprintf("https://%s", cdn.DomainName)
-	if a.Domain != nil {
-		e.URL = pulumi.String("https://" + a.Domain.Name).ToStringOutput()
-	}
-	e.DistributionID = cdn.ID().ToStringOutput()
+	e.URL = a.Domain.Origin(dist)
+	e.DistributionID = dist.ID().ToStringOutput()
 	e.WebACLArn = acl.Arn
 	e.LogGroupName = logs.Name
 	return nil
@@ -395,13 +365,8 @@ func (a *EdgeArgs) validate() error {
 	if err := privatebucket.CheckPriceClass(a.PriceClass); err != nil {
 		errs = append(errs, err)
 	}
-	if d := a.Domain; d != nil {
-		if d.Name == "" || strings.ContainsAny(d.Name, "/:*") {
-			errs = append(errs, fmt.Errorf("domain %q must be a host name", d.Name))
-		}
-		if !strings.HasPrefix(d.CertificateArn, "arn:aws:acm:us-east-1:") {
-			errs = append(errs, fmt.Errorf("certificate %q must be an ACM certificate in us-east-1 (CloudFront's region)", d.CertificateArn))
-		}
+	if err := a.Domain.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if a.LogRetentionDays < 1 {
 		errs = append(errs, errors.New("WAF logs need a retention (LogRetentionDays of at least 1)"))
