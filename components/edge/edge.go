@@ -22,7 +22,6 @@ import (
 
 	"github.com/shop-serverless/shop/components/bucket"
 	"github.com/shop-serverless/shop/components/internal/cdn"
-	"github.com/shop-serverless/shop/components/internal/privatebucket"
 )
 
 // CloudFront's managed policies for an API: nothing cached, and every viewer header but Host
@@ -362,7 +361,7 @@ func (a *EdgeArgs) validate() error {
 	if a.RateLimitedBody == "" {
 		errs = append(errs, errors.New("the rate-limited response body is required"))
 	}
-	if err := privatebucket.CheckPriceClass(a.PriceClass); err != nil {
+	if err := bucket.CheckPriceClass(a.PriceClass); err != nil {
 		errs = append(errs, err)
 	}
 	if err := a.Domain.Validate(); err != nil {
