@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ type Config struct {
 	CORSOrigins []string
 	// AlarmEmail is the secret shop:alarmEmail; nil when unset.
 	AlarmEmail pulumi.StringInput
+	// OriginSecret is the secret shop:originSecret, the value of the header CloudFront adds
+	// to every request it sends to the API.
+	OriginSecret pulumi.StringOutput
 
 	Network    NetworkConfig
 	Cache      CacheConfig
@@ -64,6 +68,23 @@ type Config struct {
 	Monitoring MonitoringConfig
 	Encryption EncryptionConfig
 	Site       SiteConfig
+	Edge       EdgeConfig
+}
+
+// EdgeConfig is shop:edge, the CloudFront distribution and WAF web ACL in front of the API.
+// Its rate rules count the requests of one client address over WindowSeconds, as AWS WAF's
+// rate-based rules do.
+type EdgeConfig struct {
+	// WindowSeconds is the rate rules' evaluation window: 60, 120, 300 or 600.
+	WindowSeconds int `json:"windowSeconds"`
+	// RatePerAddress is how many requests one address may send to any route in a window.
+	RatePerAddress int `json:"ratePerAddress"`
+	// OrdersRatePerAddress is the tighter limit of POST /orders (checkout attempts).
+	OrdersRatePerAddress int    `json:"ordersRatePerAddress"`
+	PriceClass           string `json:"priceClass"`
+	// Domain is an optional custom domain (certificate in us-east-1); CloudFront's own domain
+	// cannot require TLS 1.2.
+	Domain *SiteDomainConfig `json:"domain"`
 }
 
 // SiteConfig is shop:site, the storefront's hosting.
@@ -246,6 +267,7 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		Auth:             AuthConfig{Mode: "cognito", MFA: "OPTIONAL", ThreatProtection: "OFF"},
 		Encryption:       EncryptionConfig{KeyDeletionDays: 30},
 		Site:             SiteConfig{Enabled: true, PriceClass: "PriceClass_100"},
+		Edge:             EdgeConfig{WindowSeconds: 300, RatePerAddress: 2000, OrdersRatePerAddress: 100, PriceClass: "PriceClass_100"},
 	}
 	var errs []error
 	region, ok := ctx.GetConfig("aws:region")
@@ -273,8 +295,9 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		{"monitoring", &c.Monitoring},
 		{"encryption", &c.Encryption},
 		{"site", &c.Site},
+		{"edge", &c.Edge},
 	}
-	known := []string{"alarmEmail"}
+	known := []string{"alarmEmail", originSecretKey}
 	for _, v := range settings {
 		known = append(known, v.key)
 		if err := decode(ctx, v.key, v.dst); err != nil {
@@ -287,6 +310,11 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 	if email, ok := ctx.GetConfig(project + ":alarmEmail"); ok && email != "" {
 		c.AlarmEmail = pulumi.Sprintf("%s", pulumi.ToSecret(pulumi.String(email)))
 	}
+	secret, err := originSecret(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.OriginSecret = secret
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -294,6 +322,29 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// originSecretKey is the key of the edge's origin secret.
+const originSecretKey = "originSecret"
+
+// minOriginSecretLength is the shortest origin secret the program accepts: 32 characters of
+// `openssl rand -base64 32` carry far more than enough entropy against guessing.
+const minOriginSecretLength = 32
+
+// originSecret reads shop:originSecret, which must be stored encrypted: set with
+// `pulumi config set --secret`, so the stack file never holds it in plain text.
+func originSecret(ctx *pulumi.Context) (pulumi.StringOutput, error) {
+	key := project + ":" + originSecretKey
+	v, ok := ctx.GetConfig(key)
+	switch {
+	case !ok || v == "":
+		return pulumi.StringOutput{}, fmt.Errorf("%s: required: pulumi config set --secret %s \"$(openssl rand -base64 32)\"", key, key)
+	case !ctx.IsConfigSecret(key):
+		return pulumi.StringOutput{}, fmt.Errorf("%s: must be a secret: set it with pulumi config set --secret", key)
+	case len(v) < minOriginSecretLength:
+		return pulumi.StringOutput{}, fmt.Errorf("%s: at least %d characters", key, minOriginSecretLength)
+	}
+	return pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput), nil
 }
 
 // decode reads one optional key into dst strictly, so a typo in a stack file is an error
@@ -463,6 +514,25 @@ func (c *Config) Validate() error {
 	}
 	if c.Site.Enabled && c.Auth.Mode == "external" {
 		bad("site.enabled", "the storefront signs in through the stack's user pool; with auth.mode external set it to false")
+	}
+
+	e := c.Edge
+	oneOf("edge.windowSeconds", strconv.Itoa(e.WindowSeconds), "60", "120", "300", "600")
+	// AWS WAF's bounds of a rate-based rule's limit.
+	for _, r := range []struct {
+		key   string
+		limit int
+	}{{"edge.ratePerAddress", e.RatePerAddress}, {"edge.ordersRatePerAddress", e.OrdersRatePerAddress}} {
+		if r.limit < 10 || r.limit > 2_000_000_000 {
+			bad(r.key, "%d must be 10..2000000000", r.limit)
+		}
+	}
+	if e.OrdersRatePerAddress > e.RatePerAddress {
+		bad("edge.ordersRatePerAddress", "%d must not exceed edge.ratePerAddress %d", e.OrdersRatePerAddress, e.RatePerAddress)
+	}
+	oneOf("edge.priceClass", e.PriceClass, "PriceClass_100", "PriceClass_200", "PriceClass_All")
+	if d := e.Domain; d != nil && (d.Name == "" || !strings.HasPrefix(d.CertificateArn, "arn:aws:acm:us-east-1:")) {
+		bad("edge.domain", "needs name and certificateArn (an ACM certificate in us-east-1, as CloudFront requires)")
 	}
 
 	switch c.Auth.Mode {

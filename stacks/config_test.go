@@ -13,7 +13,8 @@ import (
 // loadWith runs loadConfig alone under mocks, with cfg handed over as the engine does.
 func loadWith(t *testing.T, cfg map[string]string) (*Config, error) {
 	t.Helper()
-	setEngineConfig(t, cfg, nil)
+	cfg, secrets := withOriginSecret(maps.Clone(cfg), nil)
+	setEngineConfig(t, cfg, secrets)
 	var c *Config
 	err := awsmock.New(project, "test").Run(func(ctx *pulumi.Context) error {
 		var err error
@@ -163,5 +164,58 @@ config:
 	}
 	if strings.Join(secrets, ",") != "shop:alarmEmail,shop:api" {
 		t.Errorf("secret keys = %v", secrets)
+	}
+}
+
+func TestConfigEdgeErrors(t *testing.T) {
+	_, err := loadWith(t, map[string]string{
+		"aws:region": "eu-west-1",
+		"shop:edge":  `{"windowSeconds":90,"ratePerAddress":5,"ordersRatePerAddress":50,"priceClass":"all","domain":{"name":"api.example.com","certificateArn":"arn:aws:acm:eu-west-1:123456789012:certificate/x"}}`,
+	})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, w := range []string{
+		`shop:edge.windowSeconds: "90" is not one of 60, 120, 300, 600`,
+		"shop:edge.ratePerAddress: 5 must be 10..2000000000",
+		"shop:edge.ordersRatePerAddress: 50 must not exceed edge.ratePerAddress 5",
+		`shop:edge.priceClass: "all"`,
+		"shop:edge.domain: needs name and certificateArn (an ACM certificate in us-east-1",
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not say %q:\n%v", w, err)
+		}
+	}
+}
+
+// TestConfigOriginSecret: the origin secret is required, and only as an encrypted value of
+// a useful length, so no stack file holds it in plain text.
+func TestConfigOriginSecret(t *testing.T) {
+	key := project + ":" + originSecretKey
+	for _, tt := range []struct {
+		name    string
+		value   string
+		secret  bool
+		wantErr string
+	}{
+		{"missing", "", true, key + ": required: pulumi config set --secret"},
+		{"plain", testOriginSecret, false, key + ": must be a secret"},
+		{"short", "abc", true, key + ": at least 32 characters"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := map[string]string{"aws:region": "eu-west-1", key: tt.value}
+			var secrets []string
+			if tt.secret {
+				secrets = []string{key}
+			}
+			setEngineConfig(t, cfg, secrets)
+			err := awsmock.New(project, "test").Run(func(ctx *pulumi.Context) error {
+				_, err := loadConfig(ctx)
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+		})
 	}
 }

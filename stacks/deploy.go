@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/auth"
 	"github.com/shop-serverless/shop/components/bucket"
 	"github.com/shop-serverless/shop/components/cache"
 	"github.com/shop-serverless/shop/components/datakey"
+	"github.com/shop-serverless/shop/components/edge"
 	"github.com/shop-serverless/shop/components/gofunc"
 	"github.com/shop-serverless/shop/components/httpapi"
 	"github.com/shop-serverless/shop/components/monitoring"
@@ -58,6 +60,24 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			return nil, err
 		}
 		dataKey = k.Arn
+	}
+
+	// CloudFront's web ACLs and their log groups live in us-east-1, whatever aws:region is.
+	usEast1, err := aws.NewProvider(ctx, "us-east-1", &aws.ProviderArgs{Region: pulumi.String("us-east-1")})
+	if err != nil {
+		return nil, err
+	}
+	// A KMS key serves its own region only: the WAF's logs get a key of their own there.
+	var edgeLogKey pulumi.StringPtrInput
+	if cfg.Encryption.CustomerManagedKey {
+		k, err := datakey.NewDataKey(ctx, "edge-data", &datakey.DataKeyArgs{
+			Prefix: cfg.Prefix + "-edge", Region: "us-east-1", DeletionDays: cfg.Encryption.KeyDeletionDays,
+			Protect: cfg.ProtectData, Tags: tags,
+		}, pulumi.Providers(usEast1))
+		if err != nil {
+			return nil, err
+		}
+		edgeLogKey = k.Arn
 	}
 
 	// Access logs of every bucket and distribution, the storefront's included.
@@ -200,6 +220,19 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		return nil, err
 	}
 
+	// The functions read the edge's origin secret from here at start, never from their
+	// environment.
+	originSecret, err := ssm.NewParameter(ctx, "origin-secret", &ssm.ParameterArgs{
+		Name:        pulumi.Sprintf("/%s/origin-secret", cfg.Prefix),
+		Description: pulumi.String("the value of " + manifest.OriginHeader + ", which CloudFront adds to every API request"),
+		Type:        pulumi.String("SecureString"),
+		Value:       cfg.OriginSecret,
+		Tags:        tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	fns := map[string]*gofunc.Function{}
 	for _, spec := range manifest.Functions {
 		sizes := cfg.Functions.SizesFor(spec.Name)
@@ -213,7 +246,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			LogRetentionDays:    cfg.LogRetentionDays,
 			LogKMSKeyArn:        dataKey,
 			LogLevel:            strings.ToUpper(cfg.LogLevel),
-			Environment:         environment(cfg, spec, tbls, images, kv),
+			Environment:         environment(cfg, spec, tbls, images, kv, originSecret),
 			Tables:              map[string]gofunc.TableRef{},
 			Tags:                tags,
 		}
@@ -226,6 +259,9 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		if len(spec.Bucket) > 0 {
 			args.BucketArn = images.Arn
 			args.BucketName = images.BucketName
+		}
+		if spec.ReadsOriginSecret() {
+			args.OriginSecretParameterArn = originSecret.Arn
 		}
 		if spec.Cache != nil {
 			args.Cache = &gofunc.CacheRef{Arn: kv.Arn, UserArn: kv.Users[spec.Name].Arn}
@@ -274,13 +310,37 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		return nil, err
 	}
 
+	edgeArgs := &edge.EdgeArgs{
+		Name:         cfg.Prefix,
+		USEast1:      usEast1,
+		OriginURL:    api.Endpoint,
+		OriginHeader: manifest.OriginHeader,
+		OriginSecret: cfg.OriginSecret,
+		Rates: edge.Rates{
+			WindowSeconds: cfg.Edge.WindowSeconds, PerAddress: cfg.Edge.RatePerAddress, OrdersPerAddress: cfg.Edge.OrdersRatePerAddress,
+		},
+		RateLimitedBody:  manifest.EdgeRateLimitedBody,
+		PriceClass:       cfg.Edge.PriceClass,
+		AccessLogs:       logs.AccessLogs(),
+		LogRetentionDays: cfg.LogRetentionDays,
+		LogKMSKeyArn:     edgeLogKey,
+		Tags:             tags,
+	}
+	if d := cfg.Edge.Domain; d != nil {
+		edgeArgs.Domain = &edge.Domain{Name: d.Name, CertificateArn: d.CertificateArn, HostedZoneID: d.HostedZoneID}
+	}
+	front, err := edge.NewEdge(ctx, "edge", edgeArgs, pulumi.DependsOn([]pulumi.Resource{logs}))
+	if err != nil {
+		return nil, err
+	}
+
 	if storefront != nil {
 		if _, err := site.NewContent(ctx, "site-content", &site.ContentArgs{
 			Site:   storefront,
 			Dir:    siteDir,
-			Config: siteConfig(api.URL, images.BaseURL, identity, callbackURL, signOutURL),
+			Config: siteConfig(front.URL, images.BaseURL, identity, callbackURL, signOutURL),
 			Origins: site.Origins{
-				API: api.URL, Images: images.BaseURL, Uploads: images.UploadOrigin, Cognito: identity.SignInOrigin,
+				API: front.URL, Images: images.BaseURL, Uploads: images.UploadOrigin, Cognito: identity.SignInOrigin,
 			},
 		}); err != nil {
 			return nil, err
@@ -317,18 +377,20 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	}
 
 	out := map[string]pulumi.Input{
-		"apiUrl":           api.URL,
-		"apiEndpoint":      api.Endpoint,
-		"imagesUrl":        images.BaseURL,
-		"imagesBucket":     images.BucketName,
-		"logBucket":        logs.BucketName,
-		"cacheEndpoint":    kv.Endpoint,
-		"cacheUsers":       kv.UserIDs,
-		"jwtIssuer":        identity.Issuer,
-		"userPoolId":       identity.UserPoolID,
-		"userPoolClientId": identity.UserPoolClientID,
-		"alarmTopicArn":    alarms.TopicArn,
-		"dashboard":        alarms.DashboardName,
+		"apiUrl":             front.URL,
+		"apiEndpoint":        api.Endpoint,
+		"edgeDistributionId": front.DistributionID,
+		"wafLogGroup":        front.LogGroupName,
+		"imagesUrl":          images.BaseURL,
+		"imagesBucket":       images.BucketName,
+		"logBucket":          logs.BucketName,
+		"cacheEndpoint":      kv.Endpoint,
+		"cacheUsers":         kv.UserIDs,
+		"jwtIssuer":          identity.Issuer,
+		"userPoolId":         identity.UserPoolID,
+		"userPoolClientId":   identity.UserPoolClientID,
+		"alarmTopicArn":      alarms.TopicArn,
+		"dashboard":          alarms.DashboardName,
 	}
 	for _, def := range tables.All {
 		out[def.Name+"Table"] = tbls[def.Name].Name
@@ -399,9 +461,15 @@ func findRoot(opts options) (string, error) {
 }
 
 // environment is exactly what one function needs: its tables' names, the bucket and CDN for
-// image handlers, the cache's address and IAM identity for cache users, the cart TTL for carts.
-func environment(cfg *Config, spec manifest.Function, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache) pulumi.StringMap {
+// image handlers, the cache's address and IAM identity for cache users, the cart TTL for
+// carts, the origin secret's parameter (its name, not its value) for the API's functions.
+func environment(cfg *Config, spec manifest.Function, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache, originSecret *ssm.Parameter) pulumi.StringMap {
 	env := pulumi.StringMap{manifest.EnvLogLevel: pulumi.String(cfg.LogLevel)}
+	if spec.ReadsOriginSecret() {
+		// The version selector changes with the value, so a new secret is a configuration
+		// change: Lambda replaces the environments, which read the new one.
+		env[manifest.EnvOriginSecretParameter] = pulumi.Sprintf("%s:%d", originSecret.Name, originSecret.Version)
+	}
 	for _, t := range spec.TablesUsed() {
 		env[t.EnvVar] = tbls[t.Name].Name
 	}

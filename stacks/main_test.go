@@ -27,14 +27,17 @@ var stacks = []string{"dev", "prod"}
 
 // graphNode is one registered resource in a graph snapshot.
 type graphNode struct {
-	URN            string         `json:"urn"`
-	Type           string         `json:"type"`
-	Name           string         `json:"name"`
-	Parent         string         `json:"parent"`
-	Custom         bool           `json:"custom"`
-	Protect        bool           `json:"protect"`
-	RetainOnDelete bool           `json:"retainOnDelete"`
-	Inputs         map[string]any `json:"inputs"`
+	URN            string `json:"urn"`
+	Type           string `json:"type"`
+	Name           string `json:"name"`
+	Parent         string `json:"parent"`
+	Custom         bool   `json:"custom"`
+	Protect        bool   `json:"protect"`
+	RetainOnDelete bool   `json:"retainOnDelete"`
+	// Provider is the explicit provider managing the resource (us-east-1 for the web ACL);
+	// absent: the stack's default provider.
+	Provider string         `json:"provider,omitempty"`
+	Inputs   map[string]any `json:"inputs"`
 }
 
 // moduleRoot is the repository root (the program runs from stacks/).
@@ -56,7 +59,22 @@ func stackConfig(t testing.TB, stack string) (map[string]string, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return parseStackConfig(t, raw)
+	return withOriginSecret(parseStackConfig(t, raw))
+}
+
+// testOriginSecret stands in for each stack's shop:originSecret, which is set per stack with
+// `pulumi config set --secret` and so is in no committed stack file.
+const testOriginSecret = "test-origin-secret-0123456789abcdef"
+
+// withOriginSecret adds testOriginSecret, as a secret, where cfg has no origin secret.
+func withOriginSecret(cfg map[string]string, secrets []string) (map[string]string, []string) {
+	key := project + ":" + originSecretKey
+	if _, ok := cfg[key]; !ok {
+		cfg[key] = testOriginSecret
+		secrets = append(secrets, key)
+		sort.Strings(secrets)
+	}
+	return cfg, secrets
 }
 
 func parseStackConfig(t testing.TB, raw []byte) (map[string]string, []string) {
@@ -187,7 +205,7 @@ func graph(t testing.TB, m *awsmock.Mocks) []byte {
 		seen[r.URN] = true
 		nodes = append(nodes, graphNode{
 			URN: r.URN, Type: r.Type, Name: r.Name, Parent: r.Parent,
-			Custom: r.Custom, Protect: r.Protect, RetainOnDelete: r.RetainOnDelete, Inputs: r.Inputs,
+			Custom: r.Custom, Protect: r.Protect, RetainOnDelete: r.RetainOnDelete, Provider: r.Provider, Inputs: r.Inputs,
 		})
 	}
 	var buf bytes.Buffer

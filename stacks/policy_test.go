@@ -809,15 +809,17 @@ func TestPolicyAccessLogs(t *testing.T) {
 // log groups and the account use it through DynamoDB only; dev keeps AWS managed keys.
 func TestPolicyCustomerDataKey(t *testing.T) {
 	forEachStack(t, func(t *testing.T, stack string, m *awsmock.Mocks) {
-		var keyArn string
+		// A key serves its own region: the stack's, and us-east-1 for the WAF's logs.
+		keys := map[string]string{}
 		for _, k := range m.OfType("aws:kms/key:Key") {
 			if strings.Contains(k.Parent, "shop:datakey:DataKey") {
-				keyArn = k.Outputs["arn"].(string)
-				checkDataKeyPolicy(t, parsePolicy(t, k, "policy"))
+				keys[k.Region] = k.Outputs["arn"].(string)
+				checkDataKeyPolicy(t, k.Region, parsePolicy(t, k, "policy"))
 			}
 		}
-		if (keyArn != "") != (stack == "prod") {
-			t.Fatalf("stack %s: data key %q", stack, keyArn)
+		keyArn := keys[awsmock.DefaultRegion]
+		if (keyArn != "") != (stack == "prod") || (keys[wafRegion] != "") != (stack == "prod") {
+			t.Fatalf("stack %s: data keys %v", stack, keys)
 		}
 		for _, def := range tables.All {
 			tbl, _ := m.Named("aws:dynamodb/table:Table", def.Name+"-table")
@@ -827,24 +829,24 @@ func TestPolicyCustomerDataKey(t *testing.T) {
 			}
 		}
 		for _, lg := range m.OfType("aws:cloudwatch/logGroup:LogGroup") {
-			if got, _ := lg.Inputs["kmsKeyId"].(string); got != keyArn {
-				t.Errorf("log group %s encrypted with %q, want %q", lg.Inputs["name"], got, keyArn)
+			if got, _ := lg.Inputs["kmsKeyId"].(string); got != keys[lg.Region] {
+				t.Errorf("log group %s in %s encrypted with %q, want %q", lg.Inputs["name"], lg.Region, got, keys[lg.Region])
 			}
 		}
 	})
 }
 
-func checkDataKeyPolicy(t *testing.T, p policy) {
+func checkDataKeyPolicy(t *testing.T, region string, p policy) {
 	t.Helper()
 	logs, dynamo := false, false
 	for _, st := range p.Statement {
 		switch mustJSON(t, st.Principal) {
-		case `{"Service":["logs.` + awsmock.DefaultRegion + `.amazonaws.com"]}`:
+		case `{"Service":["logs.` + region + `.amazonaws.com"]}`:
 			logs = slices.Equal(st.Condition["ArnLike"]["kms:EncryptionContext:aws:logs:arn"],
-				[]string{"arn:aws:logs:" + awsmock.DefaultRegion + ":" + awsmock.DefaultAccount + ":log-group:*"})
+				[]string{"arn:aws:logs:" + region + ":" + awsmock.DefaultAccount + ":log-group:*"})
 		case `"*"`:
 			dynamo = slices.Equal(st.Condition["StringEquals"]["kms:CallerAccount"], []string{awsmock.DefaultAccount}) &&
-				slices.Equal(st.Condition["StringEquals"]["kms:ViaService"], []string{"dynamodb." + awsmock.DefaultRegion + ".amazonaws.com"})
+				slices.Equal(st.Condition["StringEquals"]["kms:ViaService"], []string{"dynamodb." + region + ".amazonaws.com"})
 		}
 		for _, a := range st.Action {
 			if strings.Contains(a, "*") && st.Sid != "AccountAdministersKeyThroughIAM" {

@@ -55,6 +55,12 @@ func TestFunctionEnvironment(t *testing.T) {
 			if spec.Name == manifest.Cart {
 				want = append(want, manifest.EnvCartTTL)
 			}
+			if spec.ReadsOriginSecret() {
+				want = append(want, manifest.EnvOriginSecretParameter)
+				if env[manifest.EnvOriginSecretParameter] != "/shop-"+stack+"/origin-secret:1" {
+					t.Errorf("%s: %s = %v", spec.Name, manifest.EnvOriginSecretParameter, env[manifest.EnvOriginSecretParameter])
+				}
+			}
 			got := slices.Sorted(maps.Keys(env))
 			slices.Sort(want)
 			if !slices.Equal(got, want) {

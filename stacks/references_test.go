@@ -27,60 +27,67 @@ const (
 	streamArn   = `arn:aws:dynamodb:` + region + `:` + account + `:table/[\w.-]{3,255}/stream/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}`
 	userPoolID  = region + `_[A-Za-z0-9]{9}`
 	cacheID     = `[a-z][a-z0-9-]{0,39}`
+	// wafRegion is where CloudFront's web ACLs and their logs live.
+	wafRegion = "us-east-1"
+	webACLArn = `arn:aws:wafv2:` + wafRegion + `:` + account + `:global/webacl/[\w-]{1,128}/` + uuidShape
 )
 
 // referenceShapes are the input properties that name one resource, by property name (or
 // "parent.property" where the name alone is ambiguous), and the shape of a value the service
 // accepts there. A wildcard fits none of them.
 var referenceShapes = map[string]string{
-	"eventSourceArn":                         streamArn + `|` + queueArn,
-	"functionName":                           functionArn + `|` + lambdaName,
-	"function":                               lambdaName + `|` + functionArn,
-	"role":                                   roleArn + `|` + roleName,
-	"iamRoleArn":                             roleArn,
-	"logDestination":                         logGroupArn + `|arn:aws:s3:::` + bucketName,
-	"destinationArn":                         logGroupArn + `|` + queueArn + `|` + topicArn,
-	"logDeliveryConfigurations.destination":  logGroup,
-	"loggingConfig.logGroup":                 logGroup,
-	"loggingConfig.bucket":                   bucketName + `\.s3\.amazonaws\.com`,
-	"kmsMasterKeyId":                         keyArn,
-	"kmsKeyArn":                              keyArn,
-	"kmsKeyId":                               keyArn,
-	"targetKeyId":                            uuidShape,
-	"topic":                                  topicArn,
-	"alarmActions":                           topicArn,
-	"okActions":                              topicArn,
-	"queueUrl":                               `https://sqs\.` + region + `\.amazonaws\.com/` + account + `/[\w-]{1,80}`,
-	"apiId":                                  `[a-z0-9]{10}`,
-	"authorizerId":                           `[a-z0-9]{6}`,
-	"target":                                 `integrations/[a-z0-9]{7}`,
-	"integrationUri":                         `arn:aws:apigateway:` + region + `:lambda:path/2015-03-31/functions/` + functionArn + `/invocations`,
-	"jwtConfiguration.issuer":                `https://cognito-idp\.` + region + `\.amazonaws\.com/` + userPoolID,
-	"jwtConfiguration.audiences":             `[a-z0-9]{26}`,
-	"userPoolId":                             userPoolID,
-	"origins.domainName":                     bucketName + `\.s3\.` + region + `\.amazonaws\.com`,
-	"originAccessControlId":                  `E[A-Z0-9]{12,13}`,
-	"defaultCacheBehavior.cachePolicyId":     uuidShape,
-	"vpcId":                                  `vpc-[0-9a-f]{17}`,
-	"subnetId":                               `subnet-[0-9a-f]{17}`,
-	"subnetIds":                              `subnet-[0-9a-f]{17}`,
-	"securityGroupId":                        `sg-[0-9a-f]{17}`,
-	"securityGroupIds":                       `sg-[0-9a-f]{17}`,
-	"sourceSecurityGroupId":                  `sg-[0-9a-f]{17}`,
-	"routeTableId":                           `rtb-[0-9a-f]{17}`,
-	"routeTableIds":                          `rtb-[0-9a-f]{17}`,
-	"natGatewayId":                           `nat-[0-9a-f]{17}`,
-	"gatewayId":                              `igw-[0-9a-f]{17}`,
-	"allocationId":                           `eipalloc-[0-9a-f]{17}`,
-	"prefixListIds":                          `pl-[0-9a-f]{8}`,
-	"bucket":                                 bucketName,
-	"targetBucket":                           bucketName,
-	"userGroupIds":                           cacheID,
-	"userIds":                                cacheID,
-	"subnetGroupName":                        `[a-z0-9-]{1,255}`,
-	"onFailure.destinationArn":               queueArn + `|` + topicArn,
-	"redrivePolicy.deadLetterTargetArn":      queueArn,
-	"domainNameConfiguration.certificateArn": `arn:aws:acm:` + region + `:\d{12}:certificate/` + uuidShape,
+	"eventSourceArn":                        streamArn + `|` + queueArn,
+	"functionName":                          functionArn + `|` + lambdaName,
+	"function":                              lambdaName + `|` + functionArn,
+	"role":                                  roleArn + `|` + roleName,
+	"iamRoleArn":                            roleArn,
+	"logDestination":                        logGroupArn + `|arn:aws:s3:::` + bucketName,
+	"destinationArn":                        logGroupArn + `|` + queueArn + `|` + topicArn,
+	"logDeliveryConfigurations.destination": logGroup,
+	"loggingConfig.logGroup":                logGroup,
+	"loggingConfig.bucket":                  bucketName + `\.s3\.amazonaws\.com`,
+	"kmsMasterKeyId":                        keyArn,
+	"kmsKeyArn":                             keyArn,
+	"kmsKeyId":                              keyArn,
+	"targetKeyId":                           uuidShape,
+	"topic":                                 topicArn,
+	"alarmActions":                          topicArn,
+	"okActions":                             topicArn,
+	"queueUrl":                              `https://sqs\.` + region + `\.amazonaws\.com/` + account + `/[\w-]{1,80}`,
+	"apiId":                                 `[a-z0-9]{10}`,
+	"authorizerId":                          `[a-z0-9]{6}`,
+	"target":                                `integrations/[a-z0-9]{7}`,
+	"integrationUri":                        `arn:aws:apigateway:` + region + `:lambda:path/2015-03-31/functions/` + functionArn + `/invocations`,
+	"jwtConfiguration.issuer":               `https://cognito-idp\.` + region + `\.amazonaws\.com/` + userPoolID,
+	"jwtConfiguration.audiences":            `[a-z0-9]{26}`,
+	"userPoolId":                            userPoolID,
+	"origins.domainName":                    bucketName + `\.s3\.` + region + `\.amazonaws\.com|[a-z0-9]{10}\.execute-api\.` + region + `\.amazonaws\.com`,
+	"webAclId":                              webACLArn,
+	"resourceArn":                           webACLArn,
+	"logDestinationConfigs":                 `arn:aws:logs:` + wafRegion + `:` + account + `:log-group:aws-waf-logs-[\w/.#-]{1,499}`,
+	"defaultCacheBehavior.originRequestPolicyId": uuidShape,
+	"originAccessControlId":                      `E[A-Z0-9]{12,13}`,
+	"defaultCacheBehavior.cachePolicyId":         uuidShape,
+	"vpcId":                                      `vpc-[0-9a-f]{17}`,
+	"subnetId":                                   `subnet-[0-9a-f]{17}`,
+	"subnetIds":                                  `subnet-[0-9a-f]{17}`,
+	"securityGroupId":                            `sg-[0-9a-f]{17}`,
+	"securityGroupIds":                           `sg-[0-9a-f]{17}`,
+	"sourceSecurityGroupId":                      `sg-[0-9a-f]{17}`,
+	"routeTableId":                               `rtb-[0-9a-f]{17}`,
+	"routeTableIds":                              `rtb-[0-9a-f]{17}`,
+	"natGatewayId":                               `nat-[0-9a-f]{17}`,
+	"gatewayId":                                  `igw-[0-9a-f]{17}`,
+	"allocationId":                               `eipalloc-[0-9a-f]{17}`,
+	"prefixListIds":                              `pl-[0-9a-f]{8}`,
+	"bucket":                                     bucketName,
+	"targetBucket":                               bucketName,
+	"userGroupIds":                               cacheID,
+	"userIds":                                    cacheID,
+	"subnetGroupName":                            `[a-z0-9-]{1,255}`,
+	"onFailure.destinationArn":                   queueArn + `|` + topicArn,
+	"redrivePolicy.deadLetterTargetArn":          queueArn,
+	"domainNameConfiguration.certificateArn":     `arn:aws:acm:` + region + `:\d{12}:certificate/` + uuidShape,
 }
 
 // referencePrefixes come before the referenced value: a route's target is
@@ -88,16 +95,18 @@ var referenceShapes = map[string]string{
 var referencePrefixes = map[string]string{"target": "integrations/", "jwtConfiguration.issuer": "https://"}
 
 // externalReferences name resources outside the stack: AWS managed ones.
-var externalReferences = map[string]bool{"defaultCacheBehavior.cachePolicyId": true}
+var externalReferences = map[string]bool{"defaultCacheBehavior.cachePolicyId": true, "defaultCacheBehavior.originRequestPolicyId": true}
 
 // policyDocuments hold IAM policy language, where a wildcard may be what IAM requires; the
 // policy tests check them. A Lambda permission's source ARN is a condition of the function's
 // resource policy (ArnLike), checked per route by TestPolicyInvokePermissionsPerRoute.
 var policyDocuments = map[string]bool{"policy": true, "assumeRolePolicy": true}
 
-// concreteArn is an ARN of one resource: partition, service, the stack's region (or none for
+// concreteArnIn matches an ARN of one resource: partition, service, the region (or none for
 // global services) and account (or none), and a resource part without wildcards.
-var concreteArn = regexp.MustCompile(`^arn:aws:[a-z0-9-]+:(` + region + `)?:(` + account + `)?:[A-Za-z0-9/_.:$@+=,#-]+$`)
+func concreteArnIn(region string) *regexp.Regexp {
+	return regexp.MustCompile(`^arn:aws:[a-z0-9-]+:(` + region + `)?:(` + account + `)?:[A-Za-z0-9/_.:$@+=,#-]+$`)
+}
 
 // TestReferencesAreConcrete: every input that names one resource (event sources, targets,
 // destinations, origins, log destinations, subscriptions, authorizer issuers, keys, network
@@ -116,10 +125,13 @@ func TestReferencesAreConcrete(t *testing.T) {
 			}
 			for _, v := range answers {
 				if s, ok := v.(string); ok && s != "" {
-					if known[s] == nil {
-						known[s] = map[string]bool{}
+					// A URL's host names the resource too (a custom origin's domain name).
+					for _, s := range []string{s, strings.TrimPrefix(s, "https://")} {
+						if known[s] == nil {
+							known[s] = map[string]bool{}
+						}
+						known[s][r.URN] = true
 					}
-					known[s][r.URN] = true
 				}
 			}
 		}
@@ -140,8 +152,11 @@ func TestReferencesAreConcrete(t *testing.T) {
 					}
 				}
 				shape, ok := referenceShapes[ref]
+				// A resource of another region (through an explicit provider) names that
+				// region's resources.
+				shape = strings.ReplaceAll(shape, region, r.Region)
 				if !ok {
-					if strings.HasPrefix(v, "arn:") && !concreteArn.MatchString(v) {
+					if strings.HasPrefix(v, "arn:") && !concreteArnIn(r.Region).MatchString(v) {
 						t.Errorf("%s.%s = %q is not a concrete ARN of %s/%s", r.Name, strings.Join(path, "."), v, region, account)
 					}
 					return

@@ -39,6 +39,8 @@ type Mocks struct {
 
 	mu        sync.Mutex
 	resources []Resource
+	// regions are the regions of the explicit providers, by provider reference ("urn::id").
+	regions map[string]string
 }
 
 // New returns mocks for the project and stack in the default region and account.
@@ -55,6 +57,11 @@ type Resource struct {
 	Custom         bool
 	Protect        bool
 	RetainOnDelete bool
+	// Provider is the URN of the explicit provider the resource is managed by; empty: the
+	// stack's default provider.
+	Provider string
+	// Region is where the resource lives: its provider's region, else Mocks.Region.
+	Region string
 	// ID is the id the mock answered for a custom resource; empty for components.
 	ID string
 	// Outputs are the custom resource's state as the mock answered it: inputs and computed
@@ -135,18 +142,45 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		rec.RetainOnDelete = rpc.GetRetainOnDelete()
 	}
 	rec.URN = m.urn(rec.Parent, rec.Type, rec.Name)
+	rec.Region = m.Region
+	if args.Provider != "" {
+		m.mu.Lock()
+		rec.Provider = providerURN(args.Provider)
+		if r, ok := m.regions[args.Provider]; ok {
+			rec.Region = r
+		}
+		m.mu.Unlock()
+	}
 	id, state := "", resource.PropertyMap{}
 	if args.Custom {
 		var err error
-		if id, state, err = m.outputs(args.TypeToken, args.Name, args.Inputs); err != nil {
+		if id, state, err = m.outputs(args.TypeToken, args.Name, rec.Region, args.Inputs); err != nil {
 			return "", nil, err
 		}
 		rec.ID, rec.Outputs = id, m.plainMap(state)
 	}
 	m.mu.Lock()
 	m.resources = append(m.resources, rec)
+	if strings.HasPrefix(rec.Type, providerType) {
+		if m.regions == nil {
+			m.regions = map[string]string{}
+		}
+		region, _ := rec.Inputs["region"].(string)
+		m.regions[rec.URN+"::"+id] = region
+	}
 	m.mu.Unlock()
 	return id, state, nil
+}
+
+// providerType prefixes the type token of explicit providers ("pulumi:providers:aws").
+const providerType = "pulumi:providers:"
+
+// providerURN is the URN part of a provider reference, "<urn>::<id>".
+func providerURN(ref string) string {
+	if i := strings.LastIndex(ref, "::"); i > 0 {
+		return ref[:i]
+	}
+	return ref
 }
 
 // Call answers the provider functions (invokes) the shop's program uses.

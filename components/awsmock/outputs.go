@@ -13,10 +13,10 @@ import (
 // the stream was enabled, as DynamoDB names it.
 const StreamLabel = "2024-01-01T00:00:00.000"
 
-// outputs answers a custom resource's id and state: its inputs plus the computed properties
-// the shop's components read, shaped as AWS shapes them. A type without a shape here is an
+// outputs answers a custom resource's id and state in region: its inputs plus the computed
+// properties the shop's components read, shaped as AWS shapes them. A type without a shape here is an
 // error, so no test runs against an id or ARN the real service would never return.
-func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, resource.PropertyMap, error) {
+func (m *Mocks) outputs(typ, name, region string, inputs resource.PropertyMap) (string, resource.PropertyMap, error) {
 	state := inputs.Copy()
 	str := func(key string) string {
 		if v, ok := inputs[resource.PropertyKey(key)]; ok && v.IsString() {
@@ -35,7 +35,7 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 		return name
 	}
 	arn := func(service, res string) string {
-		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, m.Region, m.Account, res)
+		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, m.Account, res)
 	}
 	// Generated ids are derived from the type and name, so they are stable across runs.
 	seed := typ + "/" + name
@@ -54,7 +54,7 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 		id = named("bucket")
 		set("arn", "arn:aws:s3:::"+id)
 		set("bucketDomainName", id+".s3.amazonaws.com")
-		set("bucketRegionalDomainName", fmt.Sprintf("%s.s3.%s.amazonaws.com", id, m.Region))
+		set("bucketRegionalDomainName", fmt.Sprintf("%s.s3.%s.amazonaws.com", id, region))
 	case "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
 		"aws:s3/bucketOwnershipControls:BucketOwnershipControls",
 		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
@@ -71,7 +71,7 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 		a := arn("lambda", "function:"+id)
 		set("arn", a)
 		set("qualifiedArn", a+":$LATEST")
-		set("invokeArn", fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", m.Region, a))
+		set("invokeArn", fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, a))
 	case "aws:lambda/permission:Permission":
 		id = named("statementId")
 	case "aws:lambda/eventSourceMapping:EventSourceMapping":
@@ -101,7 +101,7 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 		set("arn", id)
 	case "aws:sqs/queue:Queue":
 		n := named("name")
-		id = fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", m.Region, m.Account, n)
+		id = fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", region, m.Account, n)
 		set("arn", arn("sqs", n))
 		set("url", id)
 	case "aws:sqs/queuePolicy:QueuePolicy":
@@ -117,15 +117,15 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 	case "aws:elasticache/replicationGroup:ReplicationGroup":
 		id = named("replicationGroupId")
 		set("arn", arn("elasticache", "replicationgroup:"+id))
-		set("primaryEndpointAddress", fmt.Sprintf("master.%s.%s.%s.cache.amazonaws.com", id, alnumOf(seed, 6), regionCode(m.Region)))
-		set("readerEndpointAddress", fmt.Sprintf("replica.%s.%s.%s.cache.amazonaws.com", id, alnumOf(seed, 6), regionCode(m.Region)))
+		set("primaryEndpointAddress", fmt.Sprintf("master.%s.%s.%s.cache.amazonaws.com", id, alnumOf(seed, 6), regionCode(region)))
+		set("readerEndpointAddress", fmt.Sprintf("replica.%s.%s.%s.cache.amazonaws.com", id, alnumOf(seed, 6), regionCode(region)))
 		if _, ok := inputs["port"]; !ok {
 			set("port", 6379)
 		}
 	case "aws:elasticache/serverlessCache:ServerlessCache":
 		id = named("name")
 		set("arn", arn("elasticache", "serverlesscache:"+id))
-		host := fmt.Sprintf("%s-%s.serverless.%s.cache.amazonaws.com", id, alnumOf(seed, 6), regionCode(m.Region))
+		host := fmt.Sprintf("%s-%s.serverless.%s.cache.amazonaws.com", id, alnumOf(seed, 6), regionCode(region))
 		set("endpoints", []any{map[string]any{"address": host, "port": 6379}})
 		set("readerEndpoints", []any{map[string]any{"address": host, "port": 6380}})
 	case "aws:elasticache/user:User":
@@ -139,24 +139,24 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 		set("arn", arn("elasticache", "subnetgroup:"+id))
 	case "aws:apigatewayv2/api:Api":
 		id = alnumOf(seed, 10)
-		set("apiEndpoint", fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com", id, m.Region))
+		set("apiEndpoint", fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com", id, region))
 		set("executionArn", arn("execute-api", id))
-		set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/apis/%s", m.Region, id))
+		set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/apis/%s", region, id))
 	case "aws:apigatewayv2/authorizer:Authorizer":
 		id = alnumOf(seed, 6)
 	case "aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route":
 		id = alnumOf(seed, 7)
 	case "aws:apigatewayv2/stage:Stage":
 		id = str("name")
-		set("invokeUrl", fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com/", str("apiId"), m.Region))
+		set("invokeUrl", fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com/", str("apiId"), region))
 		set("executionArn", arn("execute-api", str("apiId")+"/"+id))
-		set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/apis/%s/stages/%s", m.Region, str("apiId"), id))
+		set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/apis/%s/stages/%s", region, str("apiId"), id))
 	case "aws:apigatewayv2/domainName:DomainName":
 		id = str("domainName")
-		set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/domainnames/%s", m.Region, id))
+		set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/domainnames/%s", region, id))
 		if v, ok := inputs["domainNameConfiguration"]; ok && v.IsObject() {
 			cfg := v.ObjectValue().Copy()
-			cfg["targetDomainName"] = resource.NewPropertyValue(fmt.Sprintf("d-%s.execute-api.%s.amazonaws.com", alnumOf(seed, 10), m.Region))
+			cfg["targetDomainName"] = resource.NewPropertyValue(fmt.Sprintf("d-%s.execute-api.%s.amazonaws.com", alnumOf(seed, 10), region))
 			cfg["hostedZoneId"] = resource.NewPropertyValue("Z1U9ULNL0V5AJ3") // API Gateway's regional zone in eu-central-1
 			state["domainNameConfiguration"] = resource.NewObjectProperty(cfg)
 		}
@@ -184,9 +184,9 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 	case "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "aws:cloudfront/cachePolicy:CachePolicy":
 		id = uuidOf(seed)
 	case "aws:cognito/userPool:UserPool":
-		id = m.Region + "_" + alnumMixedOf(seed, 9)
+		id = region + "_" + alnumMixedOf(seed, 9)
 		set("arn", arn("cognito-idp", "userpool/"+id))
-		set("endpoint", fmt.Sprintf("cognito-idp.%s.amazonaws.com/%s", m.Region, id))
+		set("endpoint", fmt.Sprintf("cognito-idp.%s.amazonaws.com/%s", region, id))
 	case "aws:cognito/userPoolClient:UserPoolClient":
 		id = alnumOf(seed, 26)
 	case "aws:cognito/userGroup:UserGroup":
@@ -244,6 +244,24 @@ func (m *Mocks) outputs(typ, name string, inputs resource.PropertyMap) (string, 
 	case "aws:ec2/flowLog:FlowLog":
 		id = ec2ID("fl")
 		set("arn", arn("ec2", "vpc-flow-log/"+id))
+	case "pulumi:providers:aws":
+		id = uuidOf(seed)
+	case "aws:wafv2/webAcl:WebAcl":
+		id = uuidOf(seed)
+		scope := "regional"
+		if str("scope") == "CLOUDFRONT" {
+			scope = "global"
+		}
+		set("arn", arn("wafv2", scope+"/webacl/"+named("name")+"/"+id))
+		set("capacity", 0)
+		set("lockToken", uuidOf(seed+"/lock"))
+	case "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration":
+		// The provider identifies a logging configuration by its web ACL's ARN.
+		id = str("resourceArn")
+	case "aws:ssm/parameter:Parameter":
+		id = named("name")
+		set("arn", arn("ssm", "parameter/"+strings.TrimPrefix(id, "/")))
+		set("version", 1)
 	default:
 		return "", nil, fmt.Errorf("awsmock: no id or ARN shape for %s (%s): add the real service's shape to outputs.go", typ, name)
 	}

@@ -92,18 +92,24 @@ func TestOutputShapes(t *testing.T) {
 			"arn":                    `arn:aws:elasticache:` + region + `:` + account + `:replicationgroup:shop-prod-cache`,
 			"primaryEndpointAddress": `master\.shop-prod-cache\.[a-z0-9]{6}\.euc1\.cache\.amazonaws\.com`,
 		}},
+		{"aws:wafv2/webAcl:WebAcl", map[string]any{"name": "shop-prod-api", "scope": "REGIONAL"}, uuid, map[string]string{
+			"arn": `arn:aws:wafv2:` + region + `:` + account + `:regional/webacl/shop-prod-api/` + uuid,
+		}},
+		{"aws:ssm/parameter:Parameter", map[string]any{"name": "/shop-prod/origin-secret"}, `/shop-prod/origin-secret`, map[string]string{
+			"arn": `arn:aws:ssm:` + region + `:` + account + `:parameter/shop-prod/origin-secret`,
+		}},
 	}
 	m := New("shop", "test")
 	for _, c := range cases {
 		t.Run(c.typ, func(t *testing.T) {
-			id, state, err := m.outputs(c.typ, "res", resource.NewPropertyMapFromMap(c.inputs))
+			id, state, err := m.outputs(c.typ, "res", region, resource.NewPropertyMapFromMap(c.inputs))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !regexp.MustCompile(`^` + c.id + `$`).MatchString(id) {
 				t.Errorf("id %q does not match %s", id, c.id)
 			}
-			again, _, _ := m.outputs(c.typ, "res", resource.NewPropertyMapFromMap(c.inputs))
+			again, _, _ := m.outputs(c.typ, "res", region, resource.NewPropertyMapFromMap(c.inputs))
 			if again != id {
 				t.Errorf("id %q then %q: not stable", id, again)
 			}
@@ -121,8 +127,8 @@ func TestOutputShapes(t *testing.T) {
 func TestOutputsDifferByName(t *testing.T) {
 	m := New("shop", "test")
 	for _, typ := range []string{"aws:ec2/subnet:Subnet", "aws:kms/key:Key", "aws:apigatewayv2/route:Route", "aws:cloudfront/distribution:Distribution"} {
-		a, _, _ := m.outputs(typ, "one", resource.PropertyMap{})
-		b, _, _ := m.outputs(typ, "two", resource.PropertyMap{})
+		a, _, _ := m.outputs(typ, "one", DefaultRegion, resource.PropertyMap{})
+		b, _, _ := m.outputs(typ, "two", DefaultRegion, resource.PropertyMap{})
 		if a == b {
 			t.Errorf("%s: both resources got id %q", typ, a)
 		}
@@ -131,7 +137,7 @@ func TestOutputsDifferByName(t *testing.T) {
 
 // TestUnknownTypeIsAnError: a type without a shape must not get an invented ARN.
 func TestUnknownTypeIsAnError(t *testing.T) {
-	if _, _, err := New("shop", "test").outputs("aws:ec2/instance:Instance", "vm", resource.PropertyMap{}); err == nil {
+	if _, _, err := New("shop", "test").outputs("aws:ec2/instance:Instance", "vm", DefaultRegion, resource.PropertyMap{}); err == nil {
 		t.Fatal("no error for a type without a shape")
 	}
 }

@@ -14,14 +14,13 @@ package site
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/bucket"
+	"github.com/shop-serverless/shop/components/internal/cdn"
 	"github.com/shop-serverless/shop/components/internal/privatebucket"
 	"github.com/shop-serverless/shop/storefront/hosting"
 )
@@ -31,14 +30,7 @@ import (
 const cachingOptimized = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 
 // Domain is a custom domain for the site.
-type Domain struct {
-	// Name is the host name shoppers use ("shop.example.com").
-	Name string
-	// CertificateArn is an ACM certificate for Name in us-east-1, as CloudFront requires.
-	CertificateArn string
-	// HostedZoneID, when set, gets A and AAAA alias records of Name to the distribution.
-	HostedZoneID string
-}
+type Domain = cdn.Domain
 
 // SiteArgs configures a Site.
 type SiteArgs struct {
@@ -203,38 +195,18 @@ func (s *Site) declare(ctx *pulumi.Context, name string, a *SiteArgs) error {
 		Restrictions: &cloudfront.DistributionRestrictionsArgs{
 			GeoRestriction: &cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
 		},
-		ViewerCertificate: &cloudfront.DistributionViewerCertificateArgs{CloudfrontDefaultCertificate: pulumi.Bool(true)},
+		Aliases:           a.Domain.Aliases(),
+		ViewerCertificate: a.Domain.ViewerCertificate(),
+		LoggingConfig:     a.AccessLogs.CloudFront(name),
 		Tags:              a.Tags,
 	}
-	if d := a.Domain; d != nil {
-		cdnArgs.Aliases = pulumi.ToStringArray([]string{d.Name})
-		cdnArgs.ViewerCertificate = &cloudfront.DistributionViewerCertificateArgs{
-			AcmCertificateArn:      pulumi.String(d.CertificateArn),
-			SslSupportMethod:       pulumi.String("sni-only"),
-			MinimumProtocolVersion: pulumi.String("TLSv1.2_2021"),
-		}
-	}
-	cdnArgs.LoggingConfig = a.AccessLogs.CloudFront(name)
 	cdn, err := cloudfront.NewDistribution(ctx, name+"-cdn", cdnArgs, parent)
 	if err != nil {
 		return err
 	}
 
-	if d := a.Domain; d != nil && d.HostedZoneID != "" {
-		for _, typ := range []string{"A", "AAAA"} {
-			if _, err := route53.NewRecord(ctx, name+"-dns-"+strings.ToLower(typ), &route53.RecordArgs{
-				ZoneId: pulumi.String(d.HostedZoneID),
-				Name:   pulumi.String(d.Name),
-				Type:   pulumi.String(typ),
-				Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
-					Name:                 cdn.DomainName,
-					ZoneId:               cdn.HostedZoneId,
-					EvaluateTargetHealth: pulumi.Bool(false),
-				}},
-			}, parent); err != nil {
-				return err
-			}
-		}
+	if err := a.Domain.AliasRecords(ctx, name, cdn, parent); err != nil {
+		return err
 	}
 
 	// CloudFront may read objects and list the bucket, so a missing file is S3's 404 rather
@@ -250,10 +222,7 @@ func (s *Site) declare(ctx *pulumi.Context, name string, a *SiteArgs) error {
 	s.BucketName = bkt.Bucket
 	s.DistributionArn = cdn.Arn
 	s.DistributionID = cdn.ID().ToStringOutput()
-	s.Origin = pulumi.Sprintf("https://%s", cdn.DomainName)
-	if a.Domain != nil {
-		s.Origin = pulumi.String("https://" + a.Domain.Name).ToStringOutput()
-	}
+	s.Origin = a.Domain.Origin(cdn)
 	s.SettingsArn = settings.Arn
 	return nil
 }
@@ -263,13 +232,8 @@ func (a *SiteArgs) validate() error {
 	if err := bucket.CheckPriceClass(a.PriceClass); err != nil {
 		errs = append(errs, err)
 	}
-	if d := a.Domain; d != nil {
-		if d.Name == "" || strings.ContainsAny(d.Name, "/:*") {
-			errs = append(errs, fmt.Errorf("domain %q must be a host name", d.Name))
-		}
-		if !strings.HasPrefix(d.CertificateArn, "arn:aws:acm:us-east-1:") {
-			errs = append(errs, fmt.Errorf("certificate %q must be an ACM certificate in us-east-1 (CloudFront's region)", d.CertificateArn))
-		}
+	if err := a.Domain.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if l := a.AccessLogs; l != nil && (l.BucketName == nil || l.DomainName == nil) {
 		errs = append(errs, errors.New("access logs need the log bucket's name and domain name"))

@@ -41,4 +41,8 @@ const (
 	EnvCartTTL = "CART_TTL"
 	// EnvLogLevel is the slog level: debug, info, warn or error.
 	EnvLogLevel = "LOG_LEVEL"
+	// EnvOriginSecretParameter names the SSM SecureString parameter that holds OriginHeader's
+	// value, with its version ("/shop-prod/origin-secret:3"); the function reads it once at
+	// start. The value itself is never in the environment.
+	EnvOriginSecretParameter = "ORIGIN_SECRET_PARAMETER"
 )

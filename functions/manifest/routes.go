@@ -20,6 +20,8 @@
 //     Redis commands its code and Lua scripts run.
 //   - StreamOf: the table whose stream invokes it (Lambda's poller gets the stream's read
 //     actions).
+//   - Every function the API invokes may GetParameter the origin secret's SSM parameter
+//     (ReadsOriginSecret, OriginHeader).
 //
 // For example, a function fed by the bucket's object-created events that reads and deletes
 // uploaded objects and sets a product's image would declare

@@ -9,9 +9,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/origin"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
@@ -35,14 +37,25 @@ func Setup(ctx context.Context) *clients.Clients {
 	return c
 }
 
-// StartHTTP is the main of an HTTP function.
+// StartHTTP is the main of an HTTP function. Where the environment names the origin
+// secret's parameter (always, in the cloud), requests that did not come through the edge
+// are refused before the router sees them.
 func StartHTTP(build HTTPFunction) {
 	ctx := context.Background()
-	router, err := build(ctx, Setup(ctx))
+	c := Setup(ctx)
+	router, err := build(ctx, c)
 	if err != nil {
 		fatal("init", err)
 	}
-	lambda.Start(router.Handle)
+	handle := router.Handle
+	if name := os.Getenv(manifest.EnvOriginSecretParameter); name != "" {
+		check, err := origin.Load(ctx, ssm.NewFromConfig(c.AWS), name)
+		if err != nil {
+			fatal("origin secret", err)
+		}
+		handle = check.Wrap(handle)
+	}
+	lambda.Start(handle)
 }
 
 // StreamHandler handles one batch of a DynamoDB stream. An error fails the batch, which

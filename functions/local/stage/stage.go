@@ -7,6 +7,7 @@ package stage
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/health"
 	"github.com/shop-serverless/shop/functions/internal/orders"
+	"github.com/shop-serverless/shop/functions/internal/origin"
 	"github.com/shop-serverless/shop/functions/internal/reviews"
 	"github.com/shop-serverless/shop/functions/local/access"
 	"github.com/shop-serverless/shop/functions/local/dynproxy"
@@ -87,10 +89,14 @@ var DefaultCORSOrigins = []string{"http://127.0.0.1:5173", "http://localhost:517
 
 // Stage is a running local stage.
 type Stage struct {
-	// URL is the gateway's base URL, "http://127.0.0.1:8080".
-	URL     string
-	Servers *servers.Set
-	Issuer  *gateway.Issuer
+	// URL is where clients call the API, "http://127.0.0.1:8080": the stage's edge, which
+	// adds the origin header as CloudFront does, in front of the gateway.
+	URL string
+	// APIEndpoint is the gateway itself, as the execute-api endpoint is in the cloud: the
+	// functions refuse what is sent there (403), for it lacks the origin header.
+	APIEndpoint string
+	Servers     *servers.Set
+	Issuer      *gateway.Issuer
 	// Admin is the clients of an all-access identity, for seeding and for tests to inspect state.
 	Admin *clients.Clients
 	opts  Options
@@ -104,6 +110,8 @@ type Stage struct {
 	// dynamoURL is the DynamoDB endpoint functions get: DynamoDB Local behind dynamo (dynamodb.go).
 	dynamoURL string
 	dynamo    *dynproxy.Proxy
+	// originSecret is the value of manifest.OriginHeader on this stage, new every run.
+	originSecret string
 }
 
 // Start starts the servers, creates the tables and bucket and serves the gateway. On error,
@@ -120,16 +128,24 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stage{Servers: set, opts: opts, guard: access.NewGuard(tablePrefix, bucket), cacheUsers: users}
+	s := &Stage{Servers: set, opts: opts, guard: access.NewGuard(tablePrefix, bucket), cacheUsers: users, originSecret: rand.Text()}
 	ln, err := listen(opts.Addr)
 	if err != nil {
 		set.Stop()
 		return nil, err
 	}
+	direct, err := listen("")
+	if err != nil {
+		ln.Close()
+		set.Stop()
+		return nil, err
+	}
 	s.URL = "http://" + ln.Addr().String()
+	s.APIEndpoint = "http://" + direct.Addr().String()
 	defer func() {
 		if err != nil {
 			ln.Close()
+			direct.Close()
 			s.Close()
 		}
 	}()
@@ -162,7 +178,8 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.serve(gateway.JSONRefusals(ln), gw)
+	s.serve(gateway.JSONRefusals(ln), s.edge(gw))
+	s.serve(gateway.JSONRefusals(direct), gw)
 	if opts.Seed && opts.SeedImages {
 		if err := s.SeedImages(ctx); err != nil {
 			return nil, err
@@ -174,6 +191,11 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 // newGateway builds every HTTP function with the environment envFor gives it, as separate
 // instances with their own clients, and a gateway serving the route table over them.
 func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) clients.Env) (*gateway.Gateway, error) {
+	// Every function refuses requests that did not pass the edge, as in the cloud.
+	check, err := origin.New(s.originSecret)
+	if err != nil {
+		return nil, err
+	}
 	handlers := map[string]gateway.Handler{}
 	for name, build := range httpFunctions {
 		fn, ok := manifest.FunctionByName(name)
@@ -188,7 +210,7 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) c
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
-		handlers[name] = router.Handle
+		handlers[name] = check.Wrap(router.Handle)
 	}
 	// Every route of the table is served, or the stage does not start: a route exists in
 	// both gateways or in neither.
@@ -236,8 +258,18 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.serve(gateway.JSONRefusals(ln), gw)
+	s.serve(gateway.JSONRefusals(ln), s.edge(gw))
 	return "http://" + ln.Addr().String(), nil
+}
+
+// edge plays CloudFront in front of the gateway: it sets the origin header on every
+// request, replacing one a client sent, as CloudFront replaces a viewer's header of the
+// name of a custom origin header.
+func (s *Stage) edge(gw http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set(manifest.OriginHeader, s.originSecret)
+		gw.ServeHTTP(w, r)
+	})
 }
 
 func listen(addr string) (net.Listener, error) {
