@@ -70,7 +70,7 @@ type Options struct {
 	// DynamoDBClient, when set, wraps the HTTP client of each function's DynamoDB client;
 	// the benchmarks count a function's DynamoDB requests with it.
 	DynamoDBClient func(function string, next dynamodb.HTTPClient) dynamodb.HTTPClient
-	// Middleware, when set, wraps the gateways' handlers.
+	// Middleware, when set, wraps the gateways' handlers (not the S3 endpoint's).
 	Middleware func(http.Handler) http.Handler
 	// CORSOrigins are the browser origins (the storefront's) that may call the API and upload
 	// images to the stage's S3 endpoint, as the API's CORS configuration and the images
@@ -152,7 +152,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.serve(gateway.JSONRefusals(ln), gw)
+	s.serve(gateway.JSONRefusals(ln), s.withMiddleware(gw))
 	if opts.Seed && opts.SeedImages {
 		if err := s.SeedImages(ctx); err != nil {
 			return nil, err
@@ -196,10 +196,14 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 	return gw, nil
 }
 
-func (s *Stage) serve(ln net.Listener, h http.Handler) {
-	if s.opts.Middleware != nil {
-		h = s.opts.Middleware(h)
+func (s *Stage) withMiddleware(gw http.Handler) http.Handler {
+	if s.opts.Middleware == nil {
+		return gw
 	}
+	return s.opts.Middleware(gw)
+}
+
+func (s *Stage) serve(ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn)}
 	s.servers = append(s.servers, srv)
@@ -226,7 +230,7 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.serve(gateway.JSONRefusals(ln), gw)
+	s.serve(gateway.JSONRefusals(ln), s.withMiddleware(gw))
 	return "http://" + ln.Addr().String(), nil
 }
 
