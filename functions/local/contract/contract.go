@@ -199,7 +199,8 @@ func (v *Validator) Unseen(statuses ...string) []string {
 	return out
 }
 
-// describe flattens kin-openapi's errors into one line.
+// describe flattens kin-openapi's errors into one line that names the field, without the
+// schema they quote.
 func describe(err error) string {
 	var multi openapi3.MultiError
 	if errors.As(err, &multi) {
@@ -208,6 +209,23 @@ func describe(err error) string {
 			parts = append(parts, describe(e))
 		}
 		return strings.Join(parts, "; ")
+	}
+	var (
+		schema *openapi3.SchemaError
+		req    *openapi3filter.RequestError
+		resp   *openapi3filter.ResponseError
+	)
+	switch {
+	case errors.As(err, &resp) && resp.Err != nil:
+		return resp.Reason + ": " + describe(resp.Err)
+	case errors.As(err, &req) && req.Err != nil:
+		where := "request body"
+		if req.Parameter != nil {
+			where = req.Parameter.In + " parameter " + req.Parameter.Name
+		}
+		return where + ": " + describe(req.Err)
+	case errors.As(err, &schema):
+		return fmt.Sprintf("field %q: %s", "/"+strings.Join(schema.JSONPointer(), "/"), schema.Reason)
 	}
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
