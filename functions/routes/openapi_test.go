@@ -10,7 +10,7 @@ import (
 
 // openAPIDoc is the part of the OpenAPI document the route table decides.
 type openAPIDoc struct {
-	OpenAPI string                                `json:"openapi"`
+	OpenAPI string                                 `json:"openapi"`
 	Paths   map[string]map[string]openAPIOperation `json:"paths"`
 }
 

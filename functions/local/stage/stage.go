@@ -193,6 +193,9 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 	if err := gw.Handle("GET /_local/images/{key...}", s.imagesHandler()); err != nil {
 		return nil, err
 	}
+	if err := handleDocs(gw); err != nil {
+		return nil, err
+	}
 	return gw, nil
 }
 
