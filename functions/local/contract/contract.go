@@ -1,5 +1,5 @@
 // Package contract checks the local stage's HTTP traffic against the API's OpenAPI document
-// (functions/routes/openapi.json) with kin-openapi's openapi3filter: every request a test
+// (functions/manifest/openapi.json) with kin-openapi's openapi3filter: every request a test
 // sends and every answer it gets. Drift between the code and the document is recorded with
 // the route, the status and the field, and the end-to-end suites fail on it.
 package contract

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 const product = `{"productId":"books-01","name":"Go","description":"","category":"books","price":1999,` +
@@ -63,7 +63,7 @@ func TestValidatorNamesDrift(t *testing.T) {
 			want: []string{"/nowhere", "no operation"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := New(context.Background(), routes.OpenAPI)
+			v, err := New(context.Background(), manifest.OpenAPI)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/servers"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // The API reference on the local stage: the OpenAPI document at /_local/openapi.json and a
@@ -56,7 +56,7 @@ func handleDocs(gw *gateway.Gateway) error {
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(routes.OpenAPI)
+	_, _ = w.Write(manifest.OpenAPI)
 }
 
 func serveDocsPage(w http.ResponseWriter, _ *http.Request) {

@@ -10,15 +10,15 @@ import (
 	"time"
 
 	"github.com/shop-serverless/shop/functions/local/stagetest"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-// The stage serves the OpenAPI document as it is in functions/routes.
+// The stage serves the OpenAPI document as it is in functions/manifest.
 func TestOpenAPIDocumentServed(t *testing.T) {
 	resp := stagetest.NewClient(st.URL, "").Do(t, "GET", "/_local/openapi.json", nil)
 	resp.Expect(t, http.StatusOK, "")
-	if !bytes.Equal(resp.Body, routes.OpenAPI) {
-		t.Errorf("/_local/openapi.json is not functions/routes/openapi.json")
+	if !bytes.Equal(resp.Body, manifest.OpenAPI) {
+		t.Errorf("/_local/openapi.json is not functions/manifest/openapi.json")
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("content type %q", ct)
@@ -52,9 +52,9 @@ func TestDocsPageRendersEveryRoute(t *testing.T) {
 		t.Fatalf("chromium (make chromium installs it): %v", err)
 	}
 	dom := string(out)
-	for _, rt := range routes.All {
-		if !strings.Contains(dom, htmlEscape(routes.Descriptions[rt.Key()])) {
-			t.Errorf("the rendered reference does not show %s (%q)", rt.Key(), routes.Descriptions[rt.Key()])
+	for _, rt := range manifest.All {
+		if !strings.Contains(dom, htmlEscape(manifest.Descriptions[rt.Key()])) {
+			t.Errorf("the rendered reference does not show %s (%q)", rt.Key(), manifest.Descriptions[rt.Key()])
 		}
 	}
 	if t.Failed() {

@@ -12,16 +12,16 @@ import (
 
 	"github.com/shop-serverless/shop/functions/local/contract"
 	"github.com/shop-serverless/shop/functions/local/stage"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Main starts a stage with opts, stores it in *st, runs the tests and stops the stage.
 // Use it as: func TestMain(m *testing.M) { os.Exit(stagetest.Main(m, stage.Options{Seed: true}, &st)) }
 //
 // Every request the tests send and every answer they get is validated against the API's
-// OpenAPI document (functions/routes/openapi.json), and the run fails on any disagreement,
+// OpenAPI document (functions/manifest/openapi.json), and the run fails on any disagreement,
 // naming the route, the status and the field. It also fails when the stage refused a function a request its grants in
-// functions/routes lack (it would be AccessDenied in the cloud) or a cache command its
+// functions/manifest lack (it would be AccessDenied in the cloud) or a cache command its
 // Redis user lacks.
 func Main(m *testing.M, opts stage.Options, st **stage.Stage) int {
 	return run(m, opts, st, false)
@@ -37,7 +37,7 @@ func MainCheckingGrants(m *testing.M, opts stage.Options, st **stage.Stage) int 
 func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	validator, err := contract.New(ctx, routes.OpenAPI)
+	validator, err := contract.New(ctx, manifest.OpenAPI)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -67,7 +67,7 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 		problems = append(problems, "refused (not granted): "+d)
 	}
 	if unused && allTestsRan() {
-		for _, u := range s.Access().Unused(routes.Functions) {
+		for _, u := range s.Access().Unused(manifest.Functions) {
 			problems = append(problems, "granted but never used by a test: "+u)
 		}
 	}
@@ -75,7 +75,7 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 		fmt.Fprintln(os.Stderr, p)
 	}
 	if len(problems) > 0 {
-		fmt.Fprintln(os.Stderr, "FAIL: the API's OpenAPI document, the functions' grants in functions/routes and what the code does disagree")
+		fmt.Fprintln(os.Stderr, "FAIL: the API's OpenAPI document, the functions' grants in functions/manifest and what the code does disagree")
 		return 1
 	}
 	return 0
