@@ -98,8 +98,8 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## tools: install the local servers when missing
-tools: $(TOOLS)/.npm-installed
+## tools: install the local servers and the API reference's viewer when missing
+tools: $(TOOLS)/.npm-installed $(REDOC_BUNDLE)
 	@command -v redis-server >/dev/null || { \
 		echo "installing redis-server (apt)"; \
 		$(SUDO) apt-get install -y -q redis-server >/dev/null 2>&1 || \
@@ -111,4 +111,29 @@ $(TOOLS)/.npm-installed: Makefile
 	@command -v npm >/dev/null || { echo "npm (Node.js 18+) is required for s3rver and DynamoDB Local: apt-get install nodejs npm"; exit 1; }
 	mkdir -p $(TOOLS)
 	npm install --prefix $(TOOLS) --no-save --no-audit --no-fund --loglevel=error $(NPM_PACKAGES)
+	touch $@
+
+## The API reference's viewer on the local stage (/_local/docs): Redoc's standalone bundle,
+## taken from the npm package of exactly this version, whose tarball must match this
+## integrity (the registry's dist.integrity). Served from the stage's origin, no CDN.
+REDOC_VERSION := 2.5.4
+REDOC_INTEGRITY := sha512-M6jWhG1qoBnH6TFmzJnstyCZ87HmOY/UzDm78mHiYihEdlV/YcS9ogOo1NlElnJMeLsyxHFe2yFc4sNjHTrABQ==
+REDOC_BUNDLE := $(TOOLS)/redoc/redoc.standalone.js
+$(REDOC_BUNDLE): Makefile
+	rm -rf $(TOOLS)/redoc && mkdir -p $(TOOLS)/redoc
+	cd $(TOOLS)/redoc && npm pack --silent --pack-destination . redoc@$(REDOC_VERSION) >/dev/null
+	@got="sha512-$$(openssl dgst -sha512 -binary $(TOOLS)/redoc/redoc-$(REDOC_VERSION).tgz | base64 -w0)"; \
+	if [ "$$got" != "$(REDOC_INTEGRITY)" ]; then echo "redoc $(REDOC_VERSION): integrity $$got, want $(REDOC_INTEGRITY)"; exit 1; fi
+	tar -xzf $(TOOLS)/redoc/redoc-$(REDOC_VERSION).tgz -C $(TOOLS)/redoc --strip-components=2 package/bundles/redoc.standalone.js
+	rm $(TOOLS)/redoc/redoc-$(REDOC_VERSION).tgz
+
+## openapi-diff BASE=<git revision>: the OpenAPI document's diff against BASE and the
+## breaking changes oasdiff finds (pinned, built from the Go module proxy into .tools/bin)
+OASDIFF_VERSION := v1.38.0
+.PHONY: openapi-diff
+openapi-diff: $(TOOLS)/bin/.oasdiff-$(OASDIFF_VERSION)
+	OASDIFF=$(TOOLS)/bin/oasdiff .github/scripts/openapi-diff.sh $(BASE)
+
+$(TOOLS)/bin/.oasdiff-$(OASDIFF_VERSION):
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/oasdiff/oasdiff@$(OASDIFF_VERSION)
 	touch $@

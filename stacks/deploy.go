@@ -391,6 +391,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		"userPoolClientId":   identity.UserPoolClientID,
 		"alarmTopicArn":      alarms.TopicArn,
 		"dashboard":          alarms.DashboardName,
+		"openapi":            openAPIFor(front.URL),
 	}
 	for _, def := range tables.All {
 		out[def.Name+"Table"] = tbls[def.Name].Name

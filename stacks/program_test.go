@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"maps"
 	"slices"
@@ -98,6 +99,24 @@ func TestExports(t *testing.T) {
 		}
 		if u, _ := out["apiUrl"].(string); !strings.HasPrefix(u, "https://") {
 			t.Errorf("apiUrl = %q", u)
+		}
+		// The OpenAPI document of the stage: every route, served by the stage's API.
+		var doc struct {
+			Servers []struct{ URL string }
+			Paths   map[string]map[string]any
+		}
+		if s, _ := out["openapi"].(string); json.Unmarshal([]byte(s), &doc) != nil {
+			t.Fatalf("export openapi is not a JSON document: %.200v", out["openapi"])
+		}
+		if len(doc.Servers) != 1 || doc.Servers[0].URL != out["apiUrl"] {
+			t.Errorf("export openapi's servers %v, want the stage's apiUrl %v", doc.Servers, out["apiUrl"])
+		}
+		ops := 0
+		for _, methods := range doc.Paths {
+			ops += len(methods)
+		}
+		if ops != len(manifest.All) {
+			t.Errorf("export openapi has %d operations, the route table %d", ops, len(manifest.All))
 		}
 	})
 }

@@ -1,5 +1,5 @@
-// Every call to the shop's HTTP API (../../shared/API.md, mirrored in the types below) goes
-// through this RTK Query API. Cache tags say what a write changes, so adding to the cart,
+// Every call to the shop's HTTP API goes through this RTK Query API; its types are generated
+// from the API's OpenAPI document (openapi.gen.ts, `npm run openapi-types`). Cache tags say what a write changes, so adding to the cart,
 // ordering, reviewing or editing a product refreshes exactly the views that show it.
 import {
   createApi,
@@ -10,77 +10,30 @@ import {
   type FetchBaseQueryMeta,
 } from '@reduxjs/toolkit/query/react'
 import type { SiteConfig } from './config'
+import type { components } from './openapi.gen'
+
+type Schemas = components['schemas']
 
 /** Product is the contract's product. Prices are integers in minor units. */
-export interface Product {
-  productId: string
-  name: string
-  description: string
-  category: string
-  price: number
-  currency: string
-  stock: number
-  imageUrl: string | null
-  maxPerCustomer?: number | null
-  createdAt: string
-  updatedAt: string
-}
+export type Product = Schemas['Product']
 
 /** ProductDraft is the body of POST /products and PUT /products/{productId}. */
-export interface ProductDraft {
-  name: string
-  description: string
-  category: string
-  price: number
-  currency: string
-  stock: number
-}
+export type ProductDraft = Schemas['ProductDraft']
 
 /** Review is the contract's review. */
-export interface Review {
-  reviewId: string
-  productId: string
-  userId: string
-  rating: number
-  title: string
-  body: string
-  createdAt: string
-}
+export type Review = Schemas['Review']
 
 /** CartLine is one product in the cart, at the product's current name and price. */
-export interface CartLine {
-  productId: string
-  name: string
-  quantity: number
-  price: number
-  currency: string
-}
+export type CartLine = Schemas['CartLine']
 
 /** Cart is the contract's cart. */
-export interface Cart {
-  items: CartLine[]
-  total: number
-  currency: string
-}
+export type Cart = Schemas['Cart']
 
 /** OrderLine is one product of an order, at the price it was bought for. */
-export interface OrderLine {
-  productId: string
-  quantity: number
-  price: number
-  currency: string
-}
+export type OrderLine = Schemas['OrderLine']
 
 /** Order is the contract's order. */
-export interface Order {
-  orderId: string
-  userId: string
-  status: string
-  items: OrderLine[]
-  total: number
-  currency: string
-  createdAt: string
-}
+export type Order = Schemas['Order']
 
 /** Page is one page of a list: nextCursor is null on the last page. */
 export interface Page<T> {
@@ -89,13 +42,7 @@ export interface Page<T> {
 }
 
 /** UploadTarget is the presigned POST of POST /products/{productId}/image-upload-url. */
-export interface UploadTarget {
-  uploadUrl: string
-  method: 'POST'
-  fields: Record<string, string>
-  expiresAt: string
-  maxBytes: number
-}
+export type UploadTarget = Schemas['UploadTarget']
 
 /** StoreExtra is what the store gives the API layer: a way to wait between retries. */
 export interface StoreExtra {

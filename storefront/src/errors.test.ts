@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { shopApi } from './api'
+import { shopApi, type Cart } from './api'
 import { errorCode, errorMessage } from './errors'
 import { outOfStockMessage } from './pages/Checkout'
 import { makeStore } from './store'
@@ -29,7 +29,7 @@ describe('errorMessage', () => {
   })
 
   it('names the product an out_of_stock answer is about', () => {
-    const cart = { items: [{ productId: 'toys-02', name: 'Kite No. 2', quantity: 1, price: 999, currency: 'USD' }], total: 999, currency: 'USD' }
+    const cart: Cart = { items: [{ productId: 'toys-02', name: 'Kite No. 2', quantity: 1, price: 999, currency: 'USD' }], total: 999, currency: 'USD' }
     const err = { status: 409, data: { error: { code: 'out_of_stock', message: 'product toys-02 does not have the quantity asked for in stock' } } }
     expect(outOfStockMessage(cart, err)).toBe('Sorry, Kite No. 2 is out of stock in the quantity you asked for. Your cart is unchanged.')
   })

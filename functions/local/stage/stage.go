@@ -76,7 +76,7 @@ type Options struct {
 	// DynamoDBLimits are the per-key throughput limits of the stage's DynamoDB endpoint
 	// (dynproxy.ServiceLimits.Scaled(f)); zero: capacity is metered and counted, never limited.
 	DynamoDBLimits dynproxy.Limits
-	// Middleware, when set, wraps the gateways' handlers.
+	// Middleware, when set, wraps the gateways' handlers (not the S3 endpoint's).
 	Middleware func(http.Handler) http.Handler
 	// CORSOrigins are the browser origins (the storefront's) that may call the API and upload
 	// images to the stage's S3 endpoint, as the API's CORS configuration and the images
@@ -178,7 +178,9 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.serve(gateway.JSONRefusals(ln), s.edge(gw))
+	s.serve(gateway.JSONRefusals(ln), s.edge(s.withMiddleware(gw)))
+	// The bare gateway, as the execute-api endpoint: outside the API's contract (its
+	// functions refuse every request without the origin header), so no middleware.
 	s.serve(gateway.JSONRefusals(direct), gw)
 	if opts.Seed && opts.SeedImages {
 		if err := s.SeedImages(ctx); err != nil {
@@ -225,13 +227,20 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) c
 	if err := gw.Handle("GET /_local/images/{key...}", s.imagesHandler()); err != nil {
 		return nil, err
 	}
+	if err := handleDocs(gw); err != nil {
+		return nil, err
+	}
 	return gw, nil
 }
 
-func (s *Stage) serve(ln net.Listener, h http.Handler) {
-	if s.opts.Middleware != nil {
-		h = s.opts.Middleware(h)
+func (s *Stage) withMiddleware(gw http.Handler) http.Handler {
+	if s.opts.Middleware == nil {
+		return gw
 	}
+	return s.opts.Middleware(gw)
+}
+
+func (s *Stage) serve(ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn)}
 	s.servers = append(s.servers, srv)
@@ -258,7 +267,7 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.serve(gateway.JSONRefusals(ln), s.edge(gw))
+	s.serve(gateway.JSONRefusals(ln), s.edge(s.withMiddleware(gw)))
 	return "http://" + ln.Addr().String(), nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shop-serverless/shop/functions/local/contract"
 	"github.com/shop-serverless/shop/functions/local/stage"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
@@ -17,7 +18,9 @@ import (
 // Main starts a stage with opts, stores it in *st, runs the tests and stops the stage.
 // Use it as: func TestMain(m *testing.M) { os.Exit(stagetest.Main(m, stage.Options{Seed: true}, &st)) }
 //
-// The run also fails when the stage refused a function a request its grants in
+// Every request the tests send and every answer they get is validated against the API's
+// OpenAPI document (functions/manifest/openapi.json), and the run fails on any disagreement,
+// naming the route, the status and the field. It also fails when the stage refused a function a request its grants in
 // functions/manifest lack (it would be AccessDenied in the cloud) or a cache command its
 // Redis user lacks.
 func Main(m *testing.M, opts stage.Options, st **stage.Stage) int {
@@ -34,6 +37,12 @@ func MainCheckingGrants(m *testing.M, opts stage.Options, st **stage.Stage) int 
 func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	validator, err := contract.New(ctx, manifest.OpenAPI)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	opts.Middleware = validator.Wrap(opts.Middleware)
 	s, err := stage.Start(ctx, opts)
 	if err != nil {
 		// No skipping: a missing server is a failure, with the reason.
@@ -43,10 +52,17 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 	defer s.Close()
 	*st = s
 	code := m.Run()
+	// Drift is reported even when a test failed: it often says why.
+	var problems []string
+	for _, d := range validator.Drift() {
+		problems = append(problems, "contract drift: "+d)
+	}
 	if code != 0 {
+		for _, p := range problems {
+			fmt.Fprintln(os.Stderr, p)
+		}
 		return code
 	}
-	var problems []string
 	for _, d := range s.Access().Denied() {
 		problems = append(problems, "refused (not granted): "+d)
 	}
@@ -59,7 +75,7 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 		fmt.Fprintln(os.Stderr, p)
 	}
 	if len(problems) > 0 {
-		fmt.Fprintln(os.Stderr, "FAIL: the functions' grants in functions/manifest and what their code does disagree")
+		fmt.Fprintln(os.Stderr, "FAIL: the API's OpenAPI document, the functions' grants in functions/manifest and what the code does disagree")
 		return 1
 	}
 	return 0

@@ -50,7 +50,8 @@ function draftOf(f: Fields): ProductDraft | string {
   if (price === null) return 'Price must be an amount such as 12.50.'
   const stock = Number(f.stock)
   if (!Number.isSafeInteger(stock) || stock < 0) return 'Stock must be a whole number, 0 or more.'
-  return { name: f.name.trim(), description: f.description, category: f.category.trim(), price, currency, stock }
+  // A code the API does not know is its 400, shown as the form's error.
+  return { name: f.name.trim(), description: f.description, category: f.category.trim(), price, currency: currency as ProductDraft['currency'], stock }
 }
 
 function ProductForm({ initial, busy, onSave }: { initial: Fields; busy: boolean; onSave: (d: ProductDraft) => void }) {

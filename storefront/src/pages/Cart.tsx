@@ -53,7 +53,7 @@ function CartContents() {
           </ul>
           <div className="summary">
             <p className="big">
-              Total <Price amount={cart.total} currency={cart.currency} />
+              Total {cart.currency && <Price amount={cart.total} currency={cart.currency} />}
             </p>
             <button type="button" onClick={() => navigate('/checkout')}>
               Checkout

@@ -74,7 +74,7 @@ function CheckoutForm() {
           </ul>
           <div className="summary">
             <p className="big">
-              Total <Price amount={c.total} currency={c.currency} />
+              Total {c.currency && <Price amount={c.total} currency={c.currency} />}
             </p>
             <button type="button" onClick={() => void place()} disabled={state.isLoading} aria-busy={state.isLoading}>
               Place order
