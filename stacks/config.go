@@ -21,7 +21,7 @@ import (
 	"github.com/shop-serverless/shop/components/httpapi"
 	"github.com/shop-serverless/shop/components/network"
 	"github.com/shop-serverless/shop/components/table"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // project is the Pulumi project name and the namespace of its configuration keys.
@@ -126,7 +126,7 @@ type ImagesConfig struct {
 }
 
 // Throttle is a token bucket: requests per second and burst. It converts to
-// routes.Throttle, field for field.
+// manifest.Throttle, field for field.
 type Throttle struct {
 	RateLimit  float64 `json:"rateLimit"`
 	BurstLimit int     `json:"burstLimit"`
@@ -422,7 +422,7 @@ func (c *Config) Validate() error {
 	}
 	checkThrottle("api.throttle", a.Throttle)
 	for _, key := range sortedKeys(a.RouteThrottles) {
-		if !slices.ContainsFunc(routes.All, func(r routes.Route) bool { return r.Key() == key }) {
+		if !slices.ContainsFunc(manifest.All, func(r manifest.Route) bool { return r.Key() == key }) {
 			bad("api.routeThrottles", "%q is not a route of the route table", key)
 		}
 		checkThrottle("api.routeThrottles."+key, a.RouteThrottles[key])
@@ -432,11 +432,11 @@ func (c *Config) Validate() error {
 	}
 
 	for _, name := range sortedKeys(c.Functions.Overrides) {
-		if _, ok := routes.FunctionByName(name); !ok {
+		if _, ok := manifest.FunctionByName(name); !ok {
 			bad("functions.overrides", "%q is not a function of the function list", name)
 		}
 	}
-	for _, f := range routes.Functions {
+	for _, f := range manifest.Functions {
 		s := c.Functions.SizesFor(f.Name)
 		key := "functions.overrides." + f.Name
 		if s.MemoryMB < gofunc.MinMemoryMB || s.MemoryMB > gofunc.MaxMemoryMB {

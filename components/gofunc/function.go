@@ -1,6 +1,6 @@
 // Package gofunc declares one Go Lambda function: the package built by Packager, its own log
 // group, and its own IAM role allowed exactly the actions the function's entry in the shared
-// function list (functions/routes) says it uses, on exactly its resources.
+// function list (functions/manifest) says it uses, on exactly its resources.
 package gofunc
 
 import (
@@ -15,7 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/internal/iampolicy"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Lambda's fixed settings for a Go function.
@@ -67,8 +67,8 @@ const (
 // FunctionArgs configures a Function. Sizes are plain values: they are validated here and
 // the API derives its integration timeout from TimeoutSeconds.
 type FunctionArgs struct {
-	// Spec is the function's entry in routes.Functions: what it may touch.
-	Spec routes.Function
+	// Spec is the function's entry in manifest.Functions: what it may touch.
+	Spec manifest.Function
 	// FunctionName is the deployed name; empty: Spec.Name.
 	FunctionName string
 	// Archive is the zip written by Packager (pulumi.NewFileArchive keeps its exec bit).
@@ -120,8 +120,8 @@ type Function struct {
 	// FailureQueue holds the batches a stream-fed function failed for good; nil for the others.
 	FailureQueue *FailureQueue
 
-	// Spec is the function's entry in routes.Functions.
-	Spec routes.Function
+	// Spec is the function's entry in manifest.Functions.
+	Spec manifest.Function
 	// TimeoutSeconds is the function's timeout.
 	TimeoutSeconds int
 }
@@ -292,7 +292,7 @@ func notifyOnUploads(ctx *pulumi.Context, name string, a *FunctionArgs, fn *lamb
 				Id:                pulumi.String(a.Spec.Name + "-uploads"),
 				LambdaFunctionArn: fn.Arn,
 				Events:            pulumi.ToStringArray([]string{"s3:ObjectCreated:*"}),
-				FilterPrefix:      pulumi.String(routes.UploadPrefix),
+				FilterPrefix:      pulumi.String(manifest.UploadPrefix),
 			},
 		},
 	}, parent, pulumi.DependsOn([]pulumi.Resource{permission}))

@@ -4,7 +4,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // createAuthorizer declares the JWT authorizer of the user and admin routes: API Gateway
@@ -27,9 +27,9 @@ func (b *builder) createAuthorizer(gw *apigatewayv2.Api) (*apigatewayv2.Authoriz
 }
 
 // needsAuthorizer reports whether any route is for signed-in users or admins.
-func needsAuthorizer(rs []routes.Route) bool {
+func needsAuthorizer(rs []manifest.Route) bool {
 	for _, r := range rs {
-		if r.Auth != routes.Public {
+		if r.Auth != manifest.Public {
 			return true
 		}
 	}

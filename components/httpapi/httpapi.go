@@ -1,5 +1,5 @@
 // Package httpapi declares the shop's API Gateway HTTP API from the shared route table
-// (functions/routes): one Lambda proxy integration (payload 2.0) per function, one route per
+// (functions/manifest): one Lambda proxy integration (payload 2.0) per function, one route per
 // table entry, the JWT authorizer on every user and admin route, a $default stage with JSON
 // access logs and throttling, CORS, and an optional custom domain (domain.go). The JWT
 // authorizer is in authorizer.go.
@@ -18,7 +18,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/cors"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // MaxIntegrationTimeoutSeconds is API Gateway's limit for HTTP API integrations.
@@ -45,16 +45,16 @@ type APIArgs struct {
 	// APIName is the API's name; empty: the component name.
 	APIName string
 	// Routes are the routes to declare; at least one.
-	Routes []routes.Route
+	Routes []manifest.Route
 	// Targets holds the function behind the routes, by function name.
 	Targets map[string]Target
 	// Issuer and Audiences configure the JWT authorizer of user and admin routes.
 	Issuer    pulumi.StringInput
 	Audiences pulumi.StringArrayInput
 	// Throttle is the stage's default for every route without its own.
-	Throttle routes.Throttle
+	Throttle manifest.Throttle
 	// RouteThrottles override the route table's per-route throttles, by route key.
-	RouteThrottles map[string]routes.Throttle
+	RouteThrottles map[string]manifest.Throttle
 	// CORSOrigins may call the API from a browser; none and no SiteOrigin: no CORS
 	// configuration.
 	CORSOrigins []string
@@ -202,10 +202,10 @@ func (b *builder) createAPI() (*apigatewayv2.Api, error) {
 		}
 		apiArgs.CorsConfiguration = &apigatewayv2.ApiCorsConfigurationArgs{
 			AllowOrigins:  origins,
-			AllowMethods:  pulumi.ToStringArray(routes.CORSMethods(a.Routes)),
-			AllowHeaders:  pulumi.ToStringArray(routes.CORSAllowHeaders),
-			ExposeHeaders: pulumi.ToStringArray(routes.CORSExposeHeaders),
-			MaxAge:        pulumi.Int(routes.CORSMaxAge),
+			AllowMethods:  pulumi.ToStringArray(manifest.CORSMethods(a.Routes)),
+			AllowHeaders:  pulumi.ToStringArray(manifest.CORSAllowHeaders),
+			ExposeHeaders: pulumi.ToStringArray(manifest.CORSExposeHeaders),
+			MaxAge:        pulumi.Int(manifest.CORSMaxAge),
 		}
 	}
 	return apigatewayv2.NewApi(b.ctx, b.child("api"), apiArgs, b.parent)
@@ -262,7 +262,7 @@ func (b *builder) createRoutes(gw *apigatewayv2.Api, integrations map[string]*ap
 			AuthorizationType: pulumi.String("NONE"),
 			OperationName:     pulumi.String(operationName(r)),
 		}
-		if r.Auth != routes.Public {
+		if r.Auth != manifest.Public {
 			routeArgs.AuthorizationType = pulumi.String("JWT")
 			routeArgs.AuthorizerId = authorizer.ID()
 		}
@@ -327,7 +327,7 @@ func (b *builder) routeSettings() apigatewayv2.StageRouteSettingArray {
 // RouteSourcePath is the part of a request's execute-api ARN after the API id for one route:
 // "$default/GET/products/*" for GET /products/{productId}. A path parameter becomes "*",
 // which is what the request ARN holds there (the request's own value).
-func RouteSourcePath(r routes.Route) string {
+func RouteSourcePath(r manifest.Route) string {
 	segments := strings.Split(strings.TrimPrefix(r.Path, "/"), "/")
 	for i, seg := range segments {
 		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
@@ -343,14 +343,14 @@ func IntegrationTimeoutMillis(functionTimeoutSeconds int) int {
 }
 
 // routeThrottle is the route's own throttle: the override, else the route table's.
-func routeThrottle(r routes.Route, overrides map[string]routes.Throttle) (routes.Throttle, bool) {
+func routeThrottle(r manifest.Route, overrides map[string]manifest.Throttle) (manifest.Throttle, bool) {
 	if t, ok := overrides[r.Key()]; ok {
 		return t, true
 	}
 	if r.Throttle != nil {
 		return *r.Throttle, true
 	}
-	return routes.Throttle{}, false
+	return manifest.Throttle{}, false
 }
 
 func (a *APIArgs) validate() error {
@@ -365,7 +365,7 @@ func (a *APIArgs) validate() error {
 		}
 		keys[r.Key()] = true
 		switch r.Auth {
-		case routes.Public, routes.User, routes.Admin:
+		case manifest.Public, manifest.User, manifest.Admin:
 		default:
 			errs = append(errs, fmt.Errorf("route %q: unknown auth %q", r.Key(), r.Auth))
 		}
@@ -420,7 +420,7 @@ func (a *APIArgs) validate() error {
 	return errors.Join(errs...)
 }
 
-func checkThrottle(what string, t routes.Throttle) []error {
+func checkThrottle(what string, t manifest.Throttle) []error {
 	if t.RateLimit <= 0 || t.BurstLimit <= 0 {
 		return []error{fmt.Errorf("%s throttle needs a positive rate and burst (got %v/s, burst %d)", what, t.RateLimit, t.BurstLimit)}
 	}
@@ -428,7 +428,7 @@ func checkThrottle(what string, t routes.Throttle) []error {
 }
 
 // functionsOf lists the functions behind the routes, each once, in first-seen order.
-func functionsOf(rs []routes.Route) []string {
+func functionsOf(rs []manifest.Route) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range rs {
@@ -459,7 +459,7 @@ func slug(key string) string {
 
 // operationName names a route in logs and SDKs: "GET /products/{productId}" ->
 // "getProductsProductId".
-func operationName(r routes.Route) string {
+func operationName(r manifest.Route) string {
 	var b strings.Builder
 	b.WriteString(strings.ToLower(r.Method))
 	upper := true
