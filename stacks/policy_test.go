@@ -48,17 +48,7 @@ func forEachStack(t *testing.T, check func(t *testing.T, stack string, m *awsmoc
 }
 
 // policy is an IAM policy document as AWS receives it.
-type policy struct {
-	Version   string
-	Statement []struct {
-		Sid       string
-		Effect    string
-		Principal any
-		Action    []string
-		Resource  []string
-		Condition map[string]map[string][]string
-	}
-}
+type policy = awsmock.Policy
 
 func parsePolicy(t *testing.T, r awsmock.Resource, key string) policy {
 	t.Helper()
