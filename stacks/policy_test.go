@@ -569,8 +569,8 @@ func TestPolicyAlarmsHaveActions(t *testing.T) {
 		}
 		topicArn := "arn:aws:sns:" + awsmock.DefaultRegion + ":" + awsmock.DefaultAccount + ":" + topics[0].Inputs["name"].(string)
 		alarms := m.OfType("aws:cloudwatch/metricAlarm:MetricAlarm")
-		// Per function 3, API 2, per table 1, the cache at least 3.
-		if min := 3*len(manifest.Functions) + 2 + len(tables.All) + 3; len(alarms) < min {
+		// Per function 3, API 2, per table 3, the cache at least 3.
+		if min := 3*len(manifest.Functions) + 2 + 3*len(tables.All) + 3; len(alarms) < min {
 			t.Errorf("%d alarms, want at least %d", len(alarms), min)
 		}
 		for _, a := range alarms {
@@ -587,6 +587,32 @@ func TestPolicyAlarmsHaveActions(t *testing.T) {
 		}
 		if len(m.OfType("aws:cloudwatch/dashboard:Dashboard")) != 1 {
 			t.Error("no dashboard")
+		}
+	})
+}
+
+// TestPolicyTableThrottlingPages: a hot item past its partition's limits pages someone, for
+// every table: throttled reads, throttled writes and throttled transactions each raise an
+// alarm on the first event.
+func TestPolicyTableThrottlingPages(t *testing.T) {
+	forEachStack(t, func(t *testing.T, _ string, m *awsmock.Mocks) {
+		for _, tb := range m.OfType("aws:dynamodb/table:Table") {
+			for _, want := range []struct{ metric, operation string }{
+				{"ReadThrottleEvents", ""}, {"WriteThrottleEvents", ""}, {"ThrottledRequests", "TransactWriteItems"},
+			} {
+				watched := false
+				for _, a := range m.OfType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+					if a.Inputs["namespace"] == "AWS/DynamoDB" && a.Inputs["metricName"] == want.metric && a.Inputs["threshold"] == 1.0 &&
+						a.Inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold" &&
+						get(a.Inputs, "dimensions", "TableName") == tb.Inputs["name"] &&
+						(want.operation == "" || get(a.Inputs, "dimensions", "Operation") == want.operation) {
+						watched = true
+					}
+				}
+				if !watched {
+					t.Errorf("table %s: no alarm on %s %s", tb.Name, want.metric, want.operation)
+				}
+			}
 		}
 	})
 }

@@ -95,7 +95,10 @@ func dashboardBody(a *MonitoringArgs) pulumi.StringOutput {
 				[]any{"AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", t})
 			throttles = append(throttles,
 				[]any{"AWS/DynamoDB", "ReadThrottleEvents", "TableName", t},
-				[]any{"AWS/DynamoDB", "WriteThrottleEvents", "TableName", t})
+				[]any{"AWS/DynamoDB", "WriteThrottleEvents", "TableName", t},
+				// The share of those that hit one partition's (one hot key's) limits.
+				[]any{"AWS/DynamoDB", "WriteKeyRangeThroughputThrottleEvents", "TableName", t},
+				[]any{"AWS/DynamoDB", "ThrottledRequests", "TableName", t, "Operation", "TransactWriteItems"})
 		}
 		add("DynamoDB consumed capacity", "Sum", capacity)
 		add("DynamoDB throttles", "Sum", throttles)

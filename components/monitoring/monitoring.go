@@ -285,29 +285,19 @@ func alarms(a *MonitoringArgs) []alarm {
 		)
 	}
 	for _, tb := range a.Tables {
-		metric := func(id, name string) *cloudwatch.MetricAlarmMetricQueryArgs {
-			return &cloudwatch.MetricAlarmMetricQueryArgs{
-				Id: pulumi.String(id),
-				Metric: &cloudwatch.MetricAlarmMetricQueryMetricArgs{
-					Namespace:  pulumi.String("AWS/DynamoDB"),
-					MetricName: pulumi.String(name),
-					Dimensions: pulumi.StringMap{"TableName": tb.TableName},
-					Period:     pulumi.Int(period),
-					Stat:       pulumi.String("Sum"),
-				},
-				ReturnData: pulumi.Bool(false),
-			}
-		}
-		out = append(out, alarm{role: "table-" + tb.Key + "-throttles", description: "table " + tb.Key + " throttled reads or writes",
-			threshold: 1, evaluationPeriods: 1,
-			queries: cloudwatch.MetricAlarmMetricQueryArray{
-				metric("reads", "ReadThrottleEvents"),
-				metric("writes", "WriteThrottleEvents"),
-				&cloudwatch.MetricAlarmMetricQueryArgs{
-					Id: pulumi.String("throttled"), Label: pulumi.String("throttled requests"),
-					Expression: pulumi.String("reads + writes"), ReturnData: pulumi.Bool(true),
-				},
-			}})
+		// A hot item past its partition's limits shows as throttle events of its table (reads
+		// and writes apart), and as throttled transactions, which checkout retries and then
+		// answers 503: any of them pages.
+		dims := pulumi.StringMap{"TableName": tb.TableName}
+		out = append(out,
+			alarm{role: "table-" + tb.Key + "-read-throttles", description: "table " + tb.Key + " throttled reads",
+				namespace: "AWS/DynamoDB", metric: "ReadThrottleEvents", dimensions: dims, statistic: "Sum", threshold: 1, evaluationPeriods: 1},
+			alarm{role: "table-" + tb.Key + "-write-throttles", description: "table " + tb.Key + " throttled writes",
+				namespace: "AWS/DynamoDB", metric: "WriteThrottleEvents", dimensions: dims, statistic: "Sum", threshold: 1, evaluationPeriods: 1},
+			alarm{role: "table-" + tb.Key + "-transaction-throttles", description: "table " + tb.Key + " throttled transactions (TransactWriteItems)",
+				namespace: "AWS/DynamoDB", metric: "ThrottledRequests", statistic: "Sum", threshold: 1, evaluationPeriods: 1,
+				dimensions: pulumi.StringMap{"TableName": tb.TableName, "Operation": pulumi.String("TransactWriteItems")}},
+		)
 	}
 	for _, q := range a.Queues {
 		out = append(out, alarm{role: "queue-" + q.Key + "-depth", description: q.Description,

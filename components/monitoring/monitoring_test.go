@@ -38,7 +38,7 @@ func TestMonitoring(t *testing.T) {
 			wantAlarms: []string{
 				"function-catalog-errors", "function-catalog-throttles", "function-catalog-duration",
 				"function-orders-errors", "function-orders-throttles", "function-orders-duration",
-				"api-5xx", "api-latency", "table-products-throttles",
+				"api-5xx", "api-latency", "table-products-read-throttles", "table-products-write-throttles", "table-products-transaction-throttles",
 				"cache-c-001-cpu", "cache-c-001-memory", "cache-c-001-evictions", "cache-c-002-cpu", "cache-c-002-memory", "cache-c-002-evictions",
 			},
 		},
@@ -51,7 +51,7 @@ func TestMonitoring(t *testing.T) {
 			wantAlarms: []string{
 				"function-catalog-errors", "function-catalog-throttles", "function-catalog-duration",
 				"function-orders-errors", "function-orders-throttles", "function-orders-duration",
-				"api-5xx", "api-latency", "table-products-throttles", "queue-invalidator-failures-depth",
+				"api-5xx", "api-latency", "table-products-read-throttles", "table-products-write-throttles", "table-products-transaction-throttles", "queue-invalidator-failures-depth",
 				"cache-c-001-cpu", "cache-c-001-memory", "cache-c-001-evictions",
 			},
 		},
@@ -64,7 +64,7 @@ func TestMonitoring(t *testing.T) {
 			wantAlarms: []string{
 				"function-catalog-errors", "function-catalog-throttles", "function-catalog-duration",
 				"function-orders-errors", "function-orders-throttles", "function-orders-duration",
-				"api-5xx", "api-latency", "table-products-throttles",
+				"api-5xx", "api-latency", "table-products-read-throttles", "table-products-write-throttles", "table-products-transaction-throttles",
 				"cache-evictions", "cache-throttled", "cache-ecpu", "cache-memory",
 			},
 			wantEmail: true,
@@ -118,9 +118,17 @@ func TestMonitoring(t *testing.T) {
 					t.Errorf("queue depth alarm = %v", in)
 				}
 			}
-			thr, _ := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-table-products-throttles")
-			if q := thr.Inputs["metricQueries"].([]any); len(q) != 3 {
-				t.Errorf("table throttle queries = %v", q)
+			for alarm, want := range map[string]struct{ metric, operation string }{
+				"read-throttles":        {"ReadThrottleEvents", ""},
+				"write-throttles":       {"WriteThrottleEvents", ""},
+				"transaction-throttles": {"ThrottledRequests", "TransactWriteItems"},
+			} {
+				thr, _ := m.Named("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-table-products-"+alarm)
+				dims, _ := thr.Inputs["dimensions"].(map[string]any)
+				if thr.Inputs["namespace"] != "AWS/DynamoDB" || thr.Inputs["metricName"] != want.metric || thr.Inputs["threshold"] != 1.0 ||
+					thr.Inputs["statistic"] != "Sum" || dims["TableName"] != "shop-test-products" || (want.operation != "" && dims["Operation"] != want.operation) {
+					t.Errorf("table %s alarm = %v", alarm, thr.Inputs)
+				}
 			}
 			subs := m.OfType("aws:sns/topicSubscription:TopicSubscription")
 			if (len(subs) == 1) != tt.wantEmail {
@@ -148,7 +156,8 @@ func TestMonitoring(t *testing.T) {
 			if err := json.Unmarshal([]byte(dash.Inputs["dashboardBody"].(string)), &body); err != nil {
 				t.Fatal(err)
 			}
-			if len(body.Widgets) != 10 || !strings.Contains(dash.Inputs["dashboardBody"].(string), "shop-test-orders") {
+			if len(body.Widgets) != 10 || !strings.Contains(dash.Inputs["dashboardBody"].(string), "shop-test-orders") ||
+				!strings.Contains(dash.Inputs["dashboardBody"].(string), `"ThrottledRequests","TableName","shop-test-products","Operation","TransactWriteItems"`) {
 				t.Errorf("dashboard = %s", dash.Inputs["dashboardBody"])
 			}
 		})

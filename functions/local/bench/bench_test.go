@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,30 +22,44 @@ var smoke = Config{
 	FlashAttempts:     200,
 	FlashRetryPercent: 10,
 	ColdStarts:        2,
+	LimitScale:        0.1,
+	HotSKUStock:       20,
+	HotSKUShoppers:    200,
+	HotSKUShards:      10,
+	HotSKUScale:       0.01,
+	CostReadDuration:  time.Second,
+	CostSaleStock:     10,
+	CostSaleAttempts:  100,
 }
 
+// TestBenchSmoke runs every scenario, or those $BENCH_SCENARIOS names (comma-separated).
 func TestBenchSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	rep, err := Run(ctx, smoke, logWriter{t})
+	cfg := smoke
+	if only := os.Getenv("BENCH_SCENARIOS"); only != "" {
+		cfg.Only = strings.Split(only, ",")
+	}
+	rep, err := Run(ctx, cfg, logWriter{t})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ran := func(name string) bool { return slices.Contains(rep.Scenarios, name) }
 	h := rep.HotRead
-	if h.CachedRPS <= 0 || h.NaiveRPS <= 0 || h.CachedP50Ms <= 0 || h.FloorHTTPP50Ms <= 0 || h.RedisGetP50Ms <= 0 {
+	if ran("hot_read") && (h.CachedRPS <= 0 || h.NaiveRPS <= 0 || h.CachedP50Ms <= 0 || h.FloorHTTPP50Ms <= 0 || h.RedisGetP50Ms <= 0) {
 		t.Errorf("hot_read figures missing: %+v", h)
 	}
-	if s := rep.Stampede; s.DBReads != 1 || s.NaiveDBReads < int64(s.Instances) {
+	if s := rep.Stampede; ran("stampede") && (s.DBReads != 1 || s.NaiveDBReads < int64(s.Instances)) {
 		t.Errorf("stampede: %+v, want 1 read for ours and at least one per instance for naive", s)
 	}
 	f := rep.FlashSale
-	if f.Confirmed != f.Stock || f.Oversold != 0 || f.Duplicates != 0 || f.SoldOutDBWrites != 0 || f.Errors != 0 {
+	if ran("flash_sale") && (f.Confirmed != f.Stock || f.Oversold != 0 || f.Duplicates != 0 || f.SoldOutDBWrites != 0 || f.Errors != 0) {
 		t.Errorf("flash_sale: %+v", f)
 	}
-	if d := rep.RedisDown; d.Errors != 0 || d.OutageRequests == 0 {
+	if d := rep.RedisDown; ran("redis_down") && (d.Errors != 0 || d.OutageRequests == 0) {
 		t.Errorf("redis_down: %+v, want requests during the outage and no errors", d)
 	}
-	if len(rep.ColdStart) == 0 {
+	if ran("cold_start") && len(rep.ColdStart) == 0 {
 		t.Error("no cold start measured")
 	}
 	for name, c := range rep.ColdStart {
@@ -59,6 +74,18 @@ func TestBenchSmoke(t *testing.T) {
 		if !a.Reproducible || a.ZipBytes == 0 || len(a.SHA256) != 64 {
 			t.Errorf("artifact %s: %+v", name, a)
 		}
+	}
+	if ran("hot_sku") {
+		checkHotSKU(t, rep.HotSKU)
+	}
+	if ran("cost") {
+		checkCost(t, rep.Cost)
+	}
+	var table strings.Builder
+	printTable(&table, rep)
+	t.Log("\n" + table.String())
+	if len(rep.Series) == 0 {
+		return
 	}
 	out := filepath.Join(t.TempDir(), "report.png")
 	if err := writePlot(rep.Series, out); err != nil {
@@ -75,4 +102,38 @@ type logWriter struct{ t *testing.T }
 func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// checkHotSKU: every run sold its stock with no oversell, no duplicate and every order
+// readable; one shard was throttled and every answer kept to the contract.
+func checkHotSKU(t *testing.T, h *HotSKU) {
+	t.Helper()
+	if h == nil || len(h.Runs) == 0 {
+		t.Fatal("hot_sku: no run")
+	}
+	for _, r := range h.Runs {
+		if r.Confirmed != r.Stock || r.Oversold != 0 || r.Duplicates != 0 || r.Unreadable != 0 || r.OutOfContract != 0 || len(r.Unfinished) != 0 || r.UnitsPerS <= 0 {
+			t.Errorf("hot_sku: %+v", r)
+		}
+	}
+	if h.Runs[0].Throttled == 0 {
+		t.Errorf("hot_sku: one shard was never throttled: %+v", h.Runs[0])
+	}
+}
+
+// checkCost: the model priced what was measured, for both stacks.
+func checkCost(t *testing.T, c *CostReport) {
+	t.Helper()
+	if c == nil || len(c.Stacks) != 2 {
+		t.Fatalf("cost: %+v", c)
+	}
+	if c.NaiveReads.ReadUnits <= 0 || c.CachedReads.ReadUnits >= c.NaiveReads.ReadUnits || c.GatedOrders == 0 || c.UngatedOrders == 0 ||
+		c.UngatedSale.WriteUnits <= c.GatedSale.WriteUnits {
+		t.Errorf("cost measured: %+v", c)
+	}
+	for _, s := range c.Stacks {
+		if s.PerMillionCached.Total <= 0 || s.PerMillionNaive.Total <= s.PerMillionCached.Total || s.PerThousandGated.Total <= 0 {
+			t.Errorf("cost %s: %+v", s.Stack, s)
+		}
+	}
 }

@@ -14,12 +14,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shop-serverless/shop/functions/local/dynproxy"
 	"github.com/shop-serverless/shop/functions/local/stage"
 )
 
@@ -40,6 +42,20 @@ type Config struct {
 	// Storefront measures the built storefront in Chromium (Lighthouse, Playwright): a
 	// minute or two, so only in `make bench`.
 	Storefront bool
+	// LimitScale scales DynamoDB's per-key limits for the scenarios that run with them on:
+	// 0.1 shows at 100 write units a second per key what the cloud does at 1,000.
+	LimitScale float64
+	// HotSKUStock units are sold to HotSKUShoppers, on 1 shard and on HotSKUShards, with
+	// the per-key limits scaled by HotSKUScale: low enough that one key's limit, not how
+	// fast DynamoDB Local commits transactions on one item, is what one shard meets.
+	HotSKUStock, HotSKUShoppers, HotSKUShards int
+	HotSKUScale                               float64
+	// CostReadDuration is each read load the cost model measures; CostSaleStock units are
+	// sold to CostSaleAttempts shoppers, with the gate and without.
+	CostReadDuration                time.Duration
+	CostSaleStock, CostSaleAttempts int
+	// Only, when set, runs just these scenarios ($BENCH_SCENARIOS, comma-separated).
+	Only []string
 }
 
 // Full is `make bench`.
@@ -55,6 +71,14 @@ var Full = Config{
 	ColdStarts:        20,
 	CleanRebuild:      true,
 	Storefront:        true,
+	LimitScale:        0.1,
+	HotSKUStock:       200,
+	HotSKUShoppers:    2000,
+	HotSKUShards:      10,
+	HotSKUScale:       0.02,
+	CostReadDuration:  5 * time.Second,
+	CostSaleStock:     100,
+	CostSaleAttempts:  2000,
 }
 
 func main() {
@@ -67,7 +91,11 @@ func main() {
 	if path == "" {
 		path = "bench-report.json"
 	}
-	rep, err := Run(ctx, Full, os.Stderr)
+	cfg := Full
+	if only := os.Getenv("BENCH_SCENARIOS"); only != "" {
+		cfg.Only = strings.Split(only, ",")
+	}
+	rep, err := Run(ctx, cfg, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -78,12 +106,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	png := strings.TrimSuffix(path, ".json") + ".png"
-	if err := writePlot(rep.Series, png); err != nil {
-		fmt.Fprintln(os.Stderr, "bench: plot:", err)
-		os.Exit(1)
+	fmt.Printf("\nreport: %s\n", path)
+	// Only the latency scenarios draw; a run of others has no plot.
+	if len(rep.Series) > 0 {
+		png := strings.TrimSuffix(path, ".json") + ".png"
+		if err := writePlot(rep.Series, png); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: plot:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("plot:   %s\n", png)
 	}
-	fmt.Printf("\nreport: %s\nplot:   %s\n", path, png)
 }
 
 type quietRedis struct{}
@@ -110,24 +142,36 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// limited scenarios run with DynamoDB's per-key limits on (scaled; hot_sku sets its own).
+	// The read loads run
+	// without: they reach this machine's full read rate, near the cloud's, so a limit scaled
+	// down for a slower machine would throttle what the service would not; the cost model
+	// counts what requests use, not how fast they may go.
 	scenarios := []struct {
-		name string
-		run  func() error
+		name    string
+		limited bool
+		run     func() error
 	}{
-		{"hot_read", func() error { return runHotRead(ctx, st, naiveURL, cfg.Workers, cfg.HotReadDuration, rep) }},
-		{"stampede", func() error { return runStampede(ctx, st, cfg.StampedeRequests, cfg.StampedeInstances, rep) }},
-		{"flash_sale", func() error { return runFlashSale(ctx, st, m, cfg, rep) }},
-		{"redis_down", func() error { return runRedisDown(ctx, st, cfg.Workers, cfg.RedisDownDuration, rep) }},
-		{"cold_start", func() error { return runColdStart(ctx, st, cfg.ColdStarts, rep) }},
-		{"artifacts", func() error { return runArtifacts(ctx, cfg.CleanRebuild, rep) }},
-	}
-	if cfg.Storefront {
-		scenarios = append(scenarios, struct {
-			name string
-			run  func() error
-		}{"storefront", func() error { return runStorefront(ctx, rep) }})
+		{"hot_read", false, func() error { return runHotRead(ctx, st, naiveURL, cfg.Workers, cfg.HotReadDuration, rep) }},
+		{"stampede", true, func() error { return runStampede(ctx, st, cfg.StampedeRequests, cfg.StampedeInstances, rep) }},
+		{"flash_sale", true, func() error { return runFlashSale(ctx, st, m, cfg, rep) }},
+		{"hot_sku", true, func() error { return runHotSKU(ctx, st, cfg, rep) }},
+		{"cost", false, func() error { return runCost(ctx, st, naiveURL, cfg, rep) }},
+		{"redis_down", false, func() error { return runRedisDown(ctx, st, cfg.Workers, cfg.RedisDownDuration, rep) }},
+		{"cold_start", false, func() error { return runColdStart(ctx, st, cfg.ColdStarts, rep) }},
+		{"artifacts", false, func() error { return runArtifacts(ctx, cfg.CleanRebuild, rep) }},
+		{"storefront", false, func() error { return runStorefront(ctx, rep) }},
 	}
 	for _, s := range scenarios {
+		if (s.name == "storefront" && !cfg.Storefront) || (len(cfg.Only) > 0 && !slices.Contains(cfg.Only, s.name)) {
+			continue
+		}
+		limits := dynproxy.Limits{}
+		if s.limited {
+			limits = dynproxy.ServiceLimits.Scaled(cfg.LimitScale)
+		}
+		st.DynamoDB().SetLimits(limits)
+		rep.Scenarios = append(rep.Scenarios, s.name)
 		step("%s ...", s.name)
 		t0 := time.Now()
 		if err := s.run(); err != nil {
@@ -171,6 +215,8 @@ func evaluate(r *Report) []Target {
 			fmt.Sprintf("%.2f MiB, reproducible %v", float64(a.ZipBytes)/(1<<20), a.Reproducible),
 			a.ZipBytes <= 6<<20 && a.Reproducible})
 	}
+	ts = append(ts, hotSKUTargets(r)...)
+	ts = append(ts, costTargets(r)...)
 	if sf := r.Storefront; sf != nil {
 		for _, page := range sortedKeys(sf.Pages) {
 			p := sf.Pages[page]
@@ -186,27 +232,42 @@ func evaluate(r *Report) []Target {
 			fmt.Sprintf("%.1f KB in %d scripts", float64(sf.CatalogJSGzipBytes)/1024, len(sf.CatalogJS)),
 			sf.CatalogJSGzipBytes <= 120*1024})
 	}
-	return ts
+	// Only the targets of the scenarios that ran.
+	return slices.DeleteFunc(ts, func(t Target) bool {
+		name, _, _ := strings.Cut(t.Name, ":")
+		return !slices.Contains(r.Scenarios, name)
+	})
 }
 
 func printTable(w io.Writer, r *Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	h := r.HotRead
+	ran := func(name string) bool { return slices.Contains(r.Scenarios, name) }
 	fmt.Fprintf(tw, "scenario\tfigure\tvalue\n")
-	fmt.Fprintf(tw, "hot_read\tcached p50 / p99\t%.2f / %.2f ms\n", h.CachedP50Ms, h.CachedP99Ms)
-	fmt.Fprintf(tw, "\tcached req/s\t%.0f\n", h.CachedRPS)
-	fmt.Fprintf(tw, "\tfloor: GET /health p50\t%.2f ms\n", h.FloorHTTPP50Ms)
-	fmt.Fprintf(tw, "\tfloor: Redis GET p50\t%.3f ms\n", h.RedisGetP50Ms)
-	fmt.Fprintf(tw, "\tnaive (DynamoDB) p50, req/s\t%.2f ms, %.0f\n", h.NaiveP50Ms, h.NaiveRPS)
+	if ran("hot_read") {
+		fmt.Fprintf(tw, "hot_read\tcached p50 / p99\t%.2f / %.2f ms\n", h.CachedP50Ms, h.CachedP99Ms)
+		fmt.Fprintf(tw, "\tcached req/s\t%.0f\n", h.CachedRPS)
+		fmt.Fprintf(tw, "\tfloor: GET /health p50\t%.2f ms\n", h.FloorHTTPP50Ms)
+		fmt.Fprintf(tw, "\tfloor: Redis GET p50\t%.3f ms\n", h.RedisGetP50Ms)
+		fmt.Fprintf(tw, "\tnaive (DynamoDB) p50, req/s\t%.2f ms, %.0f\n", h.NaiveP50Ms, h.NaiveRPS)
+	}
 	s := r.Stampede
-	fmt.Fprintf(tw, "stampede\tDynamoDB reads, ours / naive\t%d / %d  (%d requests, %d instances)\n", s.DBReads, s.NaiveDBReads, s.Requests, s.Instances)
+	if ran("stampede") {
+		fmt.Fprintf(tw, "stampede\tDynamoDB reads, ours / naive\t%d / %d  (%d requests, %d instances)\n", s.DBReads, s.NaiveDBReads, s.Requests, s.Instances)
+	}
 	f := r.FlashSale
-	fmt.Fprintf(tw, "flash_sale\tconfirmed of stock\t%d of %d  (%d attempts + %d retries)\n", f.Confirmed, f.Stock, f.Attempts, f.Retries)
-	fmt.Fprintf(tw, "\toversold, duplicates\t%d, %d\n", f.Oversold, f.Duplicates)
-	fmt.Fprintf(tw, "\tDynamoDB writes on sold-out attempts\t%d\n", f.SoldOutDBWrites)
-	fmt.Fprintf(tw, "\torders/s\t%.0f\n", f.OrdersPerS)
+	if ran("flash_sale") {
+		fmt.Fprintf(tw, "flash_sale\tconfirmed of stock\t%d of %d  (%d attempts + %d retries)\n", f.Confirmed, f.Stock, f.Attempts, f.Retries)
+		fmt.Fprintf(tw, "\toversold, duplicates\t%d, %d\n", f.Oversold, f.Duplicates)
+		fmt.Fprintf(tw, "\tDynamoDB writes on sold-out attempts\t%d\n", f.SoldOutDBWrites)
+		fmt.Fprintf(tw, "\torders/s\t%.0f\n", f.OrdersPerS)
+	}
+	printHotSKU(tw, r.HotSKU)
+	printCost(tw, r.Cost)
 	d := r.RedisDown
-	fmt.Fprintf(tw, "redis_down\terrors, p99 during outage\t%d, %.2f ms  (%d requests)\n", d.Errors, d.P99Ms, d.Requests)
+	if ran("redis_down") {
+		fmt.Fprintf(tw, "redis_down\terrors, p99 during outage\t%d, %.2f ms  (%d requests)\n", d.Errors, d.P99Ms, d.Requests)
+	}
 	for _, name := range sortedKeys(r.ColdStart) {
 		c := r.ColdStart[name]
 		fmt.Fprintf(tw, "cold_start\t%s init p50 (hello-world)\t%.1f ms (%.1f ms)\n", name, c.InitP50Ms, c.HelloInitP50Ms)

@@ -3,13 +3,17 @@ package main
 // Report is the JSON report `make bench` writes to $BENCH_REPORT. Every figure is measured in
 // one run; targets are ratios against references of the same run.
 type Report struct {
-	Machine   Machine              `json:"machine"`
+	Machine Machine `json:"machine"`
+	// Scenarios are the scenarios this run measured, in order.
+	Scenarios []string             `json:"scenarios"`
 	HotRead   HotRead              `json:"hot_read"`
 	Stampede  Stampede             `json:"stampede"`
 	FlashSale FlashSale            `json:"flash_sale"`
 	RedisDown RedisDown            `json:"redis_down"`
 	ColdStart map[string]ColdStart `json:"cold_start"`
 	Artifacts map[string]Artifact  `json:"artifacts"`
+	HotSKU    *HotSKU              `json:"hot_sku,omitempty"`
+	Cost      *CostReport          `json:"cost,omitempty"`
 	// Storefront is nil when the run leaves the storefront out (the smoke test).
 	Storefront *Storefront          `json:"storefront,omitempty"`
 	Targets    []Target             `json:"targets"`
@@ -122,4 +126,63 @@ type Target struct {
 	Name     string `json:"name"`
 	Measured string `json:"measured"`
 	Met      bool   `json:"met"`
+}
+
+// HotSKU is a sale of one product with the per-key limit on, per shard count.
+type HotSKU struct {
+	// Limits are the per-key limits of the run (the service's, scaled).
+	WriteUnitsPerKey float64   `json:"write_units_per_key"`
+	Runs             []HotSale `json:"runs"`
+	Note             string    `json:"note,omitempty"`
+}
+
+// HotSale is one run of the hot product's sale.
+type HotSale struct {
+	Shards    int `json:"shards"`
+	Stock     int `json:"stock"`
+	Shoppers  int `json:"shoppers"`
+	Confirmed int `json:"confirmed"`
+	// UnitsPerS is units sold per second, from the start to the last confirmed order.
+	UnitsPerS  float64 `json:"units_per_s"`
+	Oversold   int     `json:"oversold"`
+	Duplicates int     `json:"duplicates"`
+	// Unreadable counts confirmed orders GET /orders/{id} did not return.
+	Unreadable int `json:"unreadable"`
+	// Throttled is how many DynamoDB requests the endpoint refused for the key's limit.
+	Throttled int64 `json:"throttled"`
+	// Answers counts the answers by status; OutOfContract those outside 2xx, 409 and 503
+	// with Retry-After.
+	Answers       map[int]int `json:"answers"`
+	OutOfContract int         `json:"out_of_contract"`
+	// Unfinished counts, by error, the shoppers who got neither an order nor sold out
+	// (a transport error, or still told to retry after 60 tries).
+	Unfinished map[string]int `json:"unfinished,omitempty"`
+}
+
+// CostReport is what reads and sales used, priced per stack.
+type CostReport struct {
+	CachedReads   Work        `json:"cached_reads"`
+	NaiveReads    Work        `json:"naive_reads"`
+	GatedSale     Work        `json:"gated_sale"`
+	UngatedSale   Work        `json:"ungated_sale"`
+	GatedOrders   int         `json:"gated_orders"`
+	UngatedOrders int         `json:"ungated_orders"`
+	Stacks        []StackCost `json:"stacks"`
+}
+
+// StackCost is the cost model applied to one stack's configuration, in USD.
+type StackCost struct {
+	Stack     string `json:"stack"`
+	CatalogMB int    `json:"catalog_mb"`
+	OrdersMB  int    `json:"orders_mb"`
+	// CacheMonthlyUSD is the node-based cache's fixed price; its calls then cost nothing more.
+	CacheMonthlyUSD     float64 `json:"cache_monthly_usd"`
+	CacheChargedPerCall bool    `json:"cache_charged_per_call"`
+	PerMillionCached    Cost    `json:"per_million_cached_reads"`
+	PerMillionNaive     Cost    `json:"per_million_naive_reads"`
+	// PerMillionCachedCDN adds CloudFront's requests and transfer in front of the API.
+	PerMillionCachedCDN  Cost  `json:"per_million_cached_reads_behind_cloudfront"`
+	PerThousandGated     Cost  `json:"per_thousand_orders_gated"`
+	PerThousandUngated   Cost  `json:"per_thousand_orders_ungated"`
+	ResponseBytesPerRead int64 `json:"response_bytes_per_read"`
 }

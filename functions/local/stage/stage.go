@@ -26,6 +26,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/internal/reviews"
 	"github.com/shop-serverless/shop/functions/local/access"
+	"github.com/shop-serverless/shop/functions/local/dynproxy"
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/manifest"
@@ -70,6 +71,9 @@ type Options struct {
 	// DynamoDBClient, when set, wraps the HTTP client of each function's DynamoDB client;
 	// the benchmarks count a function's DynamoDB requests with it.
 	DynamoDBClient func(function string, next dynamodb.HTTPClient) dynamodb.HTTPClient
+	// DynamoDBLimits are the per-key throughput limits of the stage's DynamoDB endpoint
+	// (dynproxy.ServiceLimits.Scaled(f)); zero: capacity is metered and counted, never limited.
+	DynamoDBLimits dynproxy.Limits
 	// Middleware, when set, wraps the gateways' handlers.
 	Middleware func(http.Handler) http.Handler
 	// CORSOrigins are the browser origins (the storefront's) that may call the API and upload
@@ -97,6 +101,9 @@ type Stage struct {
 	clients    []*clients.Clients
 	// s3URL is the S3 endpoint functions and browsers get: s3rver behind S3's checks (images.go).
 	s3URL string
+	// dynamoURL is the DynamoDB endpoint functions get: DynamoDB Local behind dynamo (dynamodb.go).
+	dynamoURL string
+	dynamo    *dynproxy.Proxy
 }
 
 // Start starts the servers, creates the tables and bucket and serves the gateway. On error,
@@ -126,6 +133,9 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 			s.Close()
 		}
 	}()
+	if err = s.serveDynamoDB(); err != nil {
+		return nil, err
+	}
 	if err = s.serveS3(ctx); err != nil {
 		return nil, err
 	}
@@ -251,10 +261,11 @@ func (s *Stage) Env(fn manifest.Function) clients.Env {
 // EnvVars is Env as a map, to start a function's binary with.
 func (s *Stage) EnvVars(fn manifest.Function) map[string]string {
 	env := map[string]string{
-		"AWS_REGION":                region,
-		"AWS_ACCESS_KEY_ID":         accessKey,
-		"AWS_SECRET_ACCESS_KEY":     secretKey,
-		"AWS_ENDPOINT_URL_DYNAMODB": s.Servers.DynamoDB.URL(),
+		"AWS_REGION":            region,
+		"AWS_ACCESS_KEY_ID":     accessKey,
+		"AWS_SECRET_ACCESS_KEY": secretKey,
+		// Each function's own path, by which the endpoint counts its requests.
+		"AWS_ENDPOINT_URL_DYNAMODB": s.dynamoURL + "/" + fn.Name,
 		"AWS_ENDPOINT_URL_S3":       s.s3URL,
 		// One in-process instance stands in for as many Lambda environments as requests in
 		// flight, each of which would have its own clients.

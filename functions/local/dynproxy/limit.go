@@ -1,0 +1,179 @@
+package dynproxy
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"hash/crc32"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// bucket is one key's token bucket: it holds at most one second of the limit and refills at
+// the limit. Charges that exceed what was reserved may take it below zero.
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func (b *bucket) refill(now time.Time, limit float64) {
+	b.tokens = min(limit, b.tokens+limit*now.Sub(b.at).Seconds())
+	b.at = now
+}
+
+// bucketKey is the bucket of an item's reads or writes.
+func (r *request) bucketKey(it item) string {
+	if r.write {
+		return "w|" + it.key
+	}
+	return "r|" + it.key
+}
+
+// admit reserves the units each limited key of req consumed last time (the minimum for a
+// new key). It returns nil when req may pass, or, per item, whether it was refused.
+func (p *Proxy) admit(req *request) []bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	limit := p.limits.ReadUnits
+	if req.write {
+		limit = p.limits.WriteUnits
+	}
+	if limit <= 0 || !req.limited {
+		return nil
+	}
+	now := p.now()
+	refused := make([]bool, len(req.items))
+	any := false
+	for i, it := range req.items {
+		b := p.bucket(req.bucketKey(it), now, limit)
+		if b.tokens < p.estimate(req, it) {
+			refused[i], any = true, true
+		}
+	}
+	if any {
+		return refused
+	}
+	req.reserved = make([]float64, len(req.items))
+	for i, it := range req.items {
+		req.reserved[i] = p.estimate(req, it)
+		p.buckets[req.bucketKey(it)].tokens -= req.reserved[i]
+	}
+	return nil
+}
+
+func (p *Proxy) bucket(key string, now time.Time, limit float64) *bucket {
+	b := p.buckets[key]
+	if b == nil {
+		b = &bucket{tokens: limit, at: now}
+		p.buckets[key] = b
+	}
+	b.refill(now, limit)
+	return b
+}
+
+func (p *Proxy) estimate(req *request, it item) float64 {
+	if u, ok := p.last[req.bucketKey(it)]; ok {
+		return u
+	}
+	return req.minUnits()
+}
+
+// settle charges each key of an admitted request the units it consumed, in place of the
+// estimate admit reserved.
+func (p *Proxy) settle(req *request, actual []float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, it := range req.items {
+		k := req.bucketKey(it)
+		if req.reserved != nil {
+			if b := p.buckets[k]; b != nil {
+				b.tokens += req.reserved[i] - actual[i]
+			}
+		}
+		if actual[i] > 0 {
+			p.last[k] = actual[i]
+		}
+	}
+}
+
+// The service's words for a key past its partition's limits on an on-demand table.
+const (
+	throttledMessage = "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
+	throttlingType   = "com.amazon.coral.availability#ThrottlingException"
+	canceledType     = "com.amazonaws.dynamodb.v20120810#TransactionCanceledException"
+)
+
+// throttle answers req as the service answers a request on a key past its limits: a
+// transaction is cancelled with ThrottlingError for the refused items and None for the
+// others; any other request is a ThrottlingException naming why and which table or index.
+// Both are HTTP 400, which the SDK retries (the exception) or leaves to the caller (the
+// cancellation).
+func (p *Proxy) throttle(w http.ResponseWriter, r *http.Request, req *request, refused []bool) {
+	var v any
+	if req.transactional {
+		type reason struct {
+			Code    string
+			Message string `json:",omitempty"`
+		}
+		reasons := make([]reason, len(refused))
+		codes := make([]string, len(refused))
+		for i, no := range refused {
+			reasons[i], codes[i] = reason{Code: "None"}, "None"
+			if no {
+				reasons[i], codes[i] = reason{Code: "ThrottlingError", Message: throttledMessage}, "ThrottlingError"
+			}
+		}
+		v = struct {
+			Type                string `json:"__type"`
+			CancellationReasons []reason
+			Message             string
+		}{canceledType, reasons, "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]"}
+	} else {
+		type throttlingReason struct {
+			Reason   string `json:"reason"`
+			Resource string `json:"resource"`
+		}
+		var reasons []throttlingReason
+		for i, no := range refused {
+			if !no {
+				continue
+			}
+			it := req.items[i]
+			kind, resource := "Table", p.tableARN(it.table)
+			if it.index != "" {
+				kind, resource = "Index", resource+"/index/"+it.index
+			}
+			opKind := "Read"
+			if req.write {
+				opKind = "Write"
+			}
+			reasons = append(reasons, throttlingReason{kind + opKind + "KeyRangeThroughputExceeded", resource})
+		}
+		v = struct {
+			Type    string             `json:"__type"`
+			Message string             `json:"message"`
+			Reasons []throttlingReason `json:"throttlingReasons"`
+		}{throttlingType, throttledMessage, reasons}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/x-amz-json-1.0")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	h.Set("X-Amzn-Requestid", requestID())
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = w.Write(b)
+}
+
+// requestID is shaped like the service's request ids: 52 upper-case letters and digits.
+func requestID() string {
+	b := make([]byte, 33)
+	_, _ = rand.Read(b)
+	return base32.StdEncoding.EncodeToString(b)[:52]
+}

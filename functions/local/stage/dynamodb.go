@@ -1,0 +1,63 @@
+package stage
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/shop-serverless/shop/functions/local/dynproxy"
+	"github.com/shop-serverless/shop/functions/tables"
+)
+
+// AdminIdentity is the name the stage's own requests (seeding, tests inspecting state) are
+// counted under by its DynamoDB endpoint.
+const AdminIdentity = cacheAdmin
+
+// localAccount is the account id in the stage's ARNs, the one DynamoDB Local uses.
+const localAccount = "000000000000"
+
+// serveDynamoDB serves the DynamoDB endpoint functions get: DynamoDB Local behind a proxy
+// that meters each key's capacity as the service bills it, throttles past the per-key
+// limits the stage's options set, and counts requests per function and table. It sets
+// dynamoURL; it stops with the stage.
+func (s *Stage) serveDynamoDB() error {
+	target, err := url.Parse(s.Servers.DynamoDB.URL())
+	if err != nil {
+		return fmt.Errorf("DynamoDB Local URL: %w", err)
+	}
+	ln, err := listen("")
+	if err != nil {
+		return err
+	}
+	s.dynamoURL = "http://" + ln.Addr().String()
+	schemas := map[string]dynproxy.KeySchema{}
+	for _, t := range tables.All {
+		schemas[tablePrefix+t.Name] = keySchemaOf(t)
+	}
+	s.dynamo = dynproxy.New(target, dynproxy.Options{
+		Tables:  schemas,
+		Limits:  s.opts.DynamoDBLimits,
+		Region:  region,
+		Account: localAccount,
+	})
+	s.serve(ln, s.dynamo)
+	return nil
+}
+
+func keySchemaOf(t tables.Table) dynproxy.KeySchema {
+	ks := dynproxy.KeySchema{Hash: t.HashKey.Name, Indexes: map[string]dynproxy.KeySchema{}}
+	if t.RangeKey != nil {
+		ks.Range = t.RangeKey.Name
+	}
+	for _, ix := range t.Indexes {
+		is := dynproxy.KeySchema{Hash: ix.HashKey.Name}
+		if ix.RangeKey != nil {
+			is.Range = ix.RangeKey.Name
+		}
+		ks.Indexes[ix.Name] = is
+	}
+	return ks
+}
+
+// DynamoDB is the stage's DynamoDB endpoint: its per-key limits (SetLimits) and its counts
+// of each function's requests, consumed capacity and throttled requests per table (Usage).
+func (s *Stage) DynamoDB() *dynproxy.Proxy { return s.dynamo }
