@@ -60,7 +60,7 @@ func TestConfigErrors(t *testing.T) {
 		cfg  map[string]string
 		want []string
 	}{
-		{"no region", map[string]string{}, []string{"aws:region: required"}},
+		{"no region", map[string]string{"aws:region": ""}, []string{"aws:region: required"}},
 		{"typo in a key", map[string]string{"shop:network": `{"natMod":"none"}`}, []string{"shop:network.natMod: unknown key"}},
 		{"unknown top-level keys", map[string]string{"shop:bogus": "1", "shop:Network": `{"azCount":2}`, "aws:profile": "ops"}, []string{
 			"shop:bogus: unknown key", "shop:Network: unknown key",
@@ -125,9 +125,6 @@ func TestConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := map[string]string{"aws:region": "eu-west-1"}
-			if tt.name == "no region" {
-				cfg = map[string]string{}
-			}
 			maps.Copy(cfg, tt.cfg)
 			_, err := loadWith(t, cfg)
 			if err == nil {

@@ -57,14 +57,10 @@ type BucketArgs struct {
 type Bucket struct {
 	pulumi.ResourceState
 
-	// BucketName is the bucket's name.
-	BucketName pulumi.StringOutput `pulumi:"bucketName"`
-	// Arn is the bucket's ARN.
-	Arn pulumi.StringOutput `pulumi:"arn"`
-	// DistributionArn is the CloudFront distribution's ARN.
+	BucketName      pulumi.StringOutput `pulumi:"bucketName"`
+	Arn             pulumi.StringOutput `pulumi:"arn"`
 	DistributionArn pulumi.StringOutput `pulumi:"distributionArn"`
-	// DistributionID is the CloudFront distribution's id.
-	DistributionID pulumi.StringOutput `pulumi:"distributionId"`
+	DistributionID  pulumi.StringOutput `pulumi:"distributionId"`
 	// BaseURL is the public base URL of images, "https://<distribution domain>", no trailing slash.
 	BaseURL pulumi.StringOutput `pulumi:"baseUrl"`
 	// UploadOrigin is the origin browsers post presigned uploads to, the bucket's regional

@@ -59,12 +59,7 @@ func TestBucket(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			comp, _ := m.Named("shop:bucket:Bucket", "images")
-			for _, r := range m.Resources() {
-				if r.Custom && (r.Parent != comp.URN || !strings.HasPrefix(r.Name, "images-")) {
-					t.Errorf("%s: parent %q", r.Name, r.Parent)
-				}
-			}
+			m.CheckChildren(t, "shop:bucket:Bucket", "images")
 			bkt := one(t, m, "aws:s3/bucketV2:BucketV2")
 			if bkt.Protect != tt.args.Protect || bkt.RetainOnDelete != tt.args.Protect {
 				t.Errorf("bucket protect=%v retain=%v", bkt.Protect, bkt.RetainOnDelete)
@@ -117,19 +112,8 @@ func TestBucket(t *testing.T) {
 				t.Errorf("baseURL = %q", baseURL)
 			}
 
-			var doc struct {
-				Statement []struct {
-					Sid       string
-					Effect    string
-					Principal any
-					Resource  []string
-					Condition map[string]map[string][]string
-				}
-			}
-			policy := one(t, m, "aws:s3/bucketPolicy:BucketPolicy").Inputs["policy"].(string)
-			if err := json.Unmarshal([]byte(policy), &doc); err != nil {
-				t.Fatal(err)
-			}
+			policy := one(t, m, "aws:s3/bucketPolicy:BucketPolicy").Inputs["policy"]
+			doc := awsmock.ParsePolicy(t, policy)
 			if len(doc.Statement) != 2 {
 				t.Fatalf("policy = %s", policy)
 			}

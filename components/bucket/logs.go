@@ -40,8 +40,7 @@ type LogBucket struct {
 
 	// BucketName is the bucket's name (a server access logging target).
 	BucketName pulumi.StringOutput `pulumi:"bucketName"`
-	// Arn is the bucket's ARN.
-	Arn pulumi.StringOutput `pulumi:"arn"`
+	Arn        pulumi.StringOutput `pulumi:"arn"`
 	// DomainName is "<bucket>.s3.amazonaws.com", what CloudFront logging names.
 	DomainName pulumi.StringOutput `pulumi:"domainName"`
 }

@@ -87,12 +87,7 @@ func TestCache(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			comp, _ := m.Named("shop:cache:Cache", "cache")
-			for _, r := range m.Resources() {
-				if r.Custom && (r.Parent != comp.URN || !strings.HasPrefix(r.Name, "cache-")) {
-					t.Errorf("%s: parent %q", r.Name, r.Parent)
-				}
-			}
+			m.CheckChildren(t, "shop:cache:Cache", "cache")
 			main := m.OfType(tt.wantType)
 			if len(main) != 1 {
 				t.Fatalf("%d %s", len(main), tt.wantType)

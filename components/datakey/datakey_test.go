@@ -12,17 +12,6 @@ import (
 	"github.com/shop-serverless/shop/components/datakey"
 )
 
-type keyPolicy struct {
-	Statement []struct {
-		Sid       string
-		Effect    string
-		Principal any
-		Action    []string
-		Resource  []string
-		Condition map[string]map[string][]string
-	}
-}
-
 func TestDataKey(t *testing.T) {
 	m := awsmock.New("shop", "test")
 	var arn string
@@ -48,10 +37,7 @@ func TestDataKey(t *testing.T) {
 		t.Errorf("alias = %v", alias.Inputs)
 	}
 
-	var p keyPolicy
-	if err := json.Unmarshal([]byte(key.Inputs["policy"].(string)), &p); err != nil {
-		t.Fatal(err)
-	}
+	p := awsmock.ParsePolicy(t, key.Inputs["policy"])
 	bySid := map[string]int{}
 	for i, st := range p.Statement {
 		bySid[st.Sid] = i

@@ -85,8 +85,7 @@ type FunctionArgs struct {
 	// Logs' own encryption.
 	LogKMSKeyArn pulumi.StringPtrInput
 	// LogLevel is Lambda's application log level filter (TRACE..FATAL); empty: INFO.
-	LogLevel string
-	// Environment is the function's environment.
+	LogLevel    string
 	Environment pulumi.StringMapInput
 	// Tables holds one reference per table Spec's grants name (and Spec.StreamOf), by table name.
 	Tables map[string]TableRef
@@ -112,7 +111,6 @@ type FunctionArgs struct {
 type Function struct {
 	pulumi.ResourceState
 
-	// Arn is the function's ARN.
 	Arn pulumi.StringOutput `pulumi:"arn"`
 	// Name is the deployed function name.
 	Name pulumi.StringOutput `pulumi:"name"`

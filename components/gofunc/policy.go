@@ -17,9 +17,15 @@ var (
 		"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
 	}
 	// UnscopableActions support no resource-level permissions in IAM, so "*" is their only
-	// possible resource. Policy tests allow "*" for these and nothing else.
+	// possible resource.
 	UnscopableActions = []string{
 		"xray:PutTelemetryRecords", "xray:PutTraceSegments",
+		"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+	}
+	// VPCInterfaceActions are what Lambda needs of a VPC function's role to manage the
+	// function's network interfaces, granted on "*" as AWSLambdaVPCAccessExecutionRole
+	// does: the interfaces are Lambda's to create, and their ids are not known before.
+	VPCInterfaceActions = []string{
 		"ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
 		"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:UnassignPrivateIpAddresses",
 	}
@@ -79,14 +85,9 @@ func Statements(a *FunctionArgs, logGroupArn pulumi.StringInput) []iampolicy.Sta
 		})
 	}
 	if a.VPC != nil {
-		// What AWSLambdaVPCAccessExecutionRole grants: Lambda manages the function's network
-		// interfaces with the function's role; EC2 cannot scope these to resources.
 		out = append(out, iampolicy.Statement{
-			Sid: "ManageVpcInterfaces",
-			Actions: []string{
-				"ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
-				"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:UnassignPrivateIpAddresses",
-			},
+			Sid:       "ManageVpcInterfaces",
+			Actions:   VPCInterfaceActions,
 			Resources: iampolicy.Strings("*"),
 		})
 	}

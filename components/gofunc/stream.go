@@ -15,7 +15,6 @@ const maxQueueRetentionSeconds = 14 * 24 * 3600
 // FailureQueue is where Lambda sends the record of a stream batch that failed every retry:
 // the batch's shard and sequence numbers, not its records (see stacks/README.md to replay).
 type FailureQueue struct {
-	// Arn is the queue's ARN.
 	Arn pulumi.StringOutput
 	// URL is the queue's URL (its id).
 	URL pulumi.StringOutput

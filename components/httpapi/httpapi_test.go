@@ -113,12 +113,7 @@ func TestAPI(t *testing.T) {
 			if url != tt.wantURL {
 				t.Errorf("url = %q, want %q", url, tt.wantURL)
 			}
-			comp, _ := m.Named("shop:httpapi:API", "api")
-			for _, r := range m.Resources() {
-				if r.Custom && (r.Parent != comp.URN || !strings.HasPrefix(r.Name, "api-")) {
-					t.Errorf("%s: parent %q", r.Name, r.Parent)
-				}
-			}
+			m.CheckChildren(t, "shop:httpapi:API", "api")
 			checkRoutes(t, m)
 			checkStage(t, m)
 			tt.check(t, m)

@@ -103,8 +103,7 @@ type Monitoring struct {
 	pulumi.ResourceState
 
 	// TopicArn is the alarm topic; subscribe more endpoints to it.
-	TopicArn pulumi.StringOutput `pulumi:"topicArn"`
-	// DashboardName is the dashboard's name.
+	TopicArn      pulumi.StringOutput `pulumi:"topicArn"`
 	DashboardName pulumi.StringOutput `pulumi:"dashboardName"`
 }
 

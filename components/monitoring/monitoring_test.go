@@ -2,6 +2,7 @@ package monitoring_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -80,17 +81,14 @@ func TestMonitoring(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			comp, _ := m.Named("shop:monitoring:Monitoring", "monitoring")
 			topic, _ := m.Named("aws:sns/topic:Topic", "monitoring-alarms")
 			key, _ := m.Named("aws:kms/key:Key", "monitoring-key")
 			if topic.Inputs["kmsMasterKeyId"] != key.Outputs["arn"] || !strings.HasPrefix(key.Outputs["arn"].(string), "arn:aws:kms:eu-central-1:123456789012:key/") {
 				t.Errorf("topic key = %v", topic.Inputs["kmsMasterKeyId"])
 			}
 			var got []string
+			m.CheckChildren(t, "shop:monitoring:Monitoring", "monitoring")
 			for _, r := range m.Resources() {
-				if r.Custom && (r.Parent != comp.URN || !strings.HasPrefix(r.Name, "monitoring-")) {
-					t.Errorf("%s: parent %q", r.Name, r.Parent)
-				}
 				if r.Type != "aws:cloudwatch/metricAlarm:MetricAlarm" {
 					continue
 				}
@@ -144,17 +142,9 @@ func TestMonitoring(t *testing.T) {
 			if key.Inputs["enableKeyRotation"] != true {
 				t.Error("key rotation off")
 			}
-			var policy struct {
-				Statement []struct {
-					Principal map[string][]string
-					Condition map[string]map[string][]string
-				}
-			}
-			if err := json.Unmarshal([]byte(key.Inputs["policy"].(string)), &policy); err != nil {
-				t.Fatal(err)
-			}
-			if policy.Statement[0].Principal["AWS"][0] != "arn:aws:iam::123456789012:root" ||
-				policy.Statement[1].Principal["Service"][0] != "cloudwatch.amazonaws.com" ||
+			policy := awsmock.ParsePolicy(t, key.Inputs["policy"])
+			if !slices.Equal(policy.Statement[0].Principals("AWS"), []string{"arn:aws:iam::123456789012:root"}) ||
+				!slices.Equal(policy.Statement[1].Principals("Service"), []string{"cloudwatch.amazonaws.com"}) ||
 				policy.Statement[1].Condition["StringEquals"]["aws:SourceAccount"][0] != "123456789012" {
 				t.Errorf("key policy = %+v", policy)
 			}

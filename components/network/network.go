@@ -72,7 +72,6 @@ type NetworkArgs struct {
 type Network struct {
 	pulumi.ResourceState
 
-	// VpcID is the VPC's id.
 	VpcID pulumi.StringOutput `pulumi:"vpcId"`
 	// PrivateSubnetIDs are the functions' and the cache's subnets, one per zone.
 	PrivateSubnetIDs pulumi.StringArrayOutput `pulumi:"privateSubnetIds"`

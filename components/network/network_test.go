@@ -55,12 +55,7 @@ func TestNetwork(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			comp, _ := m.Named("shop:network:Network", "net")
-			for _, r := range m.Resources() {
-				if r.Custom && (r.Parent != comp.URN || !strings.HasPrefix(r.Name, "net-")) {
-					t.Errorf("%s: parent %q", r.Name, r.Parent)
-				}
-			}
+			m.CheckChildren(t, "shop:network:Network", "net")
 
 			var private []string
 			public := 0
@@ -132,7 +127,7 @@ func TestNetwork(t *testing.T) {
 				t.Errorf("flow log retention = %v", lg.Inputs["retentionInDays"])
 			}
 			role, _ := m.Named("aws:iam/role:Role", "net-flow-logs-role")
-			trust := parse(t, role.Inputs["assumeRolePolicy"])
+			trust := awsmock.ParsePolicy(t, role.Inputs["assumeRolePolicy"])
 			if got, _ := json.Marshal(trust.Statement[0].Principal); string(got) != `{"Service":["vpc-flow-logs.amazonaws.com"]}` {
 				t.Errorf("flow logs role trusts %s", got)
 			}
@@ -151,25 +146,6 @@ const (
 	bucketArn = "arn:aws:s3:::shop-test-images"
 )
 
-type policyDoc struct {
-	Statement []struct {
-		Sid       string
-		Principal any
-		Action    []string
-		Resource  []string
-		Condition map[string]map[string][]string
-	}
-}
-
-func parse(t *testing.T, v any) policyDoc {
-	t.Helper()
-	var doc policyDoc
-	if err := json.Unmarshal([]byte(v.(string)), &doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc
-}
-
 // checkEndpointPolicies: the DynamoDB endpoint reaches only the given tables and their
 // indexes, the S3 endpoint only the given buckets' objects, both for the account's principals.
 func checkEndpointPolicies(t *testing.T, m *awsmock.Mocks) {
@@ -183,7 +159,7 @@ func checkEndpointPolicies(t *testing.T, m *awsmock.Mocks) {
 			t.Errorf("%s endpoint has no policy: it reaches every %s resource of every account", svc, svc)
 			continue
 		}
-		doc := parse(t, ep.Inputs["policy"])
+		doc := awsmock.ParsePolicy(t, ep.Inputs["policy"])
 		if len(doc.Statement) != 1 {
 			t.Fatalf("%s endpoint policy = %+v", svc, doc)
 		}

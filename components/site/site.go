@@ -49,12 +49,9 @@ type SiteArgs struct {
 type Site struct {
 	pulumi.ResourceState
 
-	// BucketName is the site bucket's name.
-	BucketName pulumi.StringOutput `pulumi:"bucketName"`
-	// DistributionArn is the CloudFront distribution's ARN.
+	BucketName      pulumi.StringOutput `pulumi:"bucketName"`
 	DistributionArn pulumi.StringOutput `pulumi:"distributionArn"`
-	// DistributionID is the CloudFront distribution's id.
-	DistributionID pulumi.StringOutput `pulumi:"distributionId"`
+	DistributionID  pulumi.StringOutput `pulumi:"distributionId"`
 	// Origin is where shoppers open the site, "https://<custom or distribution domain>".
 	Origin pulumi.StringOutput `pulumi:"origin"`
 	// SettingsArn is the key value store the viewer-response function reads the

@@ -98,18 +98,7 @@ func TestSiteBucketIsPrivateAndReadOnlyByItsDistribution(t *testing.T) {
 
 	cdn, _ := m.Named("aws:cloudfront/distribution:Distribution", "site-cdn")
 	distributionArn, _ := cdn.Outputs["arn"].(string)
-	var doc struct {
-		Statement []struct {
-			Sid, Effect string
-			Principal   any
-			Action      []string
-			Resource    []string
-			Condition   map[string]map[string][]string
-		}
-	}
-	if err := json.Unmarshal([]byte(one(t, m, "aws:s3/bucketPolicy:BucketPolicy").Inputs["policy"].(string)), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := awsmock.ParsePolicy(t, one(t, m, "aws:s3/bucketPolicy:BucketPolicy").Inputs["policy"])
 	if len(doc.Statement) != 3 {
 		t.Fatalf("policy statements = %+v", doc.Statement)
 	}

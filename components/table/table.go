@@ -51,8 +51,7 @@ type Table struct {
 
 	// Name is the deployed table name.
 	Name pulumi.StringOutput `pulumi:"name"`
-	// Arn is the table's ARN.
-	Arn pulumi.StringOutput `pulumi:"arn"`
+	Arn  pulumi.StringOutput `pulumi:"arn"`
 	// StreamArn is the stream's ARN; empty when the definition has no stream.
 	StreamArn pulumi.StringOutput `pulumi:"streamArn"`
 	// IndexArns are the ARNs of the global secondary indexes, in definition order.

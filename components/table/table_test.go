@@ -105,17 +105,14 @@ func TestTable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			comp, ok := m.Named("shop:table:Table", tt.args.Definition.Name)
-			if !ok {
-				t.Fatal("component not registered")
-			}
+			m.CheckChildren(t, "shop:table:Table", tt.args.Definition.Name)
 			recs := m.OfType(dynamoTable)
 			if len(recs) != 1 {
 				t.Fatalf("%d tables", len(recs))
 			}
 			r := recs[0]
-			if r.Parent != comp.URN || r.Name != tt.args.Definition.Name+"-table" {
-				t.Errorf("table %q parented to %q", r.Name, r.Parent)
+			if r.Name != tt.args.Definition.Name+"-table" {
+				t.Errorf("table named %q, want %q", r.Name, tt.args.Definition.Name+"-table")
 			}
 			tt.check(t, r.Inputs, r)
 			if len(indexArns) != len(tt.args.Definition.Indexes) {

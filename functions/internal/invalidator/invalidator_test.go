@@ -3,9 +3,7 @@ package invalidator_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,30 +13,11 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/invalidator"
+	"github.com/shop-serverless/shop/functions/internal/invalidator/streamtest"
 )
 
-const fixture = "testdata/products-stream-keys-only.json"
-
-// loadEvent reads the stream fixture, with its product ids replaced as ids says.
-func loadEvent(t *testing.T, ids map[string]string) events.DynamoDBEvent {
-	t.Helper()
-	b, err := os.ReadFile(fixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	for from, to := range ids {
-		s = strings.ReplaceAll(s, `"S": "`+from+`"`, `"S": "`+to+`"`)
-	}
-	var ev events.DynamoDBEvent
-	if err := json.Unmarshal([]byte(s), &ev); err != nil {
-		t.Fatal(err)
-	}
-	return ev
-}
-
 func TestProductIDsOfTheFixture(t *testing.T) {
-	ev := loadEvent(t, nil)
+	ev := streamtest.Event(t, nil)
 	if len(ev.Records) != 4 || ev.Records[0].Change.StreamViewType != "KEYS_ONLY" || ev.Records[3].EventName != "REMOVE" {
 		t.Fatalf("fixture is not a KEYS_ONLY batch: %+v", ev)
 	}
@@ -71,7 +50,7 @@ func TestFailedEvictionFailsTheBatch(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond, DialerRetries: 1, MaxRetries: -1})
 	defer rdb.Close()
 	inv := invalidator.New(cache.New(rdb, cache.Options{}))
-	if err := inv.Handle(context.Background(), loadEvent(t, nil)); err == nil {
+	if err := inv.Handle(context.Background(), streamtest.Event(t, nil)); err == nil {
 		t.Fatal("a batch whose evictions failed succeeded")
 	}
 }

@@ -67,6 +67,9 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("cold_start %s: %+v", name, c)
 		}
 	}
+	if len(rep.Artifacts) == 0 {
+		t.Error("no artifact measured")
+	}
 	for name, a := range rep.Artifacts {
 		if !a.Reproducible || a.ZipBytes == 0 || len(a.SHA256) != 64 {
 			t.Errorf("artifact %s: %+v", name, a)

@@ -43,15 +43,7 @@ func getCart(t *testing.T, c *stagetest.Client) cart.Cart {
 // storedCart returns the user's cart item as DynamoDB holds it.
 func storedCart(t *testing.T, userID string) map[string]types.AttributeValue {
 	t.Helper()
-	table, _ := st.Admin.Config.Table(tables.Carts)
-	out, err := st.Admin.DynamoDB.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"userId": &types.AttributeValueMemberS{Value: userID}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Item
+	return stored(t, tables.Carts, userID)
 }
 
 // cartProduct stores a new USD product for a cart test and returns it.

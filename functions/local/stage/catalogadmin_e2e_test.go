@@ -45,18 +45,7 @@ func anonymous() *stagetest.Client { return stagetest.NewClient(st.URL, "") }
 // storedItem returns the product's item exactly as DynamoDB holds it (nil: no item).
 func storedItem(t *testing.T, id string) map[string]types.AttributeValue {
 	t.Helper()
-	table, err := st.Admin.Config.Table(tables.Products)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := st.Admin.DynamoDB.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: id}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Item
+	return stored(t, tables.Products, id)
 }
 
 // productsInCategory counts the stored products of a category.
@@ -99,19 +88,12 @@ func getProduct(t *testing.T, id string) (catalog.Product, string) {
 	return p, r.Header.Get("X-Cache")
 }
 
-// waitForCache waits until reads are served from Redis again. Tests in this package stop
-// Redis, and after an error each function skips Redis for a moment (its breaker), so a test
-// that asserts hits first waits for the cache to be back.
+// waitForCache waits until reads are served from Redis again.
 func waitForCache(t *testing.T) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		r := anonymous().Do(t, "GET", "/products/books-05", nil)
-		if r.Header.Get("X-Cache") == "hit" {
-			return
-		}
-		sleepBriefly()
-	}
-	t.Fatal("the product cache does not serve hits")
+	awaitCacheHit(t, "the product cache does not serve hits", func() *stagetest.Response {
+		return anonymous().Do(t, "GET", "/products/books-05", nil)
+	})
 }
 
 func TestProductLifecycle(t *testing.T) {

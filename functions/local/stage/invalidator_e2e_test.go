@@ -2,10 +2,7 @@ package stage_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -15,30 +12,10 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/invalidator"
+	"github.com/shop-serverless/shop/functions/internal/invalidator/streamtest"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
-
-// streamFixture is a KEYS_ONLY batch of the products table's stream as Lambda delivers it.
-const streamFixture = "../../internal/invalidator/testdata/products-stream-keys-only.json"
-
-// streamEvent reads the fixture with its product ids replaced as ids says.
-func streamEvent(t *testing.T, ids map[string]string) events.DynamoDBEvent {
-	t.Helper()
-	b, err := os.ReadFile(streamFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	for from, to := range ids {
-		s = strings.ReplaceAll(s, `"S": "`+from+`"`, `"S": "`+to+`"`)
-	}
-	var ev events.DynamoDBEvent
-	if err := json.Unmarshal([]byte(s), &ev); err != nil {
-		t.Fatal(err)
-	}
-	return ev
-}
 
 // newInvalidator builds the invalidator as its Lambda main does, with the environment the
 // stage gives that function (its own Redis access, no table access).
@@ -94,7 +71,7 @@ func TestInvalidatorEvictsOutOfBandWrites(t *testing.T) {
 	}
 
 	// The fixture's batch: a MODIFY of books-01 (twice), an INSERT, a REMOVE of toys-03.
-	ev := streamEvent(t, map[string]string{"books-01": changed.ProductID, "toys-03": deleted.ProductID})
+	ev := streamtest.Event(t, map[string]string{"books-01": changed.ProductID, "toys-03": deleted.ProductID})
 	handle := newInvalidator(t)
 	if err := handle(ctx, ev); err != nil {
 		t.Fatal(err)
