@@ -45,6 +45,7 @@ type Invalidator interface {
 type Checkout struct {
 	store    *Store
 	gate     *Gate
+	local    *localGate
 	products Invalidator
 	now      func() time.Time
 }
@@ -52,7 +53,7 @@ type Checkout struct {
 // NewCheckout returns a checkout over store and gate that evicts the cached documents of
 // products whose stock it took from products (nil: none).
 func NewCheckout(store *Store, gate *Gate, products Invalidator) *Checkout {
-	return &Checkout{store: store, gate: gate, products: products, now: time.Now}
+	return &Checkout{store: store, gate: gate, local: newLocalGate(gate.opt), products: products, now: time.Now}
 }
 
 // Place places the user's order under the user's idempotency key. created is false when the
@@ -105,8 +106,12 @@ func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (
 	}
 }
 
-// decide has the gate admit the order and places it: the order, or why not.
+// decide has the gates admit the order and places it: the order, or why not.
 func (c *Checkout) decide(ctx context.Context, userID, recKey, hash string, req Request) (Order, error) {
+	if id := c.local.Refused(req.Items); id != "" {
+		api.Logger(ctx).DebugContext(ctx, "order refused by the instance's sold-out lease", "productId", id)
+		return Order{}, outOfStock(id)
+	}
 	adm, err := c.gate.Acquire(ctx, req.Items, c.stocks)
 	if err != nil {
 		return Order{}, err
@@ -115,12 +120,7 @@ func (c *Checkout) decide(ctx context.Context, userID, recKey, hash string, req 
 		api.Logger(ctx).DebugContext(ctx, "order refused by the stock gate", "productId", adm.Refused)
 		return Order{}, outOfStock(adm.Refused)
 	}
-	o, err := c.place(ctx, userID, recKey, hash, req, adm)
-	var short *shortError
-	if errors.As(err, &short) {
-		return Order{}, outOfStock(short.ProductID)
-	}
-	return o, err
+	return c.placeAdmitted(ctx, userID, recKey, hash, req, adm)
 }
 
 // finalCodes are the refusals a retry of the same request would meet again as long as

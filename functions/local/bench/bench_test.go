@@ -41,6 +41,10 @@ func TestBenchSmoke(t *testing.T) {
 	if f.Confirmed != f.Stock || f.Oversold != 0 || f.Duplicates != 0 || f.SoldOutDBWrites != 0 || f.Errors != 0 {
 		t.Errorf("flash_sale: %+v", f)
 	}
+	if f := rep.FlashSaleLoaded; f.Confirmed != f.Stock || f.Oversold != 0 || f.Duplicates != 0 || f.Errors != 0 ||
+		f.BusyLoops == 0 || f.SoldOutDBWrites > f.soldOutLeases() {
+		t.Errorf("flash_sale beside busy loops: %+v, want at most %d sold-out writes", f, f.soldOutLeases())
+	}
 	if d := rep.RedisDown; d.Errors != 0 || d.OutageRequests == 0 {
 		t.Errorf("redis_down: %+v, want requests during the outage and no errors", d)
 	}
