@@ -150,13 +150,21 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 	rec := Record{Key: recKey, RequestHash: hash, OrderID: o.OrderID, CreatedAt: o.CreatedAt,
 		ExpiresAt: c.now().Add(RecordTTL).Unix()}
 	attempt := 0
+	misses := shardMisses{}
 	o, err = backoff.Retry(ctx, func() (Order, error) {
 		attempt++
+		if err := c.planTakes(ctx, &o, misses); err != nil {
+			return o, backoff.Permanent(err)
+		}
 		err := c.store.Place(ctx, o, rec)
 		var gone *goneError
+		var shardShort *shardShortError
 		switch {
 		case err == nil:
 			return o, nil
+		case errors.As(err, &shardShort):
+			misses.add(shardShort)
+			return o, err
 		case errors.As(err, &gone):
 			return o, backoff.Permanent(api.NotFound("product %s does not exist", gone.ProductID))
 		case errors.Is(err, errProductChanged), errors.Is(err, errOrderIDTaken):
@@ -176,6 +184,9 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(maxAttempts), backoff.WithMaxElapsedTime(10*time.Second))
 	if attempt > 1 {
 		api.Logger(ctx).InfoContext(ctx, "order transaction retried", "attempts", attempt, "err", err)
+	}
+	if shardShort := (*shardShortError)(nil); errors.As(err, &shardShort) {
+		err = fmt.Errorf("%w: %w", errBusy, err) // the shards kept changing under the order
 	}
 	return o, err
 }
@@ -224,7 +235,7 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, consis
 		if !ok {
 			return Order{}, api.NotFound("product %s does not exist", l.ProductID)
 		}
-		if checkStock && p.Stock < l.Quantity {
+		if sharded := noteShards(&o, p); checkStock && !sharded && p.Stock < l.Quantity {
 			return Order{}, outOfStock(p.ProductID)
 		}
 		if o.Currency == "" {
@@ -252,6 +263,11 @@ func (c *Checkout) stocks(ctx context.Context, ids []string) (map[string]int64, 
 	out := make(map[string]int64, len(products))
 	for id, p := range products {
 		out[id] = p.Stock
+		if p.StockShards >= 2 {
+			if out[id], err = c.store.shardedStock(ctx, id); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return out, nil
 }
