@@ -21,7 +21,7 @@ import (
 	"github.com/shop-serverless/shop/components/network"
 	"github.com/shop-serverless/shop/components/site"
 	"github.com/shop-serverless/shop/components/table"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 	"github.com/shop-serverless/shop/storefront/hosting"
 )
@@ -118,8 +118,8 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		NoncurrentVersionDays: cfg.Images.NoncurrentVersionDays,
 		CORSOrigins:           cfg.CORSOrigins,
 		SiteOrigin:            siteOrigin,
-		ServedPrefix:          routes.ImagesPrefix,
-		UploadPrefix:          routes.UploadPrefix,
+		ServedPrefix:          manifest.ImagesPrefix,
+		UploadPrefix:          manifest.UploadPrefix,
 		PriceClass:            cfg.Images.PriceClass,
 		Protect:               cfg.ProtectData,
 		Tags:                  tags,
@@ -176,7 +176,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	// Access tokens live exactly as long as the functions accept them.
 	authArgs := &auth.AuthArgs{
 		PoolName: cfg.Prefix + "-users", MFA: cfg.Auth.MFA, ThreatProtection: cfg.Auth.ThreatProtection,
-		AccessTokenMinutes: int(routes.MaxTokenLifetime / time.Minute), Protect: cfg.ProtectData, Tags: tags,
+		AccessTokenMinutes: int(manifest.MaxTokenLifetime / time.Minute), Protect: cfg.ProtectData, Tags: tags,
 	}
 	if cfg.Auth.Mode == "external" {
 		authArgs.External = &auth.External{Issuer: cfg.Auth.Issuer, Audiences: cfg.Auth.Audiences}
@@ -201,7 +201,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	}
 
 	fns := map[string]*gofunc.Function{}
-	for _, spec := range routes.Functions {
+	for _, spec := range manifest.Functions {
 		sizes := cfg.Functions.SizesFor(spec.Name)
 		args := &gofunc.FunctionArgs{
 			Spec:                spec,
@@ -247,17 +247,17 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			targets[name] = httpapi.Target{InvokeArn: fn.InvokeArn, FunctionName: fn.Name, TimeoutSeconds: fn.TimeoutSeconds}
 		}
 	}
-	throttles := map[string]routes.Throttle{}
+	throttles := map[string]manifest.Throttle{}
 	for key, t := range cfg.API.RouteThrottles {
-		throttles[key] = routes.Throttle{RateLimit: t.RateLimit, BurstLimit: t.BurstLimit}
+		throttles[key] = manifest.Throttle(t)
 	}
 	apiArgs := &httpapi.APIArgs{
 		APIName:          cfg.Prefix,
-		Routes:           routes.All,
+		Routes:           manifest.All,
 		Targets:          targets,
 		Issuer:           identity.Issuer,
 		Audiences:        identity.Audiences,
-		Throttle:         routes.Throttle{RateLimit: cfg.API.Throttle.RateLimit, BurstLimit: cfg.API.Throttle.BurstLimit},
+		Throttle:         manifest.Throttle(cfg.API.Throttle),
 		RouteThrottles:   throttles,
 		CORSOrigins:      cfg.CORSOrigins,
 		SiteOrigin:       siteOrigin,
@@ -296,23 +296,16 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			Serverless: kv.Serverless, CacheID: kv.CacheID, NodeIDs: kv.NodeIDs,
 			MaxDataGB: cfg.Cache.MaxDataGB, MaxECPUPerSecond: cfg.Cache.MaxECPUPerSecond,
 		},
-		Thresholds: monitoring.Thresholds{
-			APILatencyP99Ms:          cfg.Monitoring.APILatencyP99Ms,
-			API5xxCount:              cfg.Monitoring.API5xxCount,
-			DurationPercentOfTimeout: cfg.Monitoring.DurationPercentOfTimeout,
-			CacheCPUPercent:          cfg.Monitoring.CacheCPUPercent,
-			CacheMemoryPercent:       cfg.Monitoring.CacheMemoryPercent,
-			CacheEvictions:           cfg.Monitoring.CacheEvictions,
-		},
-		Tags: tags,
+		Thresholds: monitoring.Thresholds(cfg.Monitoring),
+		Tags:       tags,
 	}
-	for _, spec := range routes.Functions {
+	for _, spec := range manifest.Functions {
 		mon.Functions = append(mon.Functions, monitoring.Function{Key: spec.Name, FunctionName: fns[spec.Name].Name, TimeoutSeconds: fns[spec.Name].TimeoutSeconds})
 	}
 	for _, def := range tables.All {
 		mon.Tables = append(mon.Tables, monitoring.Table{Key: def.Name, TableName: tbls[def.Name].Name})
 	}
-	for _, spec := range routes.Functions {
+	for _, spec := range manifest.Functions {
 		if q := fns[spec.Name].FailureQueue; q != nil {
 			mon.Queues = append(mon.Queues, monitoring.Queue{Key: spec.Name + "-failures", QueueName: q.Name,
 				Description: spec.Name + " gave up on a stream batch: replay it (stacks/README.md)"})
@@ -340,7 +333,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	for _, def := range tables.All {
 		out[def.Name+"Table"] = tbls[def.Name].Name
 	}
-	for _, spec := range routes.Functions {
+	for _, spec := range manifest.Functions {
 		if q := fns[spec.Name].FailureQueue; q != nil {
 			out[spec.Name+"FailureQueue"] = q.URL
 		}
@@ -407,35 +400,35 @@ func findRoot(opts options) (string, error) {
 
 // environment is exactly what one function needs: its tables' names, the bucket and CDN for
 // image handlers, the cache's address and IAM identity for cache users, the cart TTL for carts.
-func environment(cfg *Config, spec routes.Function, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache) pulumi.StringMap {
-	env := pulumi.StringMap{routes.EnvLogLevel: pulumi.String(cfg.LogLevel)}
+func environment(cfg *Config, spec manifest.Function, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache) pulumi.StringMap {
+	env := pulumi.StringMap{manifest.EnvLogLevel: pulumi.String(cfg.LogLevel)}
 	for _, t := range spec.TablesUsed() {
 		env[t.EnvVar] = tbls[t.Name].Name
 	}
 	if len(spec.Bucket) > 0 {
-		env[routes.EnvImagesBucket] = images.BucketName
-		env[routes.EnvImagesBaseURL] = images.BaseURL
+		env[manifest.EnvImagesBucket] = images.BucketName
+		env[manifest.EnvImagesBaseURL] = images.BaseURL
 	}
 	if spec.Cache != nil {
-		env[routes.EnvRedisAddr] = kv.Endpoint
-		env[routes.EnvRedisTLS] = pulumi.String("true")
+		env[manifest.EnvRedisAddr] = kv.Endpoint
+		env[manifest.EnvRedisTLS] = pulumi.String("true")
 		// ElastiCache Serverless is always cluster mode.
-		env[routes.EnvRedisCluster] = pulumi.String(strconv.FormatBool(kv.Serverless))
-		env[routes.EnvRedisUser] = kv.Users[spec.Name].ID
-		env[routes.EnvRedisIAMCache] = pulumi.String(kv.CacheID)
-		env[routes.EnvRedisServerless] = pulumi.String(strconv.FormatBool(kv.Serverless))
+		env[manifest.EnvRedisCluster] = pulumi.String(strconv.FormatBool(kv.Serverless))
+		env[manifest.EnvRedisUser] = kv.Users[spec.Name].ID
+		env[manifest.EnvRedisIAMCache] = pulumi.String(kv.CacheID)
+		env[manifest.EnvRedisServerless] = pulumi.String(strconv.FormatBool(kv.Serverless))
 	}
-	if spec.Name == routes.Cart {
-		env[routes.EnvCartTTL] = pulumi.String(cfg.CartTTL)
+	if spec.Name == manifest.Cart {
+		env[manifest.EnvCartTTL] = pulumi.String(cfg.CartTTL)
 	}
 	return env
 }
 
 // cacheUsers is one cache user per function that uses the cache, with the access its entry
-// in functions/routes declares.
+// in functions/manifest declares.
 func cacheUsers() []cache.User {
 	var out []cache.User
-	for _, spec := range routes.Functions {
+	for _, spec := range manifest.Functions {
 		if spec.Cache != nil {
 			out = append(out, cache.User{Name: spec.Name, AccessString: spec.Cache.AccessString()})
 		}
@@ -445,8 +438,8 @@ func cacheUsers() []cache.User {
 
 // packageFunctions builds every function in parallel.
 func packageFunctions(ctx *pulumi.Context, root string, opts options) (map[string]string, error) {
-	names := make([]string, len(routes.Functions))
-	for i, f := range routes.Functions {
+	names := make([]string, len(manifest.Functions))
+	for i, f := range manifest.Functions {
 		names[i] = f.Name
 	}
 	p := &gofunc.Packager{Root: root, Compile: opts.Compile}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/shop-serverless/shop/components/awsmock"
 	"github.com/shop-serverless/shop/components/gofunc"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -177,7 +177,7 @@ func TestPolicyEncryptionInTransit(t *testing.T) {
 		}
 		for _, f := range m.OfType("aws:lambda/function:Function") {
 			env, _ := get(f.Inputs, "environment", "variables").(map[string]any)
-			if _, usesCache := env[routes.EnvRedisAddr]; usesCache && env[routes.EnvRedisTLS] != "true" {
+			if _, usesCache := env[manifest.EnvRedisAddr]; usesCache && env[manifest.EnvRedisTLS] != "true" {
 				t.Errorf("function %s reaches the cache without TLS", f.Name)
 			}
 		}
@@ -329,24 +329,24 @@ func TestPolicyLeastPrivilege(t *testing.T) {
 }
 
 // Each function's role allows on tables, indexes and the bucket exactly the actions its
-// entry in functions/routes declares, none of the ones its code never calls, and it may
+// entry in functions/manifest declares, none of the ones its code never calls, and it may
 // connect to the cache only as its own user, whose access string is its declared one.
 func TestPolicyGrantsAsDeclared(t *testing.T) {
 	forbidden := map[string]map[string][]string{ // function -> resource suffix -> actions it must not have
-		routes.Orders: {
+		manifest.Orders: {
 			"table/shop-STACK-products":    {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"},
 			"table/shop-STACK-orders":      {"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:Scan"},
 			"table/shop-STACK-idempotency": {"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:Scan"},
 		},
-		routes.Reviews: {"table/shop-STACK-reviews": {"dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Scan"}},
-		routes.Cart:    {"table/shop-STACK-products": {"dynamodb:Scan"}},
+		manifest.Reviews: {"table/shop-STACK-reviews": {"dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Scan"}},
+		manifest.Cart:    {"table/shop-STACK-products": {"dynamodb:Scan"}},
 	}
 	forEachStack(t, func(t *testing.T, stack string, m *awsmock.Mocks) {
 		users := map[string]awsmock.Resource{}
 		for _, u := range m.OfType("aws:elasticache/user:User") {
 			users[u.Inputs["userId"].(string)] = u
 		}
-		for _, spec := range routes.Functions {
+		for _, spec := range manifest.Functions {
 			pol, ok := m.Named("aws:iam/rolePolicy:RolePolicy", spec.Name+"-policy")
 			if !ok {
 				t.Fatalf("%s: no policy", spec.Name)
@@ -439,8 +439,8 @@ func TestPolicyFunctionsTracedAndLogged(t *testing.T) {
 			retention[lg.Inputs["name"].(string)] = days
 		}
 		fns := m.OfType("aws:lambda/function:Function")
-		if len(fns) != len(routes.Functions) {
-			t.Errorf("%d functions, want %d", len(fns), len(routes.Functions))
+		if len(fns) != len(manifest.Functions) {
+			t.Errorf("%d functions, want %d", len(fns), len(manifest.Functions))
 		}
 		for _, f := range fns {
 			if get(f.Inputs, "tracingConfig", "mode") != "Active" {
@@ -477,17 +477,17 @@ func TestPolicyProtectedRoutesBehindAuthorizer(t *testing.T) {
 		for _, r := range m.OfType("aws:apigatewayv2/route:Route") {
 			declared[r.Inputs["routeKey"].(string)] = r.Inputs
 		}
-		if len(declared) != len(routes.All) {
-			t.Errorf("%d routes declared, the route table has %d", len(declared), len(routes.All))
+		if len(declared) != len(manifest.All) {
+			t.Errorf("%d routes declared, the route table has %d", len(declared), len(manifest.All))
 		}
-		for _, r := range routes.All {
+		for _, r := range manifest.All {
 			in, ok := declared[r.Key()]
 			switch {
 			case !ok:
 				t.Errorf("route %s missing", r.Key())
-			case r.Auth == routes.Public && in["authorizationType"] != "NONE":
+			case r.Auth == manifest.Public && in["authorizationType"] != "NONE":
 				t.Errorf("public route %s: %v", r.Key(), in["authorizationType"])
-			case r.Auth != routes.Public && (in["authorizationType"] != "JWT" || !authorizers[in["authorizerId"].(string)]):
+			case r.Auth != manifest.Public && (in["authorizationType"] != "JWT" || !authorizers[in["authorizerId"].(string)]):
 				t.Errorf("%s route %s is not behind the JWT authorizer: %v", r.Auth, r.Key(), in)
 			}
 		}
@@ -515,7 +515,7 @@ func TestPolicyThrottling(t *testing.T) {
 			}
 			throttled[s["routeKey"].(string)] = true
 		}
-		for _, r := range routes.All {
+		for _, r := range manifest.All {
 			if r.Throttle != nil && !throttled[r.Key()] {
 				t.Errorf("route %s lost its throttle", r.Key())
 			}
@@ -580,7 +580,7 @@ func TestPolicyAlarmsHaveActions(t *testing.T) {
 		topicArn := "arn:aws:sns:" + awsmock.DefaultRegion + ":" + awsmock.DefaultAccount + ":" + topics[0].Inputs["name"].(string)
 		alarms := m.OfType("aws:cloudwatch/metricAlarm:MetricAlarm")
 		// Per function 3, API 2, per table 1, the cache at least 3.
-		if min := 3*len(routes.Functions) + 2 + len(tables.All) + 3; len(alarms) < min {
+		if min := 3*len(manifest.Functions) + 2 + len(tables.All) + 3; len(alarms) < min {
 			t.Errorf("%d alarms, want at least %d", len(alarms), min)
 		}
 		for _, a := range alarms {
@@ -611,7 +611,7 @@ func TestPolicyInvokePermissionsPerRoute(t *testing.T) {
 			t.Fatalf("%d APIs", len(apis))
 		}
 		want := map[string]string{} // source ARN -> function name
-		for _, r := range routes.All {
+		for _, r := range manifest.All {
 			path := regexp.MustCompile(`\{[^/]+\}`).ReplaceAllString(r.Path, "*")
 			want[apis[0].Outputs["executionArn"].(string)+"/$default/"+r.Method+path] = "shop-" + stack + "-" + r.Function
 		}

@@ -10,23 +10,23 @@ import (
 
 	"github.com/shop-serverless/shop/components/awsmock"
 	"github.com/shop-serverless/shop/components/gofunc"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
 var buildFunctions = flag.Bool("build-functions", false, "really cross-compile every function under functions/ (slow)")
 
 // TestFunctionEnvironment: each function gets exactly the variables it needs, named as
-// functions/routes and functions/tables name them.
+// functions/manifest and functions/tables name them.
 func TestFunctionEnvironment(t *testing.T) {
 	forEachStack(t, func(t *testing.T, stack string, m *awsmock.Mocks) {
-		for _, spec := range routes.Functions {
+		for _, spec := range manifest.Functions {
 			fn, ok := m.Named("aws:lambda/function:Function", spec.Name+"-function")
 			if !ok {
 				t.Fatalf("function %s missing", spec.Name)
 			}
 			env, _ := get(fn.Inputs, "environment", "variables").(map[string]any)
-			want := []string{routes.EnvLogLevel}
+			want := []string{manifest.EnvLogLevel}
 			for _, tb := range spec.TablesUsed() {
 				want = append(want, tb.EnvVar)
 				if env[tb.EnvVar] != "shop-"+stack+"-"+tb.Name {
@@ -34,26 +34,26 @@ func TestFunctionEnvironment(t *testing.T) {
 				}
 			}
 			if len(spec.Bucket) > 0 {
-				want = append(want, routes.EnvImagesBucket, routes.EnvImagesBaseURL)
-				if base, _ := env[routes.EnvImagesBaseURL].(string); !strings.HasPrefix(base, "https://") || strings.HasSuffix(base, "/") {
-					t.Errorf("%s: %s = %q", spec.Name, routes.EnvImagesBaseURL, base)
+				want = append(want, manifest.EnvImagesBucket, manifest.EnvImagesBaseURL)
+				if base, _ := env[manifest.EnvImagesBaseURL].(string); !strings.HasPrefix(base, "https://") || strings.HasSuffix(base, "/") {
+					t.Errorf("%s: %s = %q", spec.Name, manifest.EnvImagesBaseURL, base)
 				}
 			}
 			if spec.Cache != nil {
-				want = append(want, routes.EnvRedisAddr, routes.EnvRedisTLS, routes.EnvRedisCluster,
-					routes.EnvRedisUser, routes.EnvRedisIAMCache, routes.EnvRedisServerless)
-				if env[routes.EnvRedisIAMCache] != "shop-"+stack+"-cache" || env[routes.EnvRedisUser] != "shop-"+stack+"-cache-"+spec.Name {
-					t.Errorf("%s: cache identity %v / %v", spec.Name, env[routes.EnvRedisIAMCache], env[routes.EnvRedisUser])
+				want = append(want, manifest.EnvRedisAddr, manifest.EnvRedisTLS, manifest.EnvRedisCluster,
+					manifest.EnvRedisUser, manifest.EnvRedisIAMCache, manifest.EnvRedisServerless)
+				if env[manifest.EnvRedisIAMCache] != "shop-"+stack+"-cache" || env[manifest.EnvRedisUser] != "shop-"+stack+"-cache-"+spec.Name {
+					t.Errorf("%s: cache identity %v / %v", spec.Name, env[manifest.EnvRedisIAMCache], env[manifest.EnvRedisUser])
 				}
-				if addr, _ := env[routes.EnvRedisAddr].(string); !strings.HasSuffix(addr, ":6379") {
-					t.Errorf("%s: %s = %q", spec.Name, routes.EnvRedisAddr, addr)
+				if addr, _ := env[manifest.EnvRedisAddr].(string); !strings.HasSuffix(addr, ":6379") {
+					t.Errorf("%s: %s = %q", spec.Name, manifest.EnvRedisAddr, addr)
 				}
-				if env[routes.EnvRedisCluster] != env[routes.EnvRedisServerless] {
+				if env[manifest.EnvRedisCluster] != env[manifest.EnvRedisServerless] {
 					t.Errorf("%s: cluster mode must follow serverless", spec.Name)
 				}
 			}
-			if spec.Name == routes.Cart {
-				want = append(want, routes.EnvCartTTL)
+			if spec.Name == manifest.Cart {
+				want = append(want, manifest.EnvCartTTL)
 			}
 			got := slices.Sorted(maps.Keys(env))
 			slices.Sort(want)
@@ -65,12 +65,12 @@ func TestFunctionEnvironment(t *testing.T) {
 			}
 		}
 		esm := m.OfType("aws:lambda/eventSourceMapping:EventSourceMapping")
-		if len(esm) != 1 || esm[0].Name != routes.Invalidator+"-stream" ||
+		if len(esm) != 1 || esm[0].Name != manifest.Invalidator+"-stream" ||
 			!strings.Contains(esm[0].Inputs["eventSourceArn"].(string), "table/shop-"+stack+"-"+tables.Products.Name+"/stream/") {
 			t.Errorf("invalidator is not fed by the products stream: %v", esm)
 		}
 		for _, p := range m.OfType("aws:lambda/permission:Permission") {
-			if strings.HasPrefix(p.Name, "api-"+routes.Invalidator) {
+			if strings.HasPrefix(p.Name, "api-"+manifest.Invalidator) {
 				t.Error("the invalidator is reachable from the API")
 			}
 		}
@@ -103,8 +103,8 @@ func TestPackageRealFunctions(t *testing.T) {
 	if !*buildFunctions {
 		t.Skip("run with -build-functions to cross-compile every function")
 	}
-	names := make([]string, len(routes.Functions))
-	for i, f := range routes.Functions {
+	names := make([]string, len(manifest.Functions))
+	for i, f := range manifest.Functions {
 		names[i] = f.Name
 	}
 	p := &gofunc.Packager{Root: moduleRoot(t)}

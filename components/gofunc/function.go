@@ -1,6 +1,6 @@
 // Package gofunc declares one Go Lambda function: the package built by Packager, its own log
 // group, and its own IAM role allowed exactly the actions the function's entry in the shared
-// function list (functions/routes) says it uses, on exactly its resources.
+// function list (functions/manifest) says it uses, on exactly its resources.
 package gofunc
 
 import (
@@ -15,7 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/internal/iampolicy"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Lambda's fixed settings for a Go function.
@@ -57,18 +57,25 @@ type StreamConfig struct {
 	FailureRetentionSeconds int
 }
 
+// Lambda's limits on a function's size.
+const (
+	MinMemoryMB       = 128
+	MaxMemoryMB       = 10240
+	MaxTimeoutSeconds = 900
+)
+
 // FunctionArgs configures a Function. Sizes are plain values: they are validated here and
 // the API derives its integration timeout from TimeoutSeconds.
 type FunctionArgs struct {
-	// Spec is the function's entry in routes.Functions: what it may touch.
-	Spec routes.Function
+	// Spec is the function's entry in manifest.Functions: what it may touch.
+	Spec manifest.Function
 	// FunctionName is the deployed name; empty: Spec.Name.
 	FunctionName string
 	// Archive is the zip written by Packager (pulumi.NewFileArchive keeps its exec bit).
 	Archive string
-	// MemoryMB is 128..10240; 0: 256.
+	// MemoryMB is MinMemoryMB..MaxMemoryMB; 0: 256.
 	MemoryMB int
-	// TimeoutSeconds is 1..900; 0: 10.
+	// TimeoutSeconds is 1..MaxTimeoutSeconds; 0: 10.
 	TimeoutSeconds int
 	// ReservedConcurrency caps (and guarantees) concurrent executions; 0: unreserved.
 	ReservedConcurrency int
@@ -115,8 +122,8 @@ type Function struct {
 	// FailureQueue holds the batches a stream-fed function failed for good; nil for the others.
 	FailureQueue *FailureQueue
 
-	// Spec is the function's entry in routes.Functions.
-	Spec routes.Function
+	// Spec is the function's entry in manifest.Functions.
+	Spec manifest.Function
 	// TimeoutSeconds is the function's timeout.
 	TimeoutSeconds int
 }
@@ -287,7 +294,7 @@ func notifyOnUploads(ctx *pulumi.Context, name string, a *FunctionArgs, fn *lamb
 				Id:                pulumi.String(a.Spec.Name + "-uploads"),
 				LambdaFunctionArn: fn.Arn,
 				Events:            pulumi.ToStringArray([]string{"s3:ObjectCreated:*"}),
-				FilterPrefix:      pulumi.String(routes.UploadPrefix),
+				FilterPrefix:      pulumi.String(manifest.UploadPrefix),
 			},
 		},
 	}, parent, pulumi.DependsOn([]pulumi.Resource{permission}))
@@ -303,11 +310,11 @@ func (a *FunctionArgs) validate() error {
 	if a.Archive == "" {
 		errs = append(errs, errors.New("archive is required (see Packager)"))
 	}
-	if a.MemoryMB < 128 || a.MemoryMB > 10240 {
-		errs = append(errs, fmt.Errorf("memory %d MB must be 128..10240", a.MemoryMB))
+	if a.MemoryMB < MinMemoryMB || a.MemoryMB > MaxMemoryMB {
+		errs = append(errs, fmt.Errorf("memory %d MB must be %d..%d", a.MemoryMB, MinMemoryMB, MaxMemoryMB))
 	}
-	if a.TimeoutSeconds < 1 || a.TimeoutSeconds > 900 {
-		errs = append(errs, fmt.Errorf("timeout %d s must be 1..900", a.TimeoutSeconds))
+	if a.TimeoutSeconds < 1 || a.TimeoutSeconds > MaxTimeoutSeconds {
+		errs = append(errs, fmt.Errorf("timeout %d s must be 1..%d", a.TimeoutSeconds, MaxTimeoutSeconds))
 	}
 	if a.ReservedConcurrency < 0 {
 		errs = append(errs, fmt.Errorf("reserved concurrency %d must not be negative", a.ReservedConcurrency))

@@ -10,7 +10,7 @@ import (
 
 	"github.com/shop-serverless/shop/components/awsmock"
 	"github.com/shop-serverless/shop/components/gofunc"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -35,7 +35,7 @@ func streamArn(name string) string {
 }
 
 // argsFor wires a spec the way the program does, with fixed ARNs.
-func argsFor(spec routes.Function) *gofunc.FunctionArgs {
+func argsFor(spec manifest.Function) *gofunc.FunctionArgs {
 	a := &gofunc.FunctionArgs{
 		Spec:             spec,
 		FunctionName:     "shop-test-" + spec.Name,
@@ -67,7 +67,7 @@ func argsFor(spec routes.Function) *gofunc.FunctionArgs {
 // TestFunction runs every function of the shop through the component and checks that its role
 // allows exactly what its spec says.
 func TestFunction(t *testing.T) {
-	for _, spec := range routes.Functions {
+	for _, spec := range manifest.Functions {
 		t.Run(spec.Name, func(t *testing.T) {
 			m := awsmock.New("shop", "test")
 			if err := m.Run(func(ctx *pulumi.Context) error {
@@ -184,7 +184,7 @@ func TestFunction(t *testing.T) {
 				}
 				target := fns[0].(map[string]any)
 				if target["lambdaFunctionArn"] != "arn:aws:lambda:eu-central-1:123456789012:function:shop-test-"+spec.Name ||
-					target["filterPrefix"] != routes.UploadPrefix || !slices.Equal(target["events"].([]any), []any{"s3:ObjectCreated:*"}) {
+					target["filterPrefix"] != manifest.UploadPrefix || !slices.Equal(target["events"].([]any), []any{"s3:ObjectCreated:*"}) {
 					t.Errorf("notification target = %v", target)
 				}
 				p := permissions[0].Inputs
@@ -207,7 +207,7 @@ func TestFunction(t *testing.T) {
 
 // checkFailureQueue: a batch that fails every retry goes to an encrypted queue that keeps it
 // 14 days, and the function's role may send there and do nothing else with it.
-func checkFailureQueue(t *testing.T, m *awsmock.Mocks, spec routes.Function, mapping map[string]any) {
+func checkFailureQueue(t *testing.T, m *awsmock.Mocks, spec manifest.Function, mapping map[string]any) {
 	t.Helper()
 	queue, ok := m.Named("aws:sqs/queue:Queue", spec.Name+"-failures")
 	if !ok {
@@ -238,7 +238,7 @@ func checkFailureQueue(t *testing.T, m *awsmock.Mocks, spec routes.Function, map
 
 // expectedGrants is the policy written out by hand from the spec, independently of
 // gofunc.Statements.
-func expectedGrants(spec routes.Function) map[string][]string {
+func expectedGrants(spec manifest.Function) map[string][]string {
 	want := map[string][]string{
 		"logs:CreateLogStream":     {"arn:aws:logs:eu-central-1:123456789012:log-group:/aws/lambda/shop-test-" + spec.Name + ":*"},
 		"logs:PutLogEvents":        {"arn:aws:logs:eu-central-1:123456789012:log-group:/aws/lambda/shop-test-" + spec.Name + ":*"},
@@ -283,7 +283,7 @@ func expectedGrants(spec routes.Function) map[string][]string {
 // catalog admin writes images only under products/.
 func TestGrantConditions(t *testing.T) {
 	policyOf := func(name string) policyDoc {
-		spec, _ := routes.FunctionByName(name)
+		spec, _ := manifest.FunctionByName(name)
 		m := awsmock.New("shop", "test")
 		if err := m.Run(func(ctx *pulumi.Context) error {
 			_, err := gofunc.NewFunction(ctx, name, argsFor(spec))
@@ -297,7 +297,7 @@ func TestGrantConditions(t *testing.T) {
 		return doc
 	}
 	var update, other []string
-	for _, st := range policyOf(routes.Orders).Statement {
+	for _, st := range policyOf(manifest.Orders).Statement {
 		if !slices.Contains(st.Resource, tableArn("products")) {
 			continue
 		}
@@ -317,7 +317,7 @@ func TestGrantConditions(t *testing.T) {
 	if len(update) != 1 || !slices.Equal(other, []string{"dynamodb:BatchGetItem"}) {
 		t.Errorf("orders on products: update statements %v, other actions %v", update, other)
 	}
-	for _, st := range policyOf(routes.CatalogAdmin).Statement {
+	for _, st := range policyOf(manifest.CatalogAdmin).Statement {
 		for _, r := range st.Resource {
 			if strings.HasPrefix(r, "arn:aws:s3:::images") && ((r != "arn:aws:s3:::images/products/*" && r != "arn:aws:s3:::images/uploads/*") || !slices.Equal(st.Action, []string{"s3:PutObject"})) {
 				t.Errorf("catalogadmin on the bucket: %v on %s", st.Action, r)
@@ -327,7 +327,7 @@ func TestGrantConditions(t *testing.T) {
 }
 
 func TestFunctionOptions(t *testing.T) {
-	spec, _ := routes.FunctionByName(routes.Orders)
+	spec, _ := manifest.FunctionByName(manifest.Orders)
 	a := argsFor(spec)
 	a.MemoryMB, a.TimeoutSeconds, a.ReservedConcurrency, a.LogLevel = 1024, 20, 50, "WARN"
 	const key = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -358,12 +358,12 @@ func TestFunctionOptions(t *testing.T) {
 }
 
 func TestFunctionValidation(t *testing.T) {
-	catalog, _ := routes.FunctionByName(routes.Catalog)
-	admin, _ := routes.FunctionByName(routes.CatalogAdmin)
-	invalidator, _ := routes.FunctionByName(routes.Invalidator)
+	catalog, _ := manifest.FunctionByName(manifest.Catalog)
+	admin, _ := manifest.FunctionByName(manifest.CatalogAdmin)
+	invalidator, _ := manifest.FunctionByName(manifest.Invalidator)
 	tests := []struct {
 		name   string
-		spec   routes.Function
+		spec   manifest.Function
 		mutate func(a *gofunc.FunctionArgs)
 		want   string
 	}{

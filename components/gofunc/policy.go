@@ -7,7 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/internal/iampolicy"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Stream and VPC actions Lambda performs with the function's role.
@@ -87,7 +87,7 @@ func Statements(a *FunctionArgs, logGroupArn pulumi.StringInput) []iampolicy.Sta
 // tableStatement is one table grant: its actions on the table or its index. A grant limited
 // to attributes allows only requests that name no others, and answers that return no others
 // (ALL_OLD or ALL_NEW would return the whole item).
-func tableStatement(g routes.TableGrant, tableArn pulumi.StringInput) iampolicy.Statement {
+func tableStatement(g manifest.TableGrant, tableArn pulumi.StringInput) iampolicy.Statement {
 	st := iampolicy.Statement{
 		Sid:       "Table" + sid(g.Table.Name) + sid(g.Index),
 		Actions:   actions(g.Actions),
@@ -106,7 +106,7 @@ func tableStatement(g routes.TableGrant, tableArn pulumi.StringInput) iampolicy.
 	return st
 }
 
-func actions(as []routes.Action) []string {
+func actions(as []manifest.Action) []string {
 	out := make([]string, len(as))
 	for i, a := range as {
 		out[i] = string(a)

@@ -9,12 +9,12 @@ import (
 
 	"github.com/shop-serverless/shop/components/awsmock"
 	"github.com/shop-serverless/shop/components/httpapi"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 func targets(timeout int) map[string]httpapi.Target {
 	out := map[string]httpapi.Target{}
-	for _, f := range routes.Functions {
+	for _, f := range manifest.Functions {
 		out[f.Name] = httpapi.Target{
 			InvokeArn:      pulumi.String("arn:aws:apigateway:eu-central-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-central-1:123456789012:function:" + f.Name + "/invocations"),
 			FunctionName:   pulumi.String("shop-test-" + f.Name),
@@ -26,10 +26,11 @@ func targets(timeout int) map[string]httpapi.Target {
 
 func baseArgs() httpapi.APIArgs {
 	return httpapi.APIArgs{
+		Routes:           manifest.All,
 		Targets:          targets(10),
 		Issuer:           pulumi.String("https://cognito-idp.eu-central-1.amazonaws.com/pool"),
 		Audiences:        pulumi.ToStringArray([]string{"client"}),
-		Throttle:         routes.Throttle{RateLimit: 100, BurstLimit: 200},
+		Throttle:         manifest.Throttle{RateLimit: 100, BurstLimit: 200},
 		LogRetentionDays: 30,
 	}
 }
@@ -63,7 +64,7 @@ func TestAPI(t *testing.T) {
 			name: "custom domain with DNS and throttle override",
 			mutate: func(a *httpapi.APIArgs) {
 				a.Domain = &httpapi.Domain{Name: "api.shop.example.com", CertificateArn: pulumi.String("arn:aws:acm:eu-central-1:123456789012:certificate/x"), HostedZoneID: "Z123"}
-				a.RouteThrottles = map[string]routes.Throttle{"POST /orders": {RateLimit: 5, BurstLimit: 10}, "GET /cart": {RateLimit: 7, BurstLimit: 9}}
+				a.RouteThrottles = map[string]manifest.Throttle{"POST /orders": {RateLimit: 5, BurstLimit: 10}, "GET /cart": {RateLimit: 7, BurstLimit: 9}}
 			},
 			wantURL: "https://api.shop.example.com",
 			check: func(t *testing.T, m *awsmock.Mocks) {
@@ -138,10 +139,10 @@ func checkRoutes(t *testing.T, m *awsmock.Mocks) {
 	for _, r := range m.OfType("aws:apigatewayv2/route:Route") {
 		declared[r.Inputs["routeKey"].(string)] = r.Inputs
 	}
-	if len(declared) != len(routes.All) {
-		t.Errorf("%d routes, want %d", len(declared), len(routes.All))
+	if len(declared) != len(manifest.All) {
+		t.Errorf("%d routes, want %d", len(declared), len(manifest.All))
 	}
-	for _, r := range routes.All {
+	for _, r := range manifest.All {
 		in, ok := declared[r.Key()]
 		if !ok {
 			t.Errorf("route %s missing", r.Key())
@@ -150,7 +151,7 @@ func checkRoutes(t *testing.T, m *awsmock.Mocks) {
 		if want := "integrations/" + integrations[r.Function]; in["target"] != want {
 			t.Errorf("%s target %v, want %s", r.Key(), in["target"], want)
 		}
-		if r.Auth == routes.Public {
+		if r.Auth == manifest.Public {
 			if in["authorizationType"] != "NONE" || in["authorizerId"] != nil {
 				t.Errorf("public route %s: %v", r.Key(), in)
 			}
@@ -175,8 +176,8 @@ func checkRoutes(t *testing.T, m *awsmock.Mocks) {
 		}
 		permitted[p.Inputs["sourceArn"].(string)] = p.Inputs["function"].(string)
 	}
-	if len(permitted) != len(routes.All) {
-		t.Errorf("%d permissions for %d routes", len(permitted), len(routes.All))
+	if len(permitted) != len(manifest.All) {
+		t.Errorf("%d permissions for %d routes", len(permitted), len(manifest.All))
 	}
 	base := "arn:aws:execute-api:eu-central-1:123456789012:" + gw.ID + "/$default/"
 	for _, want := range []struct{ arn, fn string }{
@@ -228,13 +229,15 @@ func TestAPIValidation(t *testing.T) {
 		want   string
 	}{
 		{"function too slow for the gateway", func(a *httpapi.APIArgs) { a.Targets = targets(30) }, "timeout 30 s"},
-		{"missing target", func(a *httpapi.APIArgs) { delete(a.Targets, routes.Cart) }, `function "cart"`},
+		{"missing target", func(a *httpapi.APIArgs) { delete(a.Targets, manifest.Cart) }, `function "cart"`},
 		{"no issuer", func(a *httpapi.APIArgs) { a.Issuer = nil }, "issuer"},
 		{"unknown route throttle", func(a *httpapi.APIArgs) {
-			a.RouteThrottles = map[string]routes.Throttle{"GET /nope": {RateLimit: 1, BurstLimit: 1}}
+			a.RouteThrottles = map[string]manifest.Throttle{"GET /nope": {RateLimit: 1, BurstLimit: 1}}
 		}, `unknown route "GET /nope"`},
-		{"zero stage throttle", func(a *httpapi.APIArgs) { a.Throttle = routes.Throttle{} }, "stage throttle"},
+		{"zero stage throttle", func(a *httpapi.APIArgs) { a.Throttle = manifest.Throttle{} }, "stage throttle"},
 		{"wildcard CORS", func(a *httpapi.APIArgs) { a.CORSOrigins = []string{"*"} }, "CORS origin"},
+		{"no routes", func(a *httpapi.APIArgs) { a.Routes = nil }, "routes are required"},
+		{"origin with a path", func(a *httpapi.APIArgs) { a.CORSOrigins = []string{"https://shop.example.com/"} }, "must be an origin"},
 		{"bad domain", func(a *httpapi.APIArgs) { a.Domain = &httpapi.Domain{Name: "API", CertificateArn: pulumi.String("c")} }, "custom domain"},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // AdminGroup is the group whose members may manage the catalog.
@@ -29,7 +29,7 @@ func (c Caller) IsAdmin() bool { return slices.Contains(c.Groups, AdminGroup) }
 //     Cognito ID token (token_use "id", aud = the app client) would pass it. ID tokens tell
 //     the client who signed in; they are not meant for calling APIs (OpenID Connect) and
 //     are refused. A token without token_use (an external issuer's) is accepted.
-//   - lifetime: the token must carry iat and exp, at most routes.MaxTokenLifetime apart.
+//   - lifetime: the token must carry iat and exp, at most manifest.MaxTokenLifetime apart.
 func CallerOf(req Request) (Caller, error) {
 	if req.RequestContext.Authorizer == nil || req.RequestContext.Authorizer.JWT == nil {
 		return Caller{}, ErrUnauthorized
@@ -64,7 +64,7 @@ func acceptedToken(claims map[string]string) bool {
 	if errIat != nil || errExp != nil || iat < 0 || exp < iat {
 		return false
 	}
-	return exp-iat <= int64(routes.MaxTokenLifetime/time.Second)
+	return exp-iat <= int64(manifest.MaxTokenLifetime/time.Second)
 }
 
 // parseGroups reads the groups claim as API Gateway's JWT authorizer flattens it: a list

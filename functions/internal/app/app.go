@@ -12,7 +12,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/clients"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // HTTPFunction builds a function's router from its clients.
@@ -22,7 +22,7 @@ type HTTPFunction func(ctx context.Context, c *clients.Clients) (api.Router, err
 // the process on a configuration error, which Lambda reports as an init failure.
 func Setup(ctx context.Context) *clients.Clients {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(os.Getenv(routes.EnvLogLevel)))
+	_ = level.UnmarshalText([]byte(os.Getenv(manifest.EnvLogLevel)))
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})))
 	cfg, err := clients.LoadConfig(os.Getenv)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -46,7 +46,7 @@ func CheckFunction(ctx context.Context, c *clients.Clients) (func(context.Contex
 }
 
 // uploadKeyPattern is what uploadKey writes: uploads/<product id>/<32 hex>.<ext>.
-var uploadKeyPattern = regexp.MustCompile(`^` + regexp.QuoteMeta(routes.UploadPrefix) + `([A-Za-z0-9_-]{1,128})/[0-9a-f]{32}\.(png|jpg|webp)$`)
+var uploadKeyPattern = regexp.MustCompile(`^` + regexp.QuoteMeta(manifest.UploadPrefix) + `([A-Za-z0-9_-]{1,128})/[0-9a-f]{32}\.(png|jpg|webp)$`)
 
 // Handle checks every upload of the event. A failure to reach S3, DynamoDB or Redis fails
 // the invocation, which Lambda retries; a bad upload does not.

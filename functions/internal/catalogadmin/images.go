@@ -24,7 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // MaxImage is the largest image the shop stores: 5 MiB.
@@ -117,7 +117,7 @@ func checkWebP(b []byte) error {
 // chooses the key and nothing can escape the prefix; the same bytes always get the same key.
 func ObjectKey(productID string, img Image) string {
 	sum := sha256.Sum256(img.Data)
-	return fmt.Sprintf("%s%s/%s.%s", routes.ImagesPrefix, productID, hex.EncodeToString(sum[:16]), img.ext)
+	return fmt.Sprintf("%s%s/%s.%s", manifest.ImagesPrefix, productID, hex.EncodeToString(sum[:16]), img.ext)
 }
 
 // uploadKey is the key of a presigned upload: its content is not known yet, so the name is
@@ -128,7 +128,7 @@ func ObjectKey(productID string, img Image) string {
 func uploadKey(productID, ext string) string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s%s/%s.%s", routes.UploadPrefix, productID, hex.EncodeToString(b), ext)
+	return fmt.Sprintf("%s%s/%s.%s", manifest.UploadPrefix, productID, hex.EncodeToString(b), ext)
 }
 
 // Bucket stores images in the private images bucket. Objects get no ACL: browsers read them

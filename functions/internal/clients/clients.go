@@ -21,7 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shop-serverless/shop/functions/internal/redisauth"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -71,13 +71,13 @@ func LoadConfig(env Env) (Config, error) {
 		DynamoDBEndpoint: first(env("AWS_ENDPOINT_URL_DYNAMODB"), env("AWS_ENDPOINT_URL")),
 		S3Endpoint:       first(env("AWS_ENDPOINT_URL_S3"), env("AWS_ENDPOINT_URL")),
 		Tables:           map[string]string{},
-		ImagesBucket:     env(routes.EnvImagesBucket),
-		ImagesBaseURL:    strings.TrimSuffix(env(routes.EnvImagesBaseURL), "/"),
+		ImagesBucket:     env(manifest.EnvImagesBucket),
+		ImagesBaseURL:    strings.TrimSuffix(env(manifest.EnvImagesBaseURL), "/"),
 		Redis: RedisConfig{
-			Addr:     env(routes.EnvRedisAddr),
-			User:     env(routes.EnvRedisUser),
-			Password: env(routes.EnvRedisPassword),
-			IAMCache: env(routes.EnvRedisIAMCache),
+			Addr:     env(manifest.EnvRedisAddr),
+			User:     env(manifest.EnvRedisUser),
+			Password: env(manifest.EnvRedisPassword),
+			IAMCache: env(manifest.EnvRedisIAMCache),
 		},
 		CartTTL:            30 * 24 * time.Hour,
 		ConcurrentRequests: 1,
@@ -90,9 +90,9 @@ func LoadConfig(env Env) (Config, error) {
 		}
 	}
 	for key, dst := range map[string]*bool{
-		routes.EnvRedisTLS:        &c.Redis.TLS,
-		routes.EnvRedisCluster:    &c.Redis.Cluster,
-		routes.EnvRedisServerless: &c.Redis.Serverless,
+		manifest.EnvRedisTLS:        &c.Redis.TLS,
+		manifest.EnvRedisCluster:    &c.Redis.Cluster,
+		manifest.EnvRedisServerless: &c.Redis.Serverless,
 	} {
 		if v := env(key); v != "" {
 			b, err := strconv.ParseBool(v)
@@ -102,31 +102,31 @@ func LoadConfig(env Env) (Config, error) {
 			*dst = b
 		}
 	}
-	if v := env(routes.EnvRedisPoolSize); v != "" {
+	if v := env(manifest.EnvRedisPoolSize); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s=%q: not a positive integer", routes.EnvRedisPoolSize, v))
+			errs = append(errs, fmt.Errorf("%s=%q: not a positive integer", manifest.EnvRedisPoolSize, v))
 		}
 		c.Redis.PoolSize = n
 	}
-	if v := env(routes.EnvConcurrentRequests); v != "" {
+	if v := env(manifest.EnvConcurrentRequests); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s=%q: not a positive integer", routes.EnvConcurrentRequests, v))
+			errs = append(errs, fmt.Errorf("%s=%q: not a positive integer", manifest.EnvConcurrentRequests, v))
 		}
 		c.ConcurrentRequests = n
 	}
-	if v := env(routes.EnvRedisTimeout); v != "" {
+	if v := env(manifest.EnvRedisTimeout); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s=%q: not a positive duration", routes.EnvRedisTimeout, v))
+			errs = append(errs, fmt.Errorf("%s=%q: not a positive duration", manifest.EnvRedisTimeout, v))
 		}
 		c.Redis.Timeout = d
 	}
-	if v := env(routes.EnvCartTTL); v != "" {
+	if v := env(manifest.EnvCartTTL); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s=%q: not a positive duration", routes.EnvCartTTL, v))
+			errs = append(errs, fmt.Errorf("%s=%q: not a positive duration", manifest.EnvCartTTL, v))
 		}
 		c.CartTTL = d
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // dynamoDBAnswering serves the DynamoDB protocol, answering every call with status and the
@@ -38,7 +38,7 @@ func newTestClients(t *testing.T, endpoint string, concurrent string) *Clients {
 	t.Helper()
 	vars := map[string]string{
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_ENDPOINT_URL_DYNAMODB": endpoint, routes.EnvConcurrentRequests: concurrent,
+		"AWS_ENDPOINT_URL_DYNAMODB": endpoint, manifest.EnvConcurrentRequests: concurrent,
 	}
 	env := func(k string) string { return vars[k] }
 	cfg, err := LoadConfig(env)
@@ -131,23 +131,23 @@ func TestRetryQuotaIsPerConcurrentRequest(t *testing.T) {
 func TestLoadConfigConcurrentRequests(t *testing.T) {
 	for v, want := range map[string]int{"": 1, "1000": 1000} {
 		cfg, err := LoadConfig(func(k string) string {
-			if k == routes.EnvConcurrentRequests {
+			if k == manifest.EnvConcurrentRequests {
 				return v
 			}
 			return ""
 		})
 		if err != nil || cfg.ConcurrentRequests != want {
-			t.Errorf("%s=%q: %d, %v; want %d", routes.EnvConcurrentRequests, v, cfg.ConcurrentRequests, err, want)
+			t.Errorf("%s=%q: %d, %v; want %d", manifest.EnvConcurrentRequests, v, cfg.ConcurrentRequests, err, want)
 		}
 	}
 	for _, bad := range []string{"0", "-1", "many"} {
 		if _, err := LoadConfig(func(k string) string {
-			if k == routes.EnvConcurrentRequests {
+			if k == manifest.EnvConcurrentRequests {
 				return bad
 			}
 			return ""
 		}); err == nil {
-			t.Errorf("%s=%q accepted", routes.EnvConcurrentRequests, bad)
+			t.Errorf("%s=%q accepted", manifest.EnvConcurrentRequests, bad)
 		}
 	}
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -38,7 +38,7 @@ func New(c *cache.Cache) *Invalidator { return &Invalidator{cache: c} }
 // which for this function is a configuration error.
 func Function(_ context.Context, c *clients.Clients) (app.StreamHandler, error) {
 	if c.Redis == nil {
-		return nil, fmt.Errorf("invalidator: %s is not set", routes.EnvRedisAddr)
+		return nil, fmt.Errorf("invalidator: %s is not set", manifest.EnvRedisAddr)
 	}
 	return New(catalog.NewCacheFor(c)).Handle, nil
 }

@@ -1,5 +1,5 @@
 // Package access is the local stage's IAM: it works out which action on which resource each
-// AWS request of a function needs, refuses those the function's entry in functions/routes
+// AWS request of a function needs, refuses those the function's entry in functions/manifest
 // does not grant (AccessDenied, as IAM would in the cloud), and records which grants the
 // requests used, so the end-to-end tests can name grants no code path exercises. It also
 // records the cache commands a function's Redis ACL user was refused.
@@ -20,13 +20,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Use is what one request needs: an action on a table (or index) or on an object of the
 // images bucket.
 type Use struct {
-	Action routes.Action
+	Action manifest.Action
 	// Table is the logical table name (tables.Table.Name), Index one of its indexes.
 	Table, Index string
 	// Bucket and Key name an object; Key is empty for bucket-level actions.
@@ -53,11 +53,11 @@ func (u Use) String() string {
 type grant struct {
 	kind   string // "table" or "bucket"
 	index  int
-	action routes.Action
+	action manifest.Action
 }
 
 // match returns the grant of fn that allows u; ok is false when none does.
-func match(fn routes.Function, bucket string, u Use) (g grant, ok bool) {
+func match(fn manifest.Function, bucket string, u Use) (g grant, ok bool) {
 	for i, tg := range fn.Tables {
 		if u.Table == "" || tg.Table.Name != u.Table || tg.Index != u.Index || !slices.Contains(tg.Actions, u.Action) {
 			continue
@@ -106,7 +106,7 @@ func NewGuard(tablePrefix, bucket string) *Guard {
 }
 
 // DynamoDB wraps the HTTP client of fn's DynamoDB client.
-func (g *Guard) DynamoDB(fn routes.Function, next HTTPClient) HTTPClient {
+func (g *Guard) DynamoDB(fn manifest.Function, next HTTPClient) HTTPClient {
 	return clientFunc(func(req *http.Request) (*http.Response, error) {
 		body, err := readBody(req)
 		if err != nil {
@@ -127,7 +127,7 @@ func (g *Guard) DynamoDB(fn routes.Function, next HTTPClient) HTTPClient {
 }
 
 // S3 wraps the HTTP client of fn's S3 client (path-style addressing).
-func (g *Guard) S3(fn routes.Function, next HTTPClient) HTTPClient {
+func (g *Guard) S3(fn manifest.Function, next HTTPClient) HTTPClient {
 	return clientFunc(func(req *http.Request) (*http.Response, error) {
 		if u, ok := g.check(fn, []Use{S3Use(req)}); !ok {
 			return denied(req, http.StatusForbidden, "application/xml",
@@ -139,13 +139,13 @@ func (g *Guard) S3(fn routes.Function, next HTTPClient) HTTPClient {
 
 // Presigned checks and records u, a request a browser sent with a URL or POST policy fn
 // presigned: S3 authorizes it as fn's own request, so fn's grants must allow it.
-func (g *Guard) Presigned(fn routes.Function, u Use) bool {
+func (g *Guard) Presigned(fn manifest.Function, u Use) bool {
 	_, ok := g.check(fn, []Use{u})
 	return ok
 }
 
 // check records the uses of one request and returns the first one fn is not granted.
-func (g *Guard) check(fn routes.Function, uses []Use) (Use, bool) {
+func (g *Guard) check(fn manifest.Function, uses []Use) (Use, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, u := range uses {
@@ -171,7 +171,7 @@ func (g *Guard) Denied() []string {
 
 // Unused lists the actions of fns' grants that no request used so far. Stream grants are
 // not the function's requests (Lambda's poller reads the stream) and are not listed.
-func (g *Guard) Unused(fns []routes.Function) []string {
+func (g *Guard) Unused(fns []manifest.Function) []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var out []string
@@ -227,9 +227,9 @@ type itemRequest struct {
 }
 
 // transactActions are the actions IAM checks for each kind of transaction item.
-var transactActions = map[string]routes.Action{
-	"Put": routes.PutItem, "Update": routes.UpdateItem, "Delete": routes.DeleteItem,
-	"ConditionCheck": routes.ConditionCheckItem, "Get": routes.GetItem,
+var transactActions = map[string]manifest.Action{
+	"Put": manifest.PutItem, "Update": manifest.UpdateItem, "Delete": manifest.DeleteItem,
+	"ConditionCheck": manifest.ConditionCheckItem, "Get": manifest.GetItem,
 }
 
 // DynamoDBUses returns what the DynamoDB operation op with JSON body needs; table maps a
@@ -256,15 +256,15 @@ func DynamoDBUses(op string, body []byte, table func(string) string) ([]Use, err
 	case "BatchGetItem", "BatchWriteItem":
 		var out []Use
 		for _, name := range slices.Sorted(maps.Keys(r.RequestItems)) {
-			out = append(out, Use{Action: routes.Action("dynamodb:" + op), Table: table(name)})
+			out = append(out, Use{Action: manifest.Action("dynamodb:" + op), Table: table(name)})
 		}
 		return out, nil
 	default:
-		return []Use{itemUse(routes.Action("dynamodb:"+op), r, table)}, nil
+		return []Use{itemUse(manifest.Action("dynamodb:"+op), r, table)}, nil
 	}
 }
 
-func itemUse(a routes.Action, r itemRequest, table func(string) string) Use {
+func itemUse(a manifest.Action, r itemRequest, table func(string) string) Use {
 	u := Use{Action: a, Table: table(r.TableName), Index: r.IndexName, ReturnValues: r.ReturnValues}
 	add := func(name string) {
 		if name != "" && !slices.Contains(u.Attributes, name) {
@@ -327,15 +327,15 @@ func S3Use(req *http.Request) Use {
 	case key == "" && req.Method == http.MethodPut:
 		u.Action = "s3:CreateBucket"
 	case key == "":
-		u.Action = routes.Action("s3:" + req.Method + "Bucket")
+		u.Action = manifest.Action("s3:" + req.Method + "Bucket")
 	case req.Method == http.MethodGet || req.Method == http.MethodHead:
-		u.Action = routes.GetObject
+		u.Action = manifest.GetObject
 	case req.Method == http.MethodPut || (req.Method == http.MethodPost && (q.Has("uploads") || q.Has("uploadId"))):
-		u.Action = routes.PutObject
+		u.Action = manifest.PutObject
 	case req.Method == http.MethodDelete:
-		u.Action = routes.DeleteObject
+		u.Action = manifest.DeleteObject
 	default:
-		u.Action = routes.Action("s3:" + req.Method + "Object")
+		u.Action = manifest.Action("s3:" + req.Method + "Object")
 	}
 	return u
 }
@@ -374,7 +374,7 @@ func (f clientFunc) Do(req *http.Request) (*http.Response, error) { return f(req
 // WatchRedis records every command of fn's Redis client that fn's ACL user was refused
 // (NOPERM, or a script's call refused), as Denied lists the refused AWS requests: the
 // cache code treats a refusal like an outage and reads DynamoDB, so only this tells it.
-func (g *Guard) WatchRedis(fn routes.Function, rdb redis.UniversalClient) {
+func (g *Guard) WatchRedis(fn manifest.Function, rdb redis.UniversalClient) {
 	rdb.AddHook(refusals{g: g, fn: fn.Name})
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shop-serverless/shop/functions/local/access"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -29,7 +29,7 @@ func (answering) Do(req *http.Request) (*http.Response, error) {
 		Body: io.NopCloser(strings.NewReader("{}")), Request: req}, nil
 }
 
-func clients(g *access.Guard, fn routes.Function) (*dynamodb.Client, *s3.Client) {
+func clients(g *access.Guard, fn manifest.Function) (*dynamodb.Client, *s3.Client) {
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")}
 	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String("http://127.0.0.1:1")
@@ -57,12 +57,12 @@ func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Va
 // AccessDenied, as IAM would, and is reported; grants no request used are reported too.
 func TestGuard(t *testing.T) {
 	ctx := context.Background()
-	fn := routes.Function{Name: "orders", Tables: []routes.TableGrant{
-		{Table: tables.Products, Actions: []routes.Action{routes.BatchGetItem}},
-		{Table: tables.Products, Actions: []routes.Action{routes.UpdateItem}, Attributes: []string{"productId", "stock", "price", "currency"}},
-		{Table: tables.Orders, Actions: []routes.Action{routes.GetItem, routes.PutItem}},
-		{Table: tables.Orders, Index: tables.OrdersByUser, Actions: []routes.Action{routes.Query}},
-	}, Bucket: []routes.ObjectGrant{{Prefix: "products/", Actions: []routes.Action{routes.PutObject}}}}
+	fn := manifest.Function{Name: "orders", Tables: []manifest.TableGrant{
+		{Table: tables.Products, Actions: []manifest.Action{manifest.BatchGetItem}},
+		{Table: tables.Products, Actions: []manifest.Action{manifest.UpdateItem}, Attributes: []string{"productId", "stock", "price", "currency"}},
+		{Table: tables.Orders, Actions: []manifest.Action{manifest.GetItem, manifest.PutItem}},
+		{Table: tables.Orders, Index: tables.OrdersByUser, Actions: []manifest.Action{manifest.Query}},
+	}, Bucket: []manifest.ObjectGrant{{Prefix: "products/", Actions: []manifest.Action{manifest.PutObject}}}}
 	g := access.NewGuard("shop-local-", "images")
 	db, objects := clients(g, fn)
 
@@ -143,7 +143,7 @@ func TestGuard(t *testing.T) {
 		t.Errorf("denied %d requests, want %d: %q", len(d), len(refused), d)
 	}
 	want := []string{"orders: dynamodb:BatchGetItem on table products", "orders: dynamodb:GetItem on table orders"}
-	if got := g.Unused([]routes.Function{fn}); !slices.Equal(got, want) {
+	if got := g.Unused([]manifest.Function{fn}); !slices.Equal(got, want) {
 		t.Errorf("unused %q, want %q", got, want)
 	}
 }
@@ -159,7 +159,7 @@ func TestDynamoDBUsesAttributes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"userId", "items", "expiresAt", "legacy"}
-	if len(uses) != 1 || uses[0].Table != "carts" || uses[0].Action != routes.UpdateItem || !slices.Equal(uses[0].Attributes, want) {
+	if len(uses) != 1 || uses[0].Table != "carts" || uses[0].Action != manifest.UpdateItem || !slices.Equal(uses[0].Attributes, want) {
 		t.Errorf("uses %+v, want UpdateItem on carts naming %v", uses, want)
 	}
 }

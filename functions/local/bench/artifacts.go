@@ -9,7 +9,7 @@ import (
 	"runtime"
 
 	"github.com/shop-serverless/shop/components/gofunc"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // buildLocal builds the main package pkgDir as for Lambda (same flags as the deployment
@@ -38,7 +38,7 @@ func runArtifacts(ctx context.Context, cleanRebuild bool, rep *Report) error {
 	}
 	defer os.RemoveAll(dir)
 	var names []string
-	for _, fn := range routes.Functions {
+	for _, fn := range manifest.Functions {
 		names = append(names, fn.Name)
 	}
 	first := &gofunc.Packager{Root: root, OutDir: filepath.Join(dir, "first")}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/shop-serverless/shop/functions/local/stage"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // runtimeAPI is the least of the Lambda Runtime API a function needs to reach its first
@@ -99,7 +99,7 @@ func runColdStart(ctx context.Context, st *stage.Stage, starts int, rep *Report)
 		return err
 	}
 	rep.ColdStart = map[string]ColdStart{}
-	for _, fn := range routes.Functions {
+	for _, fn := range manifest.Functions {
 		bin, err := buildLocal(ctx, "functions/"+fn.Name, filepath.Join(dir, fn.Name))
 		if err != nil {
 			return err

@@ -16,7 +16,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/local/stage"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -42,7 +42,7 @@ type instance struct {
 }
 
 func newInstances(ctx context.Context, st *stage.Stage, n int, reads *atomic.Int64) ([]instance, error) {
-	fn, _ := routes.FunctionByName(routes.Catalog)
+	fn, _ := manifest.FunctionByName(manifest.Catalog)
 	env := st.Env(fn)
 	var out []instance
 	for range n {

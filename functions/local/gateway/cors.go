@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // cors is API Gateway's CORS configuration of an HTTP API, which the httpapi component declares
@@ -25,10 +25,10 @@ type cors struct {
 func (g *Gateway) AllowOrigins(origins ...string) {
 	g.cors = &cors{
 		origins: origins,
-		methods: strings.Join(routes.CORSMethods(g.api), ","),
-		headers: strings.Join(routes.CORSAllowHeaders, ","),
-		expose:  strings.Join(routes.CORSExposeHeaders, ","),
-		maxAge:  strconv.Itoa(routes.CORSMaxAge),
+		methods: strings.Join(manifest.CORSMethods(g.api), ","),
+		headers: strings.Join(manifest.CORSAllowHeaders, ","),
+		expose:  strings.Join(manifest.CORSExposeHeaders, ","),
+		maxAge:  strconv.Itoa(manifest.CORSMaxAge),
 	}
 }
 

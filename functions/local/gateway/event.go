@@ -13,13 +13,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Event builds the event API Gateway's HTTP API sends a Lambda proxy integration with payload
 // format 2.0 for r on route, with body already read and claims from the authorizer (nil on
 // public routes).
-func Event(r *http.Request, route routes.Route, body []byte, claims map[string]string, requestID string, now time.Time) events.APIGatewayV2HTTPRequest {
+func Event(r *http.Request, route manifest.Route, body []byte, claims map[string]string, requestID string, now time.Time) events.APIGatewayV2HTTPRequest {
 	headers := map[string]string{}
 	for name, vals := range r.Header {
 		name = strings.ToLower(name)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // jsonShape flattens a JSON document into "path: type" lines.
@@ -60,22 +60,22 @@ func TestEventHasTheShapeOfRealEvents(t *testing.T) {
 	free := []string{".headers.", ".queryStringParameters.", ".pathParameters.", ".requestContext.authorizer.jwt.claims."}
 	for _, tc := range []struct {
 		fixture string
-		auth    routes.Auth
+		auth    manifest.Auth
 	}{
-		{"apigw-v2-request-jwt-authorizer.json", routes.User},
-		{"apigw-v2-request-no-authorizer.json", routes.Public},
+		{"apigw-v2-request-jwt-authorizer.json", manifest.User},
+		{"apigw-v2-request-no-authorizer.json", manifest.Public},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			fixture, err := os.ReadFile("testdata/" + tc.fixture)
 			if err != nil {
 				t.Fatal(err)
 			}
-			route := routes.Route{Method: "POST", Path: "/products/{productId}/reviews", Auth: tc.auth}
+			route := manifest.Route{Method: "POST", Path: "/products/{productId}/reviews", Auth: tc.auth}
 			mux := http.NewServeMux()
 			var got []byte
 			mux.HandleFunc(route.Key(), func(w http.ResponseWriter, r *http.Request) {
 				var claims map[string]string
-				if tc.auth != routes.Public {
+				if tc.auth != manifest.Public {
 					claims = FlattenClaims(map[string]any{"sub": "alice", "cognito:groups": []any{"admin", "ops"}, "scope": "shop/read shop/write"})
 				}
 				ev := Event(r, route, []byte(`{"a": 1}`), claims, "req-1", time.Unix(1583348638, 390e6))
@@ -124,7 +124,7 @@ func TestEventHasTheShapeOfRealEvents(t *testing.T) {
 				"text body not encoded":  {ev["isBase64Encoded"], false},
 				"cookies as a list":      {len(ev["cookies"].([]any)), 2},
 			}
-			if tc.auth != routes.Public {
+			if tc.auth != manifest.Public {
 				claims := rc["authorizer"].(map[string]any)["jwt"].(map[string]any)["claims"].(map[string]any)
 				checks["claim sub"] = [2]any{claims["sub"], "alice"}
 				checks["list claims flattened"] = [2]any{claims["cognito:groups"], "[admin ops]"}
@@ -166,7 +166,7 @@ func TestEventEncodesBinaryBodies(t *testing.T) {
 		if tc.contentType != "" {
 			r.Header.Set("Content-Type", tc.contentType)
 		}
-		ev := Event(r, routes.Route{Method: "POST", Path: "/x"}, png, nil, "id", time.Now())
+		ev := Event(r, manifest.Route{Method: "POST", Path: "/x"}, png, nil, "id", time.Now())
 		if ev.IsBase64Encoded != tc.base64 {
 			t.Errorf("%q: isBase64Encoded = %v, want %v", tc.contentType, ev.IsBase64Encoded, tc.base64)
 		}

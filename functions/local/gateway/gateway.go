@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Handler is a function's entry point as Lambda calls it.
@@ -36,7 +36,7 @@ const (
 type Gateway struct {
 	routes table
 	// api is the route table it serves; CORS allows exactly its methods.
-	api    []routes.Route
+	api    []manifest.Route
 	issuer *Issuer
 	log    *slog.Logger
 	// cors is nil until AllowOrigins: no browser origin may call.
@@ -45,7 +45,7 @@ type Gateway struct {
 
 // New returns a gateway serving rts with the handlers of functions (by function name),
 // verifying tokens with issuer.
-func New(rts []routes.Route, functions map[string]Handler, issuer *Issuer, log *slog.Logger) (*Gateway, error) {
+func New(rts []manifest.Route, functions map[string]Handler, issuer *Issuer, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{issuer: issuer, log: log, api: rts}
 	for _, rt := range rts {
 		h, ok := functions[rt.Function]
@@ -92,12 +92,12 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(w, r)
 }
 
-func (g *Gateway) route(rt routes.Route, h Handler) http.Handler {
+func (g *Gateway) route(rt manifest.Route, h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requestID := newRequestID()
 		w.Header().Set("Apigw-Requestid", requestID)
 		var claims map[string]string
-		if rt.Auth != routes.Public {
+		if rt.Auth != manifest.Public {
 			c, err := g.authorize(r)
 			if err != nil {
 				g.log.Info("token refused", "route", rt.Key(), "err", err, "requestId", requestID)

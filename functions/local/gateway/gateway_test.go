@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 const (
@@ -40,12 +40,12 @@ func newTestGateway(t *testing.T) (*httptest.Server, *Issuer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rts := []routes.Route{
-		{Method: "GET", Path: "/open", Function: "echo", Auth: routes.Public},
-		{Method: "GET", Path: "/mine/{id}", Function: "echo", Auth: routes.User},
-		{Method: "POST", Path: "/fail", Function: "fail", Auth: routes.Public},
-		{Method: "POST", Path: "/panic", Function: "panic", Auth: routes.Public},
-		{Method: "GET", Path: "/binary", Function: "binary", Auth: routes.Public},
+	rts := []manifest.Route{
+		{Method: "GET", Path: "/open", Function: "echo", Auth: manifest.Public},
+		{Method: "GET", Path: "/mine/{id}", Function: "echo", Auth: manifest.User},
+		{Method: "POST", Path: "/fail", Function: "fail", Auth: manifest.Public},
+		{Method: "POST", Path: "/panic", Function: "panic", Auth: manifest.Public},
+		{Method: "GET", Path: "/binary", Function: "binary", Auth: manifest.Public},
 	}
 	gw, err := New(rts, map[string]Handler{
 		"echo": echo,
@@ -219,10 +219,10 @@ func TestGatewayRoutesPathsAsSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	handlers := map[string]Handler{}
-	for _, fn := range routes.Functions {
+	for _, fn := range manifest.Functions {
 		handlers[fn.Name] = echo
 	}
-	gw, err := New(routes.All, handlers, issuer, slog.New(slog.DiscardHandler))
+	gw, err := New(manifest.All, handlers, issuer, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,14 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/internal/reviews"
 	"github.com/shop-serverless/shop/functions/local/access"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // cacheAs connects to the stage's Redis as fn's own ACL user, with the environment the
 // stage gives fn, outside the stage's refusal log (these tests are refused on purpose).
 func cacheAs(t *testing.T, name string) redis.UniversalClient {
 	t.Helper()
-	fn, _ := routes.FunctionByName(name)
+	fn, _ := manifest.FunctionByName(name)
 	env := st.Env(fn)
 	cfg, err := clients.LoadConfig(env)
 	if err != nil {
@@ -80,19 +80,19 @@ func TestCacheUsersKeepToTheirKeys(t *testing.T) {
 		function        string
 		allowed, denied map[string]func(redis.UniversalClient) error
 	}{
-		{routes.Catalog,
+		{manifest.Catalog,
 			map[string]func(redis.UniversalClient) error{"SET product": set(product), "GET product": get(product), "EXISTS lock": exists(lock), "DEL lock": del(lock)},
 			map[string]func(redis.UniversalClient) error{"SET stock": set(stock), "HSET stock": hset(stock), "stock script": fillStock, "SET review page": set(page)}},
-		{routes.Reviews,
+		{manifest.Reviews,
 			map[string]func(redis.UniversalClient) error{"SET review page": set(page), "GET product": get(product), "EXISTS lock": exists(lock)},
 			map[string]func(redis.UniversalClient) error{"SET stock": set(stock), "DEL stock": del(stock), "stock script": fillStock}},
-		{routes.CatalogAdmin,
+		{manifest.CatalogAdmin,
 			map[string]func(redis.UniversalClient) error{"DEL product": del(product)},
 			map[string]func(redis.UniversalClient) error{"SET product": set(product), "GET product": get(product), "DEL stock": del(stock), "DEL review page": del(page)}},
-		{routes.Invalidator,
+		{manifest.Invalidator,
 			map[string]func(redis.UniversalClient) error{"DEL product": del(product)},
 			map[string]func(redis.UniversalClient) error{"SET product": set(product), "DEL stock": del(stock)}},
-		{routes.Orders,
+		{manifest.Orders,
 			map[string]func(redis.UniversalClient) error{"stock script": fillStock, "DEL product": del(product)},
 			map[string]func(redis.UniversalClient) error{"GET product": get(product), "SET product": set(product), "SET review page": set(page)}},
 	}

@@ -4,7 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // cacheAdmin is the stage's own cache user, for seeding and for tests to inspect and reset
@@ -18,7 +18,7 @@ type cacheUsers map[string]string
 
 func newCacheUsers() cacheUsers {
 	u := cacheUsers{cacheAdmin: randomPassword()}
-	for _, fn := range routes.Functions {
+	for _, fn := range manifest.Functions {
 		if fn.Cache != nil {
 			u[fn.Name] = randomPassword()
 		}
@@ -27,14 +27,14 @@ func newCacheUsers() cacheUsers {
 }
 
 // acl is the users as Redis ACL file lines: each function's user has exactly the access
-// string its entry in functions/routes declares (the one its ElastiCache user gets), the
+// string its entry in functions/manifest declares (the one its ElastiCache user gets), the
 // default user is off, so nothing connects without a user of its own.
 func (u cacheUsers) acl() []string {
 	lines := []string{
 		"user default off nopass resetkeys resetchannels -@all",
 		"user " + cacheAdmin + " on >" + u[cacheAdmin] + " ~* &* +@all",
 	}
-	for _, fn := range routes.Functions {
+	for _, fn := range manifest.Functions {
 		if fn.Cache != nil {
 			lines = append(lines, "user "+fn.Name+" "+fn.Cache.AccessString()+" >"+u[fn.Name])
 		}

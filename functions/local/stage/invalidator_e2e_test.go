@@ -15,7 +15,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/invalidator"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -44,7 +44,7 @@ func streamEvent(t *testing.T, ids map[string]string) events.DynamoDBEvent {
 // stage gives that function (its own Redis access, no table access).
 func newInvalidator(t *testing.T) func(context.Context, events.DynamoDBEvent) error {
 	t.Helper()
-	fn, _ := routes.FunctionByName(routes.Invalidator)
+	fn, _ := manifest.FunctionByName(manifest.Invalidator)
 	c, err := st.FunctionClients(context.Background(), fn)
 	if err != nil {
 		t.Fatal(err)

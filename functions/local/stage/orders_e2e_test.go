@@ -24,7 +24,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -378,7 +378,7 @@ func ordersInstance(t *testing.T, opt func(*dynamodb.Options)) string {
 func ordersInstanceOf(t *testing.T, change func(*clients.Clients)) string {
 	t.Helper()
 	ctx := context.Background()
-	fn, _ := routes.FunctionByName(routes.Orders)
+	fn, _ := manifest.FunctionByName(manifest.Orders)
 	env := st.Env(fn)
 	cfg, err := clients.LoadConfig(env)
 	if err != nil {
@@ -394,13 +394,13 @@ func ordersInstanceOf(t *testing.T, change func(*clients.Clients)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rts []routes.Route
-	for _, rt := range routes.All {
-		if rt.Function == routes.Orders {
+	var rts []manifest.Route
+	for _, rt := range manifest.All {
+		if rt.Function == manifest.Orders {
 			rts = append(rts, rt)
 		}
 	}
-	gw, err := gateway.New(rts, map[string]gateway.Handler{routes.Orders: router.Handle}, st.Issuer, slog.New(slog.DiscardHandler))
+	gw, err := gateway.New(rts, map[string]gateway.Handler{manifest.Orders: router.Handle}, st.Issuer, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

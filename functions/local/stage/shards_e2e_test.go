@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
@@ -204,4 +205,15 @@ func TestShardedRestockIsSeenByTheGate(t *testing.T) {
 	if sold != 4 || stockLeft(t, product) != 0 {
 		t.Errorf("%d of the 4 restocked units sold, %d left", sold, stockLeft(t, product))
 	}
+}
+
+// The reviews of a sharded product are served with the product read as the catalog reads
+// it (its stock the sum of its shards), before anything cached it.
+func TestReviewsOfAShardedProduct(t *testing.T) {
+	product := shardedProduct(t, "sharded-reviews", 6, 2)
+	value, _ := cache.Keys(catalog.CacheKey(product))
+	if err := st.Admin.Redis.Del(context.Background(), value).Err(); err != nil {
+		t.Fatal(err)
+	}
+	stagetest.NewClient(st.URL, "").Do(t, "GET", "/products/"+product+"/reviews", nil).Expect(t, http.StatusOK, "")
 }

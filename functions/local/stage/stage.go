@@ -28,18 +28,18 @@ import (
 	"github.com/shop-serverless/shop/functions/local/access"
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/servers"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
 // httpFunctions builds each HTTP function of the route table.
 var httpFunctions = map[string]app.HTTPFunction{
-	routes.Health:       health.Function,
-	routes.Catalog:      catalog.Function,
-	routes.CatalogAdmin: catalogadmin.Function,
-	routes.Reviews:      reviews.Function,
-	routes.Cart:         cart.Function,
-	routes.Orders:       orders.Function,
+	manifest.Health:       health.Function,
+	manifest.Catalog:      catalog.Function,
+	manifest.CatalogAdmin: catalogadmin.Function,
+	manifest.Reviews:      reviews.Function,
+	manifest.Cart:         cart.Function,
+	manifest.Orders:       orders.Function,
 }
 
 // Local stage identities: s3rver accepts only these credentials, and DynamoDB Local accepts them too.
@@ -145,7 +145,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 			return nil, err
 		}
 	}
-	if s.Issuer, err = gateway.NewIssuer(Issuer, Audience, routes.MaxTokenLifetime); err != nil {
+	if s.Issuer, err = gateway.NewIssuer(Issuer, Audience, manifest.MaxTokenLifetime); err != nil {
 		return nil, err
 	}
 	gw, err := s.newGateway(ctx, s.Env)
@@ -163,10 +163,10 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 
 // newGateway builds every HTTP function with the environment envFor gives it, as separate
 // instances with their own clients, and a gateway serving the route table over them.
-func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) clients.Env) (*gateway.Gateway, error) {
+func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) clients.Env) (*gateway.Gateway, error) {
 	handlers := map[string]gateway.Handler{}
 	for name, build := range httpFunctions {
-		fn, ok := routes.FunctionByName(name)
+		fn, ok := manifest.FunctionByName(name)
 		if !ok {
 			return nil, fmt.Errorf("function %q is not in the route table's function list", name)
 		}
@@ -182,12 +182,12 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(routes.Function) cli
 	}
 	// Every route of the table is served, or the stage does not start: a route exists in
 	// both gateways or in neither.
-	gw, err := gateway.New(routes.All, handlers, s.Issuer, s.opts.Logger)
+	gw, err := gateway.New(manifest.All, handlers, s.Issuer, s.opts.Logger)
 	if err != nil {
 		return nil, err
 	}
 	gw.AllowOrigins(s.opts.CORSOrigins...)
-	if err := gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, routes.MaxTokenLifetime)); err != nil {
+	if err := gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, manifest.MaxTokenLifetime)); err != nil {
 		return nil, err
 	}
 	if err := gw.Handle("GET /_local/images/{key...}", s.imagesHandler()); err != nil {
@@ -210,10 +210,10 @@ func (s *Stage) serve(ln net.Listener, h http.Handler) {
 // a cache, so every read is a DynamoDB read: the article's design, for comparison. It
 // returns the gateway's base URL; it stops with the stage.
 func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
-	gw, err := s.newGateway(ctx, func(fn routes.Function) clients.Env {
+	gw, err := s.newGateway(ctx, func(fn manifest.Function) clients.Env {
 		env := s.Env(fn)
 		return func(k string) string {
-			if k == routes.EnvRedisAddr {
+			if k == manifest.EnvRedisAddr {
 				return ""
 			}
 			return env(k)
@@ -243,13 +243,13 @@ func listen(addr string) (net.Listener, error) {
 
 // Env is the environment of fn on this stage: the variables the infrastructure program sets
 // in the cloud, pointing at the local servers, for exactly the resources fn may use.
-func (s *Stage) Env(fn routes.Function) clients.Env {
+func (s *Stage) Env(fn manifest.Function) clients.Env {
 	env := s.EnvVars(fn)
 	return func(k string) string { return env[k] }
 }
 
 // EnvVars is Env as a map, to start a function's binary with.
-func (s *Stage) EnvVars(fn routes.Function) map[string]string {
+func (s *Stage) EnvVars(fn manifest.Function) map[string]string {
 	env := map[string]string{
 		"AWS_REGION":                region,
 		"AWS_ACCESS_KEY_ID":         accessKey,
@@ -258,22 +258,22 @@ func (s *Stage) EnvVars(fn routes.Function) map[string]string {
 		"AWS_ENDPOINT_URL_S3":       s.s3URL,
 		// One in-process instance stands in for as many Lambda environments as requests in
 		// flight, each of which would have its own clients.
-		routes.EnvConcurrentRequests: strconv.Itoa(concurrentRequests),
+		manifest.EnvConcurrentRequests: strconv.Itoa(concurrentRequests),
 	}
 	for _, t := range fn.TablesUsed() {
 		env[t.EnvVar] = tablePrefix + t.Name
 	}
 	if len(fn.Bucket) > 0 {
-		env[routes.EnvImagesBucket] = bucket
-		env[routes.EnvImagesBaseURL] = s.ImagesBaseURL()
+		env[manifest.EnvImagesBucket] = bucket
+		env[manifest.EnvImagesBaseURL] = s.ImagesBaseURL()
 	}
 	if fn.Cache != nil {
-		env[routes.EnvRedisAddr] = s.Servers.Redis.Addr
+		env[manifest.EnvRedisAddr] = s.Servers.Redis.Addr
 		// Its own ACL user, with the access string its ElastiCache user has in the cloud.
-		env[routes.EnvRedisUser] = fn.Name
-		env[routes.EnvRedisPassword] = s.cacheUsers[fn.Name]
-		env[routes.EnvRedisPoolSize] = strconv.Itoa(concurrentRequests)
-		env[routes.EnvRedisTimeout] = "1s"
+		env[manifest.EnvRedisUser] = fn.Name
+		env[manifest.EnvRedisPassword] = s.cacheUsers[fn.Name]
+		env[manifest.EnvRedisPoolSize] = strconv.Itoa(concurrentRequests)
+		env[manifest.EnvRedisTimeout] = "1s"
 	}
 	return env
 }
@@ -285,9 +285,9 @@ func (s *Stage) S3URL() string { return s.s3URL }
 func (s *Stage) ImagesBaseURL() string { return s.URL + "/_local/images" }
 
 func (s *Stage) adminEnv() clients.Env {
-	all := routes.Function{Name: cacheAdmin, Bucket: []routes.ObjectGrant{{Prefix: ""}}, Cache: &routes.CacheAccess{}}
+	all := manifest.Function{Name: cacheAdmin, Bucket: []manifest.ObjectGrant{{Prefix: ""}}, Cache: &manifest.CacheAccess{}}
 	for _, t := range tables.All {
-		all.Tables = append(all.Tables, routes.TableGrant{Table: t})
+		all.Tables = append(all.Tables, manifest.TableGrant{Table: t})
 	}
 	return s.Env(all)
 }
@@ -295,11 +295,11 @@ func (s *Stage) adminEnv() clients.Env {
 // FunctionClients builds the clients of one instance of fn, as its Lambda main does, with
 // the environment the stage gives it: its AWS requests pass the stage's IAM (Access), its
 // cache connection is its own ACL user. They are closed with the stage.
-func (s *Stage) FunctionClients(ctx context.Context, fn routes.Function) (*clients.Clients, error) {
+func (s *Stage) FunctionClients(ctx context.Context, fn manifest.Function) (*clients.Clients, error) {
 	return s.functionClients(ctx, fn, s.Env(fn))
 }
 
-func (s *Stage) functionClients(ctx context.Context, fn routes.Function, env clients.Env) (*clients.Clients, error) {
+func (s *Stage) functionClients(ctx context.Context, fn manifest.Function, env clients.Env) (*clients.Clients, error) {
 	c, err := s.newClients(ctx, env)
 	if err != nil {
 		return nil, err
@@ -318,7 +318,7 @@ func (s *Stage) functionClients(ctx context.Context, fn routes.Function, env cli
 }
 
 // Access is the stage's IAM: it refuses each function's AWS requests that its entry in
-// functions/routes does not grant, knows which grants the requests used, and which cache
+// functions/manifest does not grant, knows which grants the requests used, and which cache
 // commands the functions' Redis users were refused.
 func (s *Stage) Access() *access.Guard { return s.guard }
 
@@ -340,7 +340,7 @@ func (s *Stage) RedisAdmin() (user, password string) { return cacheAdmin, s.cach
 
 // Token issues a bearer token for sub in groups, as POST /_local/token does.
 func (s *Stage) Token(sub string, groups ...string) (string, error) {
-	return s.Issuer.Issue(sub, groups, routes.MaxTokenLifetime)
+	return s.Issuer.Issue(sub, groups, manifest.MaxTokenLifetime)
 }
 
 // Close stops the gateway and every server; safe to call more than once.

@@ -17,14 +17,14 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/catalogadmin"
 	"github.com/shop-serverless/shop/functions/local/access"
 	"github.com/shop-serverless/shop/functions/local/s3proxy"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // newImageCheck builds the image checker function with the environment the stage gives it.
 func (s *Stage) newImageCheck(ctx context.Context) (func(context.Context, events.S3Event) error, error) {
-	fn, ok := routes.FunctionByName(routes.ImageCheck)
+	fn, ok := manifest.FunctionByName(manifest.ImageCheck)
 	if !ok {
-		return nil, fmt.Errorf("function %q is not in the function list", routes.ImageCheck)
+		return nil, fmt.Errorf("function %q is not in the function list", manifest.ImageCheck)
 	}
 	c, err := s.FunctionClients(ctx, fn)
 	if err != nil {
@@ -38,14 +38,14 @@ func (s *Stage) newImageCheck(ctx context.Context) (func(context.Context, events
 // ends before the upload is answered, so a client sees the outcome at once.
 func (s *Stage) notifyUploads(check func(context.Context, events.S3Event) error) func(context.Context, s3proxy.Object) {
 	return func(ctx context.Context, obj s3proxy.Object) {
-		if obj.Bucket != bucket || !strings.HasPrefix(obj.Key, routes.UploadPrefix) {
+		if obj.Bucket != bucket || !strings.HasPrefix(obj.Key, manifest.UploadPrefix) {
 			return
 		}
 		// Only catalogadmin presigns uploads (POST /products/{productId}/image-upload-url), and
 		// S3 authorizes a browser's POST as its signer's PutObject.
 		if obj.Event == "ObjectCreated:Post" {
-			signer, _ := routes.FunctionByName(routes.CatalogAdmin)
-			s.guard.Presigned(signer, access.Use{Action: routes.PutObject, Bucket: obj.Bucket, Key: obj.Key})
+			signer, _ := manifest.FunctionByName(manifest.CatalogAdmin)
+			s.guard.Presigned(signer, access.Use{Action: manifest.PutObject, Bucket: obj.Bucket, Key: obj.Key})
 		}
 		ev, err := objectCreatedEvent(obj, time.Now())
 		if err == nil {
@@ -91,7 +91,7 @@ func objectCreatedJSON(obj s3proxy.Object, at time.Time) ([]byte, error) {
 		"responseElements":  map[string]any{"x-amz-request-id": id(8), "x-amz-id-2": id(32)},
 		"s3": map[string]any{
 			"s3SchemaVersion": "1.0",
-			"configurationId": routes.ImageCheck + "-uploads",
+			"configurationId": manifest.ImageCheck + "-uploads",
 			"bucket": map[string]any{
 				"name":          obj.Bucket,
 				"ownerIdentity": map[string]any{"principalId": accessKey},

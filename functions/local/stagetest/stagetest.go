@@ -11,14 +11,14 @@ import (
 	"time"
 
 	"github.com/shop-serverless/shop/functions/local/stage"
-	"github.com/shop-serverless/shop/functions/routes"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Main starts a stage with opts, stores it in *st, runs the tests and stops the stage.
 // Use it as: func TestMain(m *testing.M) { os.Exit(stagetest.Main(m, stage.Options{Seed: true}, &st)) }
 //
 // The run also fails when the stage refused a function a request its grants in
-// functions/routes lack (it would be AccessDenied in the cloud) or a cache command its
+// functions/manifest lack (it would be AccessDenied in the cloud) or a cache command its
 // Redis user lacks.
 func Main(m *testing.M, opts stage.Options, st **stage.Stage) int {
 	return run(m, opts, st, false)
@@ -51,7 +51,7 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 		problems = append(problems, "refused (not granted): "+d)
 	}
 	if unused && allTestsRan() {
-		for _, u := range s.Access().Unused(routes.Functions) {
+		for _, u := range s.Access().Unused(manifest.Functions) {
 			problems = append(problems, "granted but never used by a test: "+u)
 		}
 	}
@@ -59,7 +59,7 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 		fmt.Fprintln(os.Stderr, p)
 	}
 	if len(problems) > 0 {
-		fmt.Fprintln(os.Stderr, "FAIL: the functions' grants in functions/routes and what their code does disagree")
+		fmt.Fprintln(os.Stderr, "FAIL: the functions' grants in functions/manifest and what their code does disagree")
 		return 1
 	}
 	return 0

@@ -1,5 +1,6 @@
-// Package routes is the one route table of the shop's HTTP API and the list of its functions
-// with exactly what each may do. The httpapi component declares API Gateway routes from it,
+// Package manifest declares every function of the shop in one place: the resources it may
+// use and exactly what it may do with them, the environment those resources imply, and the
+// routes of the HTTP API it serves. The httpapi component declares API Gateway routes from it,
 // the gofunc component derives each function's IAM policy from it, the cache component its
 // ElastiCache user, and the local stage serves the same table, gives each function the same
 // Redis ACL user and refuses its AWS requests the same grants lack: a route exists in both
@@ -33,7 +34,7 @@
 // by Redis, and a full run fails when a declared action was never used.
 //
 // The package is plain data on purpose: no AWS SDK, no Pulumi.
-package routes
+package manifest
 
 import (
 	"slices"

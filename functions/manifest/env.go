@@ -1,4 +1,4 @@
-package routes
+package manifest
 
 // Environment variables through which the infrastructure program (and the local stage)
 // configures the functions. Table names come from tables.Table.EnvVar. Endpoints come from
