@@ -232,6 +232,7 @@ var Functions = []Function{
 		Tables: []TableGrant{
 			{Table: tables.Products, Actions: []Action{GetItem, Scan}},
 			{Table: tables.Products, Index: tables.ProductsByCategory, Actions: []Action{Query}},
+			{Table: tables.Stock, Actions: []Action{Query}},
 		},
 		Cache: &CacheAccess{Keys: productCacheKeys, Commands: cacheReadCommands},
 	},
@@ -240,6 +241,8 @@ var Functions = []Function{
 		Description: "product writes and images (admin)",
 		Tables: []TableGrant{
 			{Table: tables.Products, Actions: []Action{GetItem, PutItem, UpdateItem, DeleteItem}},
+			// Spreading and moving the units of sharded stock.
+			{Table: tables.Stock, Actions: []Action{Query, PutItem, DeleteItem}},
 		},
 		// S3 authorizes a presigned POST under uploads/ as the signer's PutObject.
 		Bucket: []ObjectGrant{
@@ -253,6 +256,7 @@ var Functions = []Function{
 		Description: "product reviews",
 		Tables: []TableGrant{
 			{Table: tables.Products, Actions: []Action{GetItem}},
+			{Table: tables.Stock, Actions: []Action{Query}},
 			{Table: tables.Reviews, Actions: []Action{Query, PutItem}},
 		},
 		Cache: &CacheAccess{
@@ -275,6 +279,9 @@ var Functions = []Function{
 			{Table: tables.Products, Actions: []Action{BatchGetItem}},
 			// Checkout's stock decrement, conditioned on the price and currency the order carries.
 			{Table: tables.Products, Actions: []Action{UpdateItem}, Attributes: []string{"productId", "stock", "price", "currency"}},
+			// Sharded stock: reading a product's shards and taking units from them.
+			{Table: tables.Stock, Actions: []Action{Query}},
+			{Table: tables.Stock, Actions: []Action{UpdateItem}, Attributes: []string{"productId", "shard", "units"}},
 			{Table: tables.Orders, Actions: []Action{GetItem, PutItem}},
 			{Table: tables.Orders, Index: tables.OrdersByUser, Actions: []Action{Query}},
 			{Table: tables.Idempotency, Actions: []Action{GetItem, PutItem}},

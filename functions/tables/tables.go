@@ -95,6 +95,16 @@ var (
 		}},
 		Stream: KeysOnly,
 	}
+	// Stock holds the stock of products kept over several shard items (an admin's
+	// stockShards of 2 or more): one item per shard, "units" each, so a sale writes small
+	// items of their own instead of the product's, and spreads over partitions. No stream:
+	// a sale does not evict the product's cached copy through the invalidator.
+	Stock = Table{
+		Name:     "stock",
+		EnvVar:   "STOCK_TABLE",
+		HashKey:  Key{"productId", String},
+		RangeKey: &Key{"shard", Number},
+	}
 	// Reviews holds reviews per product, sorted newest first by "createdAt#reviewId".
 	Reviews = Table{
 		Name:     "reviews",
@@ -133,4 +143,4 @@ var (
 )
 
 // All lists every table, in a fixed order.
-var All = []Table{Products, Reviews, Carts, Orders, Idempotency}
+var All = []Table{Products, Stock, Reviews, Carts, Orders, Idempotency}

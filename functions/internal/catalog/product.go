@@ -6,13 +6,16 @@ import "regexp"
 
 // Product is the contract's product document; it is also the DynamoDB item.
 type Product struct {
-	ProductID   string  `json:"productId" dynamodbav:"productId"`
-	Name        string  `json:"name" dynamodbav:"name"`
-	Description string  `json:"description" dynamodbav:"description"`
-	Category    string  `json:"category" dynamodbav:"category"`
-	Price       int64   `json:"price" dynamodbav:"price"`
-	Currency    string  `json:"currency" dynamodbav:"currency"`
-	Stock       int64   `json:"stock" dynamodbav:"stock"`
+	ProductID   string `json:"productId" dynamodbav:"productId"`
+	Name        string `json:"name" dynamodbav:"name"`
+	Description string `json:"description" dynamodbav:"description"`
+	Category    string `json:"category" dynamodbav:"category"`
+	Price       int64  `json:"price" dynamodbav:"price"`
+	Currency    string `json:"currency" dynamodbav:"currency"`
+	Stock       int64  `json:"stock" dynamodbav:"stock"`
+	// StockShards is how many shard items hold the stock (shards.go); the item keeps it
+	// only when it is 2 or more.
+	StockShards int     `json:"stockShards" dynamodbav:"stockShards,omitempty"`
 	ImageURL    *string `json:"imageUrl" dynamodbav:"imageUrl,omitempty"`
 	CreatedAt   string  `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt   string  `json:"updatedAt" dynamodbav:"updatedAt"`

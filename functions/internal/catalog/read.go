@@ -83,11 +83,24 @@ func NewCacheFor(c *clients.Clients) *cache.Cache {
 	return cache.New(c.Redis, cache.Options{Logger: api.Logger})
 }
 
+// NewStoreFor returns the products store of a function, with its sharded stock.
+func NewStoreFor(c *clients.Clients) (*Store, error) {
+	products, err := c.Config.Table(tables.Products)
+	if err != nil {
+		return nil, err
+	}
+	stock, err := c.Config.Table(tables.Stock)
+	if err != nil {
+		return nil, err
+	}
+	return NewStore(c.DynamoDB, products).WithStock(stock), nil
+}
+
 // Function builds the catalog function (GET /products, GET /products/{productId}).
 func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
-	table, err := c.Config.Table(tables.Products)
+	store, err := NewStoreFor(c)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	return NewReader(NewStore(c.DynamoDB, table), NewCacheFor(c)).Routes(), nil
+	return NewReader(store, NewCacheFor(c)).Routes(), nil
 }

@@ -22,12 +22,15 @@ type DB interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // Store reads and writes products in DynamoDB, the source of truth.
 type Store struct {
 	db    DB
 	table string
+	// stock names the table of sharded stock; "" when the store has none (WithStock).
+	stock string
 }
 
 // NewStore returns a store over the products table named table.
@@ -54,6 +57,9 @@ func (s *Store) Get(ctx context.Context, id string) (Product, error) {
 	var p Product
 	if err := attributevalue.UnmarshalMap(out.Item, &p); err != nil {
 		return Product{}, fmt.Errorf("decode product: %w", err)
+	}
+	if err := s.withStock(ctx, &p); err != nil {
+		return Product{}, err
 	}
 	return p, nil
 }
@@ -100,14 +106,28 @@ func (s *Store) List(ctx context.Context, category string, limit int, cursor str
 	if err := attributevalue.UnmarshalListOfMaps(items, &page.Items); err != nil {
 		return api.Page[Product]{}, fmt.Errorf("decode products: %w", err)
 	}
+	for i := range page.Items {
+		if err := s.withStock(ctx, &page.Items[i]); err != nil {
+			return api.Page[Product]{}, err
+		}
+	}
 	return page, nil
 }
 
-// Put writes p as a new product; it fails with api.ErrConflict if the id exists.
+// Put writes p as a new product; it fails with api.ErrConflict if the id exists. With
+// StockShards of 2 or more its stock is spread over that many shard items, written first.
 func (s *Store) Put(ctx context.Context, p Product) error {
 	item, err := attributevalue.MarshalMap(p)
 	if err != nil {
 		return fmt.Errorf("encode product: %w", err)
+	}
+	if p.StockShards >= 2 {
+		if err := s.putShards(ctx, p.ProductID, p.Stock, p.StockShards); err != nil {
+			return err
+		}
+		delete(item, "stock")
+	} else {
+		delete(item, "stockShards")
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.table),

@@ -36,6 +36,12 @@ type Draft struct {
 	Price       int64
 	Currency    string
 	Stock       int64
+	// KeepStock: the body had no stock (a PUT that only changes StockShards): the units the
+	// product has are kept, moved to the new shards.
+	KeepStock bool
+	// StockShards is how many shard items hold the stock, 1..MaxStockShards; 0: unchanged
+	// (new products: 1).
+	StockShards int
 }
 
 // Problems returns what is wrong with d, in field order; nil when it is valid.
@@ -55,13 +61,17 @@ func (d Draft) Problems() api.Problems {
 	if d.Stock < 0 || d.Stock > MaxAmount {
 		p.Addf("stock must be an integer from 0 to %d", int64(MaxAmount))
 	}
+	if d.StockShards < 0 || d.StockShards > MaxStockShards {
+		p.Addf("stockShards must be an integer from 1 to %d", MaxStockShards)
+	}
 	return p
 }
 
 // NewProduct returns the product d describes, created at now (RFC 3339), without an image.
 func (d Draft) NewProduct(id, now string) Product {
 	return Product{ProductID: id, Name: d.Name, Description: d.Description, Category: d.Category,
-		Price: d.Price, Currency: d.Currency, Stock: d.Stock, CreatedAt: now, UpdatedAt: now}
+		Price: d.Price, Currency: d.Currency, Stock: d.Stock, StockShards: max(1, d.StockShards),
+		CreatedAt: now, UpdatedAt: now}
 }
 
 var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -89,22 +99,64 @@ func key(id string) map[string]types.AttributeValue {
 // changes made concurrently by checkout (UpdateItem ADD) and attributes this write does not
 // own (imageUrl, createdAt, anything another function keeps on the item) are never
 // overwritten with a stale copy, as a read-modify-PutItem would.
+//
+// Sharded stock (StockShards, or a product that has shards) is laid out first: the new
+// stock spread over the shards, or with KeepStock the units the product has moved to the
+// new count; then the item's own fields are written.
 func (s *Store) Update(ctx context.Context, id string, d Draft, now string) (Product, error) {
-	return s.update(ctx, id,
-		// Every name goes through a placeholder: several are DynamoDB reserved words.
-		"SET #name = :name, #description = :description, #category = :category, #price = :price, "+
-			"#currency = :currency, #stock = :stock, #updatedAt = :updatedAt",
-		map[string]string{"#name": "name", "#description": "description", "#category": "category",
-			"#price": "price", "#currency": "currency", "#stock": "stock", "#updatedAt": "updatedAt"},
-		map[string]types.AttributeValue{
-			":name":        &types.AttributeValueMemberS{Value: d.Name},
-			":description": &types.AttributeValueMemberS{Value: d.Description},
-			":category":    &types.AttributeValueMemberS{Value: d.Category},
-			":price":       &types.AttributeValueMemberN{Value: fmt.Sprint(d.Price)},
-			":currency":    &types.AttributeValueMemberS{Value: d.Currency},
-			":stock":       &types.AttributeValueMemberN{Value: fmt.Sprint(d.Stock)},
-			":updatedAt":   &types.AttributeValueMemberS{Value: now},
-		})
+	// Every name goes through a placeholder: several are DynamoDB reserved words.
+	expr := "SET #name = :name, #description = :description, #category = :category, #price = :price, " +
+		"#currency = :currency, #updatedAt = :updatedAt"
+	names := map[string]string{"#name": "name", "#description": "description", "#category": "category",
+		"#price": "price", "#currency": "currency", "#updatedAt": "updatedAt"}
+	values := map[string]types.AttributeValue{
+		":name":        &types.AttributeValueMemberS{Value: d.Name},
+		":description": &types.AttributeValueMemberS{Value: d.Description},
+		":category":    &types.AttributeValueMemberS{Value: d.Category},
+		":price":       &types.AttributeValueMemberN{Value: fmt.Sprint(d.Price)},
+		":currency":    &types.AttributeValueMemberS{Value: d.Currency},
+		":updatedAt":   &types.AttributeValueMemberS{Value: now},
+	}
+	n, err := s.layStock(ctx, id, d)
+	if err != nil {
+		return Product{}, err
+	}
+	switch {
+	case n >= 2:
+		expr += ", #stockShards = :stockShards"
+		names["#stockShards"] = "stockShards"
+		values[":stockShards"] = &types.AttributeValueMemberN{Value: fmt.Sprint(n)}
+	case !d.KeepStock:
+		expr += ", #stock = :stock"
+		names["#stock"] = "stock"
+		values[":stock"] = &types.AttributeValueMemberN{Value: fmt.Sprint(d.Stock)}
+	}
+	p, err := s.update(ctx, id, expr, names, values)
+	if err != nil {
+		return Product{}, err
+	}
+	return p, s.withStock(ctx, &p)
+}
+
+// layStock lays out the stock d asks for and returns the product's shard count after it.
+// An unsharded product that stays so is left to the item's update.
+func (s *Store) layStock(ctx context.Context, id string, d Draft) (int, error) {
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	n := cur.StockShards
+	if d.StockShards != 0 {
+		n = d.StockShards
+	}
+	if n == 1 && cur.StockShards == 1 {
+		return 1, nil
+	}
+	var total *int64
+	if !d.KeepStock {
+		total = &d.Stock
+	}
+	return n, s.relayout(ctx, id, cur.StockShards, n, total)
 }
 
 // SetImage sets the product's imageUrl and updatedAt; it returns the product as stored, or
@@ -220,5 +272,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete product: %w", err)
 	}
-	return nil
+	if s.stock == "" {
+		return nil
+	}
+	return s.deleteShards(ctx, id)
 }

@@ -56,7 +56,7 @@ type recordingDB struct {
 
 func (r *recordingDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	r.get = in
-	return &dynamodb.GetItemOutput{}, nil
+	return &dynamodb.GetItemOutput{Item: in.Key}, nil
 }
 
 func (r *recordingDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {

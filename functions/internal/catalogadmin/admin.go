@@ -21,7 +21,6 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
-	"github.com/shop-serverless/shop/functions/tables"
 )
 
 // Admin serves the catalog administration routes.
@@ -49,24 +48,25 @@ func (a *Admin) Routes() api.Router {
 
 // Function builds the catalogadmin function.
 func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
-	a, err := fromClients(c)
+	store, err := catalog.NewStoreFor(c)
+	if err != nil {
+		return nil, fmt.Errorf("catalogadmin: %w", err)
+	}
+	a, err := fromClients(c, store)
 	if err != nil {
 		return nil, fmt.Errorf("catalogadmin: %w", err)
 	}
 	return a.Routes(), nil
 }
 
-// fromClients builds the admin service over the function's table, cache and bucket.
-func fromClients(c *clients.Clients) (*Admin, error) {
-	table, err := c.Config.Table(tables.Products)
-	if err != nil {
-		return nil, err
-	}
+// fromClients builds the admin service over the products store, the function's cache and
+// bucket.
+func fromClients(c *clients.Clients, store *catalog.Store) (*Admin, error) {
 	if c.Config.ImagesBucket == "" || c.Config.ImagesBaseURL == "" {
 		return nil, errors.New("IMAGES_BUCKET and IMAGES_BASE_URL must be set")
 	}
 	bucket := NewBucket(c.S3, c.Config.ImagesBucket, c.Config.ImagesBaseURL)
-	return New(catalog.NewStore(c.DynamoDB, table), catalog.NewCacheFor(c), bucket), nil
+	return New(store, catalog.NewCacheFor(c), bucket), nil
 }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339) }
@@ -78,6 +78,9 @@ func (a *Admin) create(ctx context.Context, req api.Request) (api.Response, erro
 	d, err := decodeDraft(req)
 	if err != nil {
 		return api.Response{}, err
+	}
+	if d.KeepStock {
+		return api.Response{}, api.Invalid("stock is required")
 	}
 	id, err := uuid.NewV7()
 	if err != nil {

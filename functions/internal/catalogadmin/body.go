@@ -17,10 +17,12 @@ type productBody struct {
 	Price       *int64  `json:"price"`
 	Currency    *string `json:"currency"`
 	Stock       *int64  `json:"stock"`
+	StockShards *int64  `json:"stockShards"`
 }
 
 // decodeDraft reads and validates a product body. A missing description is empty, in PUT
-// too: PUT replaces the fields, it does not merge them.
+// too: PUT replaces the fields, it does not merge them. stockShards is optional (absent:
+// unchanged); stock may be absent only beside it, and then the units are kept (KeepStock).
 func decodeDraft(req api.Request) (catalog.Draft, error) {
 	var b productBody
 	if err := api.DecodeJSON(req, api.MaxBody, &b); err != nil {
@@ -32,7 +34,7 @@ func decodeDraft(req api.Request) (catalog.Draft, error) {
 		present bool
 	}{
 		{"name", b.Name != nil}, {"category", b.Category != nil}, {"price", b.Price != nil},
-		{"currency", b.Currency != nil}, {"stock", b.Stock != nil},
+		{"currency", b.Currency != nil}, {"stock", b.Stock != nil || b.StockShards != nil},
 	} {
 		if !f.present {
 			missing.Addf("%s is required", f.name)
@@ -41,9 +43,20 @@ func decodeDraft(req api.Request) (catalog.Draft, error) {
 	if err := missing.Err(); err != nil {
 		return catalog.Draft{}, err
 	}
-	d := catalog.Draft{Name: *b.Name, Category: *b.Category, Price: *b.Price, Currency: *b.Currency, Stock: *b.Stock}
+	d := catalog.Draft{Name: *b.Name, Category: *b.Category, Price: *b.Price, Currency: *b.Currency}
 	if b.Description != nil {
 		d.Description = *b.Description
+	}
+	if b.Stock != nil {
+		d.Stock = *b.Stock
+	} else {
+		d.KeepStock = true
+	}
+	if b.StockShards != nil {
+		if *b.StockShards < 1 || *b.StockShards > catalog.MaxStockShards {
+			return catalog.Draft{}, api.Invalid("stockShards must be an integer from 1 to %d", catalog.MaxStockShards)
+		}
+		d.StockShards = int(*b.StockShards)
 	}
 	if err := d.Problems().Err(); err != nil {
 		return catalog.Draft{}, err

@@ -16,6 +16,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/manifest"
+	"github.com/shop-serverless/shop/functions/tables"
 )
 
 // Checker publishes browser uploads: fed by the images bucket's object-created events under
@@ -32,7 +33,12 @@ func NewChecker(a *Admin) *Checker { return &Checker{admin: a} }
 
 // CheckFunction builds the image checker function.
 func CheckFunction(ctx context.Context, c *clients.Clients) (func(context.Context, events.S3Event) error, error) {
-	a, err := fromClients(c)
+	// Images only: the checker never reads or writes stock.
+	table, err := c.Config.Table(tables.Products)
+	if err != nil {
+		return nil, fmt.Errorf("imagecheck: %w", err)
+	}
+	a, err := fromClients(c, catalog.NewStore(c.DynamoDB, table))
 	if err != nil {
 		return nil, fmt.Errorf("imagecheck: %w", err)
 	}

@@ -45,6 +45,7 @@ type Invalidator interface {
 type Checkout struct {
 	store    *Store
 	gate     *Gate
+	local    *localGate
 	products Invalidator
 	now      func() time.Time
 }
@@ -52,7 +53,7 @@ type Checkout struct {
 // NewCheckout returns a checkout over store and gate that evicts the cached documents of
 // products whose stock it took from products (nil: none).
 func NewCheckout(store *Store, gate *Gate, products Invalidator) *Checkout {
-	return &Checkout{store: store, gate: gate, products: products, now: time.Now}
+	return &Checkout{store: store, gate: gate, local: newLocalGate(gate.opt), products: products, now: time.Now}
 }
 
 // Place places the user's order under the user's idempotency key. created is false when the
@@ -105,8 +106,12 @@ func (c *Checkout) Place(ctx context.Context, userID, key string, req Request) (
 	}
 }
 
-// decide has the gate admit the order and places it: the order, or why not.
+// decide has the gates admit the order and places it: the order, or why not.
 func (c *Checkout) decide(ctx context.Context, userID, recKey, hash string, req Request) (Order, error) {
+	if id := c.local.Refused(req.Items); id != "" {
+		api.Logger(ctx).DebugContext(ctx, "order refused by the instance's sold-out lease", "productId", id)
+		return Order{}, outOfStock(id)
+	}
 	adm, err := c.gate.Acquire(ctx, req.Items, c.stocks)
 	if err != nil {
 		return Order{}, err
@@ -115,12 +120,7 @@ func (c *Checkout) decide(ctx context.Context, userID, recKey, hash string, req 
 		api.Logger(ctx).DebugContext(ctx, "order refused by the stock gate", "productId", adm.Refused)
 		return Order{}, outOfStock(adm.Refused)
 	}
-	o, err := c.place(ctx, userID, recKey, hash, req, adm)
-	var short *shortError
-	if errors.As(err, &short) {
-		return Order{}, outOfStock(short.ProductID)
-	}
-	return o, err
+	return c.placeAdmitted(ctx, userID, recKey, hash, req, adm)
 }
 
 // finalCodes are the refusals a retry of the same request would meet again as long as
@@ -150,13 +150,21 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 	rec := Record{Key: recKey, RequestHash: hash, OrderID: o.OrderID, CreatedAt: o.CreatedAt,
 		ExpiresAt: c.now().Add(RecordTTL).Unix()}
 	attempt := 0
+	misses := shardMisses{}
 	o, err = backoff.Retry(ctx, func() (Order, error) {
 		attempt++
+		if err := c.planTakes(ctx, &o, misses); err != nil {
+			return o, backoff.Permanent(err)
+		}
 		err := c.store.Place(ctx, o, rec)
 		var gone *goneError
+		var shardShort *shardShortError
 		switch {
 		case err == nil:
 			return o, nil
+		case errors.As(err, &shardShort):
+			misses.add(shardShort)
+			return o, err
 		case errors.As(err, &gone):
 			return o, backoff.Permanent(api.NotFound("product %s does not exist", gone.ProductID))
 		case errors.Is(err, errProductChanged), errors.Is(err, errOrderIDTaken):
@@ -176,6 +184,9 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(maxAttempts), backoff.WithMaxElapsedTime(10*time.Second))
 	if attempt > 1 {
 		api.Logger(ctx).InfoContext(ctx, "order transaction retried", "attempts", attempt, "err", err)
+	}
+	if shardShort := (*shardShortError)(nil); errors.As(err, &shardShort) {
+		err = fmt.Errorf("%w: %w", errBusy, err) // the shards kept changing under the order
 	}
 	return o, err
 }
@@ -224,7 +235,7 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, consis
 		if !ok {
 			return Order{}, api.NotFound("product %s does not exist", l.ProductID)
 		}
-		if checkStock && p.Stock < l.Quantity {
+		if sharded := noteShards(&o, p); checkStock && !sharded && p.Stock < l.Quantity {
 			return Order{}, outOfStock(p.ProductID)
 		}
 		if o.Currency == "" {
@@ -252,6 +263,11 @@ func (c *Checkout) stocks(ctx context.Context, ids []string) (map[string]int64, 
 	out := make(map[string]int64, len(products))
 	for id, p := range products {
 		out[id] = p.Stock
+		if p.StockShards >= 2 {
+			if out[id], err = c.store.shardedStock(ctx, id); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return out, nil
 }

@@ -64,6 +64,11 @@ type Order struct {
 	Total     int64  `json:"total" dynamodbav:"total"`
 	Currency  string `json:"currency" dynamodbav:"currency"`
 	CreatedAt string `json:"createdAt" dynamodbav:"createdAt"`
+
+	// shards is the shard count of each line's product whose stock is sharded, as read;
+	// takes, the shards those lines take their units from in the next transaction.
+	shards map[string]int
+	takes  map[string][]shardTake
 }
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)

@@ -31,6 +31,7 @@ type DB interface {
 // Tables names the deployed tables the store uses.
 type Tables struct {
 	Products    string
+	Stock       string
 	Orders      string
 	Idempotency string
 }
@@ -78,6 +79,8 @@ type Product struct {
 	Price     int64  `dynamodbav:"price"`
 	Currency  string `dynamodbav:"currency"`
 	Stock     int64  `dynamodbav:"stock"`
+	// StockShards is 2 or more when the stock is kept over shard items (Stock is then 0).
+	StockShards int `dynamodbav:"stockShards"`
 }
 
 // Record returns the idempotency record under key, read strongly consistent so that a
@@ -161,8 +164,8 @@ func (s *Store) Products(ctx context.Context, ids []string, consistent bool) (ma
 	}
 	req := map[string]types.KeysAndAttributes{s.t.Products: {
 		Keys:                     keys,
-		ProjectionExpression:     aws.String("#id, #p, #c, #s"),
-		ExpressionAttributeNames: productNames(),
+		ProjectionExpression:     aws.String("#id, #p, #c, #s, #n"),
+		ExpressionAttributeNames: withShardCount(productNames()),
 		ConsistentRead:           aws.Bool(consistent),
 	}}
 	found := make(map[string]Product, len(ids))
@@ -266,6 +269,10 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 	}
 	writes := make([]types.TransactWriteItem, 0, len(o.Items)+2)
 	for _, it := range o.Items {
+		if takes, ok := o.takes[it.ProductID]; ok {
+			writes = append(writes, s.takeWrites(it.ProductID, takes)...)
+			continue
+		}
 		writes = append(writes, types.TransactWriteItem{Update: &types.Update{
 			TableName:                aws.String(s.t.Products),
 			Key:                      map[string]types.AttributeValue{tables.Products.HashKey.Name: str(it.ProductID)},
@@ -303,6 +310,9 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 			return fmt.Errorf("place order: %w", errBusy)
 		}
 		return fmt.Errorf("place order: %w", err)
+	}
+	if len(o.takes) > 0 {
+		return classifyTakes(o, tce.CancellationReasons, err)
 	}
 	return classify(o, tce.CancellationReasons, err)
 }

@@ -45,7 +45,7 @@ const PageTTL = 5 * time.Minute
 
 // Function builds the reviews function.
 func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
-	products, err := c.Config.Table(tables.Products)
+	products, err := catalog.NewStoreFor(c)
 	if err != nil {
 		return nil, fmt.Errorf("reviews: %w", err)
 	}
@@ -53,7 +53,7 @@ func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reviews: %w", err)
 	}
-	reader := catalog.NewReader(catalog.NewStore(c.DynamoDB, products), catalog.NewCacheFor(c))
+	reader := catalog.NewReader(products, catalog.NewCacheFor(c))
 	firstPages := cache.New(c.Redis, cache.Options{TTL: PageTTL, Logger: api.Logger})
 	return New(NewStore(c.DynamoDB, reviews), reader, firstPages).Routes(), nil
 }

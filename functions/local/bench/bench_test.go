@@ -56,6 +56,10 @@ func TestBenchSmoke(t *testing.T) {
 	if ran("flash_sale") && (f.Confirmed != f.Stock || f.Oversold != 0 || f.Duplicates != 0 || f.SoldOutDBWrites != 0 || f.Errors != 0) {
 		t.Errorf("flash_sale: %+v", f)
 	}
+	if f := rep.FlashSaleLoaded; ran("flash_sale_loaded") && (f.Confirmed != f.Stock || f.Oversold != 0 || f.Duplicates != 0 || f.Errors != 0 ||
+		f.BusyLoops == 0 || f.SoldOutDBWrites > f.soldOutLeases()) {
+		t.Errorf("flash_sale beside busy loops: %+v, want at most %d sold-out writes", f, f.soldOutLeases())
+	}
 	if d := rep.RedisDown; ran("redis_down") && (d.Errors != 0 || d.OutageRequests == 0) {
 		t.Errorf("redis_down: %+v, want requests during the outage and no errors", d)
 	}

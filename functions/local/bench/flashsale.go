@@ -23,8 +23,10 @@ import (
 // runFlashSale puts a product with cfg.FlashStock units on sale and sends cfg.FlashAttempts
 // concurrent orders of one unit over HTTP, each with its own idempotency key; a
 // cfg.FlashRetryPercent share of them is sent a second time with the same key shortly after,
-// as a client that timed out would. The DynamoDB tables are then read for the truth.
-func runFlashSale(ctx context.Context, st *stage.Stage, m *meter, cfg Config, rep *Report) error {
+// as a client that timed out would. The DynamoDB tables are then read for the truth. With
+// busyLoops > 0 the sale runs beside that many CPU busy loops, as on a machine busy with
+// other work, where Redis answers late.
+func runFlashSale(ctx context.Context, st *stage.Stage, m *meter, cfg Config, busyLoops int, out *FlashSale) error {
 	table, err := st.Admin.Config.Table(tables.Products)
 	if err != nil {
 		return err
@@ -97,10 +99,12 @@ func runFlashSale(ctx context.Context, st *stage.Stage, m *meter, cfg Config, re
 			}()
 		}
 	}
+	stopLoops := startBusyLoops(busyLoops, maxBusy)
 	t0 := time.Now()
 	close(start)
 	wg.Wait()
 	elapsed := time.Since(t0)
+	stopLoops()
 
 	// What the shoppers were told.
 	byKey := map[string]map[string]bool{}
@@ -136,7 +140,7 @@ func runFlashSale(ctx context.Context, st *stage.Stage, m *meter, cfg Config, re
 		return err
 	}
 	oversold := max(0, int(units)-cfg.FlashStock, int(-p.Stock))
-	rep.FlashSale = FlashSale{
+	*out = FlashSale{
 		Stock:           cfg.FlashStock,
 		Attempts:        cfg.FlashAttempts,
 		Retries:         retries,
@@ -145,6 +149,8 @@ func runFlashSale(ctx context.Context, st *stage.Stage, m *meter, cfg Config, re
 		Duplicates:      duplicates,
 		SoldOutDBWrites: m.soldOutWrites.Load(),
 		OrdersPerS:      float64(len(answers)) / elapsed.Seconds(),
+		Seconds:         elapsed.Seconds(),
+		BusyLoops:       busyLoops,
 		Errors:          errs,
 		ErrorAnswers:    errorAnswers,
 	}
@@ -177,4 +183,34 @@ func ordersOf(ctx context.Context, st *stage.Stage, product string) (count int, 
 		}
 	}
 	return count, units, nil
+}
+
+// maxBusy bounds how long the busy loops of a loaded sale spin, should the sale hang.
+const maxBusy = 2 * time.Minute
+
+// startBusyLoops spins n goroutines until the returned stop is called or limit passes.
+func startBusyLoops(n int, limit time.Duration) (stop func()) {
+	done := make(chan struct{})
+	deadline := time.Now().Add(limit)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for x := uint64(1); ; x = x*6364136223846793005 + 1442695040888963407 {
+				if x%4096 == 0 {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					if time.Now().After(deadline) {
+						return
+					}
+				}
+			}
+		}()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
 }

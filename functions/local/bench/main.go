@@ -154,7 +154,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	}{
 		{"hot_read", false, func() error { return runHotRead(ctx, st, naiveURL, cfg.Workers, cfg.HotReadDuration, rep) }},
 		{"stampede", true, func() error { return runStampede(ctx, st, cfg.StampedeRequests, cfg.StampedeInstances, rep) }},
-		{"flash_sale", true, func() error { return runFlashSale(ctx, st, m, cfg, rep) }},
+		{"flash_sale", true, func() error { return runFlashSale(ctx, st, m, cfg, 0, &rep.FlashSale) }},
+		{"flash_sale_loaded", true, func() error { return runFlashSale(ctx, st, m, cfg, runtime.NumCPU(), &rep.FlashSaleLoaded) }},
 		{"hot_sku", true, func() error { return runHotSKU(ctx, st, cfg, rep) }},
 		{"cost", false, func() error { return runCost(ctx, st, naiveURL, cfg, rep) }},
 		{"redis_down", false, func() error { return runRedisDown(ctx, st, cfg.Workers, cfg.RedisDownDuration, rep) }},
@@ -199,6 +200,12 @@ func evaluate(r *Report) []Target {
 		{"flash_sale: oversold 0, duplicates 0, sold_out_db_writes 0",
 			fmt.Sprintf("oversold %d, duplicates %d, sold_out_db_writes %d", r.FlashSale.Oversold, r.FlashSale.Duplicates, r.FlashSale.SoldOutDBWrites),
 			r.FlashSale.Oversold == 0 && r.FlashSale.Duplicates == 0 && r.FlashSale.SoldOutDBWrites == 0},
+		{"flash_sale_loaded: oversold 0, duplicates 0, sold_out_db_writes at most 1 per instance per lease",
+			fmt.Sprintf("oversold %d, duplicates %d, sold_out_db_writes %d (1 instance, %d leases, %d busy loops)",
+				r.FlashSaleLoaded.Oversold, r.FlashSaleLoaded.Duplicates, r.FlashSaleLoaded.SoldOutDBWrites,
+				r.FlashSaleLoaded.soldOutLeases(), r.FlashSaleLoaded.BusyLoops),
+			r.FlashSaleLoaded.Oversold == 0 && r.FlashSaleLoaded.Duplicates == 0 &&
+				r.FlashSaleLoaded.SoldOutDBWrites <= r.FlashSaleLoaded.soldOutLeases()},
 		{"redis_down: errors 0",
 			fmt.Sprintf("%d errors in %d requests (%d during the outage)", r.RedisDown.Errors, r.RedisDown.Requests, r.RedisDown.OutageRequests),
 			r.RedisDown.Errors == 0},
@@ -261,6 +268,13 @@ func printTable(w io.Writer, r *Report) {
 		fmt.Fprintf(tw, "\toversold, duplicates\t%d, %d\n", f.Oversold, f.Duplicates)
 		fmt.Fprintf(tw, "\tDynamoDB writes on sold-out attempts\t%d\n", f.SoldOutDBWrites)
 		fmt.Fprintf(tw, "\torders/s\t%.0f\n", f.OrdersPerS)
+	}
+	if ran("flash_sale_loaded") {
+		fl := r.FlashSaleLoaded
+		fmt.Fprintf(tw, "flash_sale beside %d busy loops\tconfirmed of stock\t%d of %d\n", fl.BusyLoops, fl.Confirmed, fl.Stock)
+		fmt.Fprintf(tw, "\toversold, duplicates\t%d, %d\n", fl.Oversold, fl.Duplicates)
+		fmt.Fprintf(tw, "\tDynamoDB writes on sold-out attempts\t%d  (%d leases)\n", fl.SoldOutDBWrites, fl.soldOutLeases())
+		fmt.Fprintf(tw, "\torders/s\t%.0f\n", fl.OrdersPerS)
 	}
 	printHotSKU(tw, r.HotSKU)
 	printCost(tw, r.Cost)

@@ -5,15 +5,17 @@ package main
 type Report struct {
 	Machine Machine `json:"machine"`
 	// Scenarios are the scenarios this run measured, in order.
-	Scenarios []string             `json:"scenarios"`
-	HotRead   HotRead              `json:"hot_read"`
-	Stampede  Stampede             `json:"stampede"`
-	FlashSale FlashSale            `json:"flash_sale"`
-	RedisDown RedisDown            `json:"redis_down"`
-	ColdStart map[string]ColdStart `json:"cold_start"`
-	Artifacts map[string]Artifact  `json:"artifacts"`
-	HotSKU    *HotSKU              `json:"hot_sku,omitempty"`
-	Cost      *CostReport          `json:"cost,omitempty"`
+	Scenarios []string  `json:"scenarios"`
+	HotRead   HotRead   `json:"hot_read"`
+	Stampede  Stampede  `json:"stampede"`
+	FlashSale FlashSale `json:"flash_sale"`
+	// FlashSaleLoaded is the same sale beside CPU busy loops.
+	FlashSaleLoaded FlashSale            `json:"flash_sale_loaded"`
+	RedisDown       RedisDown            `json:"redis_down"`
+	ColdStart       map[string]ColdStart `json:"cold_start"`
+	Artifacts       map[string]Artifact  `json:"artifacts"`
+	HotSKU          *HotSKU              `json:"hot_sku,omitempty"`
+	Cost            *CostReport          `json:"cost,omitempty"`
 	// Storefront is nil when the run leaves the storefront out (the smoke test).
 	Storefront *Storefront          `json:"storefront,omitempty"`
 	Targets    []Target             `json:"targets"`
@@ -61,7 +63,10 @@ type FlashSale struct {
 	Duplicates      int     `json:"duplicates"`
 	SoldOutDBWrites int64   `json:"sold_out_db_writes"`
 	OrdersPerS      float64 `json:"orders_per_s"`
-	Errors          int     `json:"errors"`
+	Seconds         float64 `json:"seconds"`
+	// BusyLoops is how many CPU busy loops ran beside the sale.
+	BusyLoops int `json:"busy_loops,omitempty"`
+	Errors    int `json:"errors"`
 	// ErrorAnswers counts the answers that were neither an order nor out_of_stock.
 	ErrorAnswers map[string]int `json:"error_answers,omitempty"`
 }
@@ -186,3 +191,8 @@ type StackCost struct {
 	PerThousandUngated   Cost  `json:"per_thousand_orders_ungated"`
 	ResponseBytesPerRead int64 `json:"response_bytes_per_read"`
 }
+
+// soldOutLeases is how many sold-out leases (1 s, the orders function's default) the sale
+// spanned: each function instance may spend one write per lease to learn a product is sold
+// out when the Redis gate cannot decide.
+func (f FlashSale) soldOutLeases() int64 { return int64(f.Seconds) + 1 }
