@@ -201,6 +201,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	}
 
 	fns := map[string]*gofunc.Function{}
+	env := links(cfg, tbls, images, kv)
 	for _, spec := range manifest.Functions {
 		sizes := cfg.Functions.SizesFor(spec.Name)
 		args := &gofunc.FunctionArgs{
@@ -213,7 +214,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			LogRetentionDays:    cfg.LogRetentionDays,
 			LogKMSKeyArn:        dataKey,
 			LogLevel:            strings.ToUpper(cfg.LogLevel),
-			Environment:         environment(cfg, spec, tbls, images, kv),
+			Environment:         pulumi.StringMap(manifest.Environment(spec, env)),
 			Tables:              map[string]gofunc.TableRef{},
 			Tags:                tags,
 		}
@@ -405,30 +406,31 @@ func findRoot(opts options) (string, error) {
 	return root, nil
 }
 
-// environment is exactly what one function needs: its tables' names, the bucket and CDN for
-// image handlers, the cache's address and IAM identity for cache users, the cart TTL for carts.
-func environment(cfg *Config, spec manifest.Function, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache) pulumi.StringMap {
-	env := pulumi.StringMap{manifest.EnvLogLevel: pulumi.String(cfg.LogLevel)}
-	for _, t := range spec.TablesUsed() {
-		env[t.EnvVar] = tbls[t.Name].Name
+// links are what this stack's resources put into a function's environment; which of them a
+// function gets, its entry in functions/manifest decides.
+func links(cfg *Config, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache) manifest.Links[pulumi.StringInput] {
+	return manifest.Links[pulumi.StringInput]{
+		Settings: map[string]pulumi.StringInput{
+			manifest.EnvLogLevel: pulumi.String(cfg.LogLevel),
+			manifest.EnvCartTTL:  pulumi.String(cfg.CartTTL),
+		},
+		Table: func(t tables.Table) pulumi.StringInput { return tbls[t.Name].Name },
+		Bucket: map[string]pulumi.StringInput{
+			manifest.EnvImagesBucket:  images.BucketName,
+			manifest.EnvImagesBaseURL: images.BaseURL,
+		},
+		Cache: func(user string) map[string]pulumi.StringInput {
+			return map[string]pulumi.StringInput{
+				manifest.EnvRedisAddr: kv.Endpoint,
+				manifest.EnvRedisTLS:  pulumi.String("true"),
+				// ElastiCache Serverless is always cluster mode.
+				manifest.EnvRedisCluster:    pulumi.String(strconv.FormatBool(kv.Serverless)),
+				manifest.EnvRedisUser:       kv.Users[user].ID,
+				manifest.EnvRedisIAMCache:   pulumi.String(kv.CacheID),
+				manifest.EnvRedisServerless: pulumi.String(strconv.FormatBool(kv.Serverless)),
+			}
+		},
 	}
-	if len(spec.Bucket) > 0 {
-		env[manifest.EnvImagesBucket] = images.BucketName
-		env[manifest.EnvImagesBaseURL] = images.BaseURL
-	}
-	if spec.Cache != nil {
-		env[manifest.EnvRedisAddr] = kv.Endpoint
-		env[manifest.EnvRedisTLS] = pulumi.String("true")
-		// ElastiCache Serverless is always cluster mode.
-		env[manifest.EnvRedisCluster] = pulumi.String(strconv.FormatBool(kv.Serverless))
-		env[manifest.EnvRedisUser] = kv.Users[spec.Name].ID
-		env[manifest.EnvRedisIAMCache] = pulumi.String(kv.CacheID)
-		env[manifest.EnvRedisServerless] = pulumi.String(strconv.FormatBool(kv.Serverless))
-	}
-	if spec.Name == manifest.Cart {
-		env[manifest.EnvCartTTL] = pulumi.String(cfg.CartTTL)
-	}
-	return env
 }
 
 // cacheUsers is one cache user per function that uses the cache, with the access its entry
