@@ -14,7 +14,11 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/shop-serverless/shop/components/bucket"
 	"github.com/shop-serverless/shop/components/cache"
+	"github.com/shop-serverless/shop/components/cors"
+	"github.com/shop-serverless/shop/components/gofunc"
+	"github.com/shop-serverless/shop/components/httpapi"
 	"github.com/shop-serverless/shop/components/network"
 	"github.com/shop-serverless/shop/components/table"
 	"github.com/shop-serverless/shop/functions/manifest"
@@ -121,7 +125,8 @@ type ImagesConfig struct {
 	PriceClass            string `json:"priceClass"`
 }
 
-// Throttle is a token bucket: requests per second and burst.
+// Throttle is a token bucket: requests per second and burst. It converts to
+// manifest.Throttle, field for field.
 type Throttle struct {
 	RateLimit  float64 `json:"rateLimit"`
 	BurstLimit int     `json:"burstLimit"`
@@ -174,7 +179,8 @@ type AuthConfig struct {
 	DomainPrefix string `json:"domainPrefix"`
 }
 
-// MonitoringConfig is shop:monitoring.
+// MonitoringConfig is shop:monitoring; it converts to monitoring.Thresholds, field for
+// field (zero fields take the component's defaults).
 type MonitoringConfig struct {
 	APILatencyP99Ms          int `json:"apiLatencyP99Ms"`
 	API5xxCount              int `json:"api5xxCount"`
@@ -366,8 +372,8 @@ func (c *Config) Validate() error {
 		bad("cartTtl", "%q must be a Go duration of at least 1h", c.CartTTL)
 	}
 	for _, o := range c.CORSOrigins {
-		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" {
-			bad("corsOrigins", "%q must be an origin, scheme://host[:port]", o)
+		if err := cors.CheckOrigin(o); err != nil {
+			bad("corsOrigins", "%v", err)
 		}
 	}
 
@@ -376,7 +382,7 @@ func (c *Config) Validate() error {
 		bad("network.azCount", "%d must be 1..6", n.AZCount)
 	}
 	oneOf("network.natMode", n.NATMode, network.NATNone, network.NATSingle, network.NATPerAZ)
-	oneOf("network.flowLogTrafficType", n.FlowLogTrafficType, "ALL", "ACCEPT", "REJECT")
+	oneOf("network.flowLogTrafficType", n.FlowLogTrafficType, network.FlowLogTrafficTypes...)
 
 	k := c.Cache
 	oneOf("cache.engine", k.Engine, cache.Valkey, cache.Redis)
@@ -403,7 +409,7 @@ func (c *Config) Validate() error {
 		bad("tables", "PROVISIONED needs readCapacity and writeCapacity")
 	}
 
-	oneOf("images.priceClass", c.Images.PriceClass, "PriceClass_100", "PriceClass_200", "PriceClass_All")
+	oneOf("images.priceClass", c.Images.PriceClass, bucket.PriceClasses...)
 	if c.Images.NoncurrentVersionDays < 0 {
 		bad("images.noncurrentVersionDays", "must not be negative")
 	}
@@ -433,12 +439,12 @@ func (c *Config) Validate() error {
 	for _, f := range manifest.Functions {
 		s := c.Functions.SizesFor(f.Name)
 		key := "functions.overrides." + f.Name
-		if s.MemoryMB < 128 || s.MemoryMB > 10240 {
-			bad(key+".memoryMb", "%d must be 128..10240", s.MemoryMB)
+		if s.MemoryMB < gofunc.MinMemoryMB || s.MemoryMB > gofunc.MaxMemoryMB {
+			bad(key+".memoryMb", "%d must be %d..%d", s.MemoryMB, gofunc.MinMemoryMB, gofunc.MaxMemoryMB)
 		}
-		maxTimeout := 900
+		maxTimeout := gofunc.MaxTimeoutSeconds
 		if !f.Invoked() {
-			maxTimeout = 29 // API Gateway gives up after 30 s
+			maxTimeout = httpapi.MaxFunctionTimeoutSeconds
 		}
 		if s.TimeoutSeconds < 1 || s.TimeoutSeconds > maxTimeout {
 			bad(key+".timeoutSeconds", "%d must be 1..%d", s.TimeoutSeconds, maxTimeout)
@@ -451,7 +457,7 @@ func (c *Config) Validate() error {
 	if err := c.Encryption.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	oneOf("site.priceClass", c.Site.PriceClass, "PriceClass_100", "PriceClass_200", "PriceClass_All")
+	oneOf("site.priceClass", c.Site.PriceClass, bucket.PriceClasses...)
 	if d := c.Site.Domain; d != nil && (d.Name == "" || !strings.HasPrefix(d.CertificateArn, "arn:aws:acm:us-east-1:")) {
 		bad("site.domain", "needs name and certificateArn (an ACM certificate in us-east-1, as CloudFront requires)")
 	}

@@ -250,7 +250,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 	}
 	throttles := map[string]manifest.Throttle{}
 	for key, t := range cfg.API.RouteThrottles {
-		throttles[key] = manifest.Throttle{RateLimit: t.RateLimit, BurstLimit: t.BurstLimit}
+		throttles[key] = manifest.Throttle(t)
 	}
 	apiArgs := &httpapi.APIArgs{
 		APIName:          cfg.Prefix,
@@ -258,7 +258,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		Targets:          targets,
 		Issuer:           identity.Issuer,
 		Audiences:        identity.Audiences,
-		Throttle:         manifest.Throttle{RateLimit: cfg.API.Throttle.RateLimit, BurstLimit: cfg.API.Throttle.BurstLimit},
+		Throttle:         manifest.Throttle(cfg.API.Throttle),
 		RouteThrottles:   throttles,
 		CORSOrigins:      cfg.CORSOrigins,
 		SiteOrigin:       siteOrigin,
@@ -297,15 +297,8 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			Serverless: kv.Serverless, CacheID: kv.CacheID, NodeIDs: kv.NodeIDs,
 			MaxDataGB: cfg.Cache.MaxDataGB, MaxECPUPerSecond: cfg.Cache.MaxECPUPerSecond,
 		},
-		Thresholds: monitoring.Thresholds{
-			APILatencyP99Ms:          cfg.Monitoring.APILatencyP99Ms,
-			API5xxCount:              cfg.Monitoring.API5xxCount,
-			DurationPercentOfTimeout: cfg.Monitoring.DurationPercentOfTimeout,
-			CacheCPUPercent:          cfg.Monitoring.CacheCPUPercent,
-			CacheMemoryPercent:       cfg.Monitoring.CacheMemoryPercent,
-			CacheEvictions:           cfg.Monitoring.CacheEvictions,
-		},
-		Tags: tags,
+		Thresholds: monitoring.Thresholds(cfg.Monitoring),
+		Tags:       tags,
 	}
 	for _, spec := range manifest.Functions {
 		mon.Functions = append(mon.Functions, monitoring.Function{Key: spec.Name, FunctionName: fns[spec.Name].Name, TimeoutSeconds: fns[spec.Name].TimeoutSeconds})

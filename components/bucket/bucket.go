@@ -7,12 +7,14 @@ package bucket
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/shop-serverless/shop/components/cors"
 	"github.com/shop-serverless/shop/components/internal/privatebucket"
 )
 
@@ -232,7 +234,7 @@ func (a *BucketArgs) validate() error {
 	if a.NoncurrentVersionDays < 0 || a.AbortIncompleteUploadDays < 0 {
 		errs = append(errs, errors.New("lifecycle days must not be negative"))
 	}
-	if err := privatebucket.CheckPriceClass(a.PriceClass); err != nil {
+	if err := CheckPriceClass(a.PriceClass); err != nil {
 		errs = append(errs, err)
 	}
 	for _, p := range []string{a.ServedPrefix, a.UploadPrefix} {
@@ -244,9 +246,20 @@ func (a *BucketArgs) validate() error {
 		errs = append(errs, errors.New("uploads must not land where CloudFront serves"))
 	}
 	for _, o := range a.CORSOrigins {
-		if o == "*" {
-			errs = append(errs, errors.New(`CORS origin "*" would let any site upload with a leaked URL; list the origins`))
+		if err := cors.CheckOrigin(o); err != nil {
+			errs = append(errs, fmt.Errorf("CORS origin %w", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// PriceClasses are CloudFront's price classes, from the cheapest (fewest edge locations).
+var PriceClasses = []string{"PriceClass_100", "PriceClass_200", "PriceClass_All"}
+
+// CheckPriceClass refuses what is not one of the PriceClasses.
+func CheckPriceClass(pc string) error {
+	if !slices.Contains(PriceClasses, pc) {
+		return fmt.Errorf("price class %q must be one of %s", pc, strings.Join(PriceClasses, ", "))
+	}
+	return nil
 }

@@ -57,6 +57,13 @@ type StreamConfig struct {
 	FailureRetentionSeconds int
 }
 
+// Lambda's limits on a function's size.
+const (
+	MinMemoryMB       = 128
+	MaxMemoryMB       = 10240
+	MaxTimeoutSeconds = 900
+)
+
 // FunctionArgs configures a Function. Sizes are plain values: they are validated here and
 // the API derives its integration timeout from TimeoutSeconds.
 type FunctionArgs struct {
@@ -66,9 +73,9 @@ type FunctionArgs struct {
 	FunctionName string
 	// Archive is the zip written by Packager (pulumi.NewFileArchive keeps its exec bit).
 	Archive string
-	// MemoryMB is 128..10240; 0: 256.
+	// MemoryMB is MinMemoryMB..MaxMemoryMB; 0: 256.
 	MemoryMB int
-	// TimeoutSeconds is 1..900; 0: 10.
+	// TimeoutSeconds is 1..MaxTimeoutSeconds; 0: 10.
 	TimeoutSeconds int
 	// ReservedConcurrency caps (and guarantees) concurrent executions; 0: unreserved.
 	ReservedConcurrency int
@@ -303,11 +310,11 @@ func (a *FunctionArgs) validate() error {
 	if a.Archive == "" {
 		errs = append(errs, errors.New("archive is required (see Packager)"))
 	}
-	if a.MemoryMB < 128 || a.MemoryMB > 10240 {
-		errs = append(errs, fmt.Errorf("memory %d MB must be 128..10240", a.MemoryMB))
+	if a.MemoryMB < MinMemoryMB || a.MemoryMB > MaxMemoryMB {
+		errs = append(errs, fmt.Errorf("memory %d MB must be %d..%d", a.MemoryMB, MinMemoryMB, MaxMemoryMB))
 	}
-	if a.TimeoutSeconds < 1 || a.TimeoutSeconds > 900 {
-		errs = append(errs, fmt.Errorf("timeout %d s must be 1..900", a.TimeoutSeconds))
+	if a.TimeoutSeconds < 1 || a.TimeoutSeconds > MaxTimeoutSeconds {
+		errs = append(errs, fmt.Errorf("timeout %d s must be 1..%d", a.TimeoutSeconds, MaxTimeoutSeconds))
 	}
 	if a.ReservedConcurrency < 0 {
 		errs = append(errs, fmt.Errorf("reserved concurrency %d must not be negative", a.ReservedConcurrency))

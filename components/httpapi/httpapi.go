@@ -1,33 +1,37 @@
 // Package httpapi declares the shop's API Gateway HTTP API from the shared route table
 // (functions/manifest): one Lambda proxy integration (payload 2.0) per function, one route per
 // table entry, the JWT authorizer on every user and admin route, a $default stage with JSON
-// access logs and throttling, CORS, and an optional custom domain.
+// access logs and throttling, CORS, and an optional custom domain (domain.go). The JWT
+// authorizer is in authorizer.go.
 package httpapi
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/shop-serverless/shop/components/cors"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // MaxIntegrationTimeoutSeconds is API Gateway's limit for HTTP API integrations.
 const MaxIntegrationTimeoutSeconds = 30
 
+// MaxFunctionTimeoutSeconds is the longest timeout of a function behind the API: its
+// integration waits a second longer, within API Gateway's limit.
+const MaxFunctionTimeoutSeconds = MaxIntegrationTimeoutSeconds - 1
+
 // StageName is the stage every request goes to; auto-deployed.
 const StageName = "$default"
 
-// Target is the function behind some manifest.
+// Target is the function behind some routes.
 type Target struct {
 	InvokeArn    pulumi.StringInput
 	FunctionName pulumi.StringInput
@@ -36,25 +40,15 @@ type Target struct {
 	TimeoutSeconds int
 }
 
-// Domain is a custom domain for the API.
-type Domain struct {
-	// Name is the host name, "api.shop.example.com".
-	Name string
-	// CertificateArn is an ACM certificate for Name in the API's region.
-	CertificateArn pulumi.StringInput
-	// HostedZoneID, when set, gets an alias record for Name.
-	HostedZoneID string
-}
-
 // APIArgs configures an API.
 type APIArgs struct {
 	// APIName is the API's name; empty: the component name.
 	APIName string
-	// Routes are the routes to declare; nil: manifest.All.
+	// Routes are the routes to declare; at least one.
 	Routes []manifest.Route
 	// Targets holds the function behind the routes, by function name.
 	Targets map[string]Target
-	// Issuer and Audiences configure the JWT authorizer of user and admin manifest.
+	// Issuer and Audiences configure the JWT authorizer of user and admin routes.
 	Issuer    pulumi.StringInput
 	Audiences pulumi.StringArrayInput
 	// Throttle is the stage's default for every route without its own.
@@ -121,9 +115,6 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	if a.APIName == "" {
 		a.APIName = name
 	}
-	if a.Routes == nil {
-		a.Routes = manifest.All
-	}
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("api %q: %w", name, err)
 	}
@@ -147,7 +138,57 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 }
 
 func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
-	parent := pulumi.Parent(api)
+	b := &builder{ctx: ctx, name: name, args: a, parent: pulumi.Parent(api)}
+	gw, err := b.createAPI()
+	if err != nil {
+		return err
+	}
+	authorizer, err := b.createAuthorizer(gw)
+	if err != nil {
+		return err
+	}
+	integrations, err := b.createIntegrations(gw)
+	if err != nil {
+		return err
+	}
+	if err := b.allowInvocations(gw); err != nil {
+		return err
+	}
+	declared, err := b.createRoutes(gw, integrations, authorizer)
+	if err != nil {
+		return err
+	}
+	stage, err := b.createStage(gw, declared)
+	if err != nil {
+		return err
+	}
+
+	api.ID = gw.ID().ToStringOutput()
+	api.Endpoint = gw.ApiEndpoint
+	api.URL = gw.ApiEndpoint
+	api.ExecutionArn = gw.ExecutionArn
+	if a.Domain != nil {
+		if api.URL, err = b.createDomain(gw, stage); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// builder declares an API's children, one step per method.
+type builder struct {
+	ctx    *pulumi.Context
+	name   string
+	args   *APIArgs
+	parent pulumi.ResourceOption
+}
+
+// child is the name of the child with the role.
+func (b *builder) child(role string) string { return b.name + "-" + role }
+
+// createAPI declares the API, with CORS when it has origins to allow.
+func (b *builder) createAPI() (*apigatewayv2.Api, error) {
+	a := b.args
 	apiArgs := &apigatewayv2.ApiArgs{
 		Name:         pulumi.String(a.APIName),
 		ProtocolType: pulumi.String("HTTP"),
@@ -167,32 +208,15 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 			MaxAge:        pulumi.Int(manifest.CORSMaxAge),
 		}
 	}
-	gw, err := apigatewayv2.NewApi(ctx, name+"-api", apiArgs, parent)
-	if err != nil {
-		return err
-	}
+	return apigatewayv2.NewApi(b.ctx, b.child("api"), apiArgs, b.parent)
+}
 
-	var authorizer *apigatewayv2.Authorizer
-	if needsAuthorizer(a.Routes) {
-		authorizer, err = apigatewayv2.NewAuthorizer(ctx, name+"-jwt", &apigatewayv2.AuthorizerArgs{
-			ApiId:           gw.ID(),
-			Name:            pulumi.String("jwt"),
-			AuthorizerType:  pulumi.String("JWT"),
-			IdentitySources: pulumi.ToStringArray([]string{"$request.header.Authorization"}),
-			JwtConfiguration: &apigatewayv2.AuthorizerJwtConfigurationArgs{
-				Issuer:    a.Issuer,
-				Audiences: a.Audiences,
-			},
-		}, parent)
-		if err != nil {
-			return err
-		}
-	}
-
+// createIntegrations declares one Lambda proxy integration (payload 2.0) per function.
+func (b *builder) createIntegrations(gw *apigatewayv2.Api) (map[string]*apigatewayv2.Integration, error) {
 	integrations := map[string]*apigatewayv2.Integration{}
-	for _, fn := range functionsOf(a.Routes) {
-		t := a.Targets[fn]
-		integration, err := apigatewayv2.NewIntegration(ctx, name+"-"+fn+"-integration", &apigatewayv2.IntegrationArgs{
+	for _, fn := range functionsOf(b.args.Routes) {
+		t := b.args.Targets[fn]
+		integration, err := apigatewayv2.NewIntegration(b.ctx, b.child(fn+"-integration"), &apigatewayv2.IntegrationArgs{
 			ApiId:                gw.ID(),
 			Description:          pulumi.String("function " + fn),
 			IntegrationType:      pulumi.String("AWS_PROXY"),
@@ -200,26 +224,37 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 			IntegrationUri:       t.InvokeArn,
 			PayloadFormatVersion: pulumi.String("2.0"),
 			TimeoutMilliseconds:  pulumi.Int(IntegrationTimeoutMillis(t.TimeoutSeconds)),
-		}, parent)
+		}, b.parent)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		integrations[fn] = integration
 	}
-	// Only this API's stage may invoke a function, and only through the function's own manifest.
-	for _, r := range a.Routes {
-		if _, err := lambda.NewPermission(ctx, name+"-permission-"+slug(r.Key()), &lambda.PermissionArgs{
+	return integrations, nil
+}
+
+// allowInvocations lets only this API's stage invoke a function, and only through the
+// function's own routes.
+func (b *builder) allowInvocations(gw *apigatewayv2.Api) error {
+	for _, r := range b.args.Routes {
+		if _, err := lambda.NewPermission(b.ctx, b.child("permission-"+slug(r.Key())), &lambda.PermissionArgs{
 			Action:    pulumi.String("lambda:InvokeFunction"),
-			Function:  a.Targets[r.Function].FunctionName,
+			Function:  b.args.Targets[r.Function].FunctionName,
 			Principal: pulumi.String("apigateway.amazonaws.com"),
 			SourceArn: pulumi.Sprintf("%s/%s", gw.ExecutionArn, RouteSourcePath(r)),
-		}, parent); err != nil {
+		}, b.parent); err != nil {
 			return err
 		}
 	}
+	return nil
+}
 
+// createRoutes declares one route per table entry; user and admin routes need the JWT
+// authorizer.
+func (b *builder) createRoutes(gw *apigatewayv2.Api, integrations map[string]*apigatewayv2.Integration,
+	authorizer *apigatewayv2.Authorizer) ([]pulumi.Resource, error) {
 	var declared []pulumi.Resource
-	for _, r := range a.Routes {
+	for _, r := range b.args.Routes {
 		routeArgs := &apigatewayv2.RouteArgs{
 			ApiId:             gw.ID(),
 			RouteKey:          pulumi.String(r.Key()),
@@ -231,31 +266,27 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 			routeArgs.AuthorizationType = pulumi.String("JWT")
 			routeArgs.AuthorizerId = authorizer.ID()
 		}
-		route, err := apigatewayv2.NewRoute(ctx, name+"-route-"+slug(r.Key()), routeArgs, parent)
+		route, err := apigatewayv2.NewRoute(b.ctx, b.child("route-"+slug(r.Key())), routeArgs, b.parent)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		declared = append(declared, route)
 	}
+	return declared, nil
+}
 
-	logs, err := cloudwatch.NewLogGroup(ctx, name+"-access-logs", &cloudwatch.LogGroupArgs{
+// createStage declares the auto-deployed $default stage with its JSON access logs and
+// throttles. Route settings name routes by key: the stage comes after the routes.
+func (b *builder) createStage(gw *apigatewayv2.Api, routes []pulumi.Resource) (*apigatewayv2.Stage, error) {
+	a := b.args
+	logs, err := cloudwatch.NewLogGroup(b.ctx, b.child("access-logs"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.Sprintf("/shop/api/%s/access", a.APIName),
 		RetentionInDays: pulumi.Int(a.LogRetentionDays),
 		KmsKeyId:        a.LogKMSKeyArn,
 		Tags:            a.Tags,
-	}, parent)
+	}, b.parent)
 	if err != nil {
-		return err
-	}
-	var settings apigatewayv2.StageRouteSettingArray
-	for _, r := range a.Routes {
-		if t, ok := routeThrottle(r, a.RouteThrottles); ok {
-			settings = append(settings, &apigatewayv2.StageRouteSettingArgs{
-				RouteKey:             pulumi.String(r.Key()),
-				ThrottlingRateLimit:  pulumi.Float64(t.RateLimit),
-				ThrottlingBurstLimit: pulumi.Int(t.BurstLimit),
-			})
-		}
+		return nil, err
 	}
 	stageArgs := &apigatewayv2.StageArgs{
 		ApiId:      gw.ID(),
@@ -272,66 +303,25 @@ func (api *API) declare(ctx *pulumi.Context, name string, a *APIArgs) error {
 		},
 		Tags: a.Tags,
 	}
-	if len(settings) > 0 {
+	if settings := b.routeSettings(); len(settings) > 0 {
 		stageArgs.RouteSettings = settings
 	}
-	// Route settings name routes by key: the stage must come after the manifest.
-	stage, err := apigatewayv2.NewStage(ctx, name+"-stage", stageArgs, parent, pulumi.DependsOn(declared))
-	if err != nil {
-		return err
-	}
-
-	api.ID = gw.ID().ToStringOutput()
-	api.Endpoint = gw.ApiEndpoint
-	api.URL = gw.ApiEndpoint
-	api.ExecutionArn = gw.ExecutionArn
-	if a.Domain != nil {
-		if err := api.declareDomain(ctx, name, a, gw, stage); err != nil {
-			return err
-		}
-	}
-	return nil
+	return apigatewayv2.NewStage(b.ctx, b.child("stage"), stageArgs, b.parent, pulumi.DependsOn(routes))
 }
 
-func (api *API) declareDomain(ctx *pulumi.Context, name string, a *APIArgs, gw *apigatewayv2.Api, stage *apigatewayv2.Stage) error {
-	parent := pulumi.Parent(api)
-	d := a.Domain
-	domain, err := apigatewayv2.NewDomainName(ctx, name+"-domain", &apigatewayv2.DomainNameArgs{
-		DomainName: pulumi.String(d.Name),
-		DomainNameConfiguration: &apigatewayv2.DomainNameDomainNameConfigurationArgs{
-			CertificateArn: d.CertificateArn,
-			EndpointType:   pulumi.String("REGIONAL"),
-			SecurityPolicy: pulumi.String("TLS_1_2"),
-		},
-		Tags: a.Tags,
-	}, parent)
-	if err != nil {
-		return err
-	}
-	if _, err := apigatewayv2.NewApiMapping(ctx, name+"-mapping", &apigatewayv2.ApiMappingArgs{
-		ApiId:      gw.ID(),
-		DomainName: domain.ID(),
-		Stage:      stage.ID(),
-	}, parent); err != nil {
-		return err
-	}
-	if d.HostedZoneID != "" {
-		cfg := domain.DomainNameConfiguration
-		if _, err := route53.NewRecord(ctx, name+"-dns", &route53.RecordArgs{
-			ZoneId: pulumi.String(d.HostedZoneID),
-			Name:   pulumi.String(d.Name),
-			Type:   pulumi.String("A"),
-			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
-				Name:                 cfg.TargetDomainName().Elem(),
-				ZoneId:               cfg.HostedZoneId().Elem(),
-				EvaluateTargetHealth: pulumi.Bool(false),
-			}},
-		}, parent); err != nil {
-			return err
+// routeSettings are the throttles of the routes that have their own.
+func (b *builder) routeSettings() apigatewayv2.StageRouteSettingArray {
+	var settings apigatewayv2.StageRouteSettingArray
+	for _, r := range b.args.Routes {
+		if t, ok := routeThrottle(r, b.args.RouteThrottles); ok {
+			settings = append(settings, &apigatewayv2.StageRouteSettingArgs{
+				RouteKey:             pulumi.String(r.Key()),
+				ThrottlingRateLimit:  pulumi.Float64(t.RateLimit),
+				ThrottlingBurstLimit: pulumi.Int(t.BurstLimit),
+			})
 		}
 	}
-	api.URL = pulumi.Sprintf("https://%s", domain.ID())
-	return nil
+	return settings
 }
 
 // RouteSourcePath is the part of a request's execute-api ARN after the API id for one route:
@@ -365,6 +355,9 @@ func routeThrottle(r manifest.Route, overrides map[string]manifest.Throttle) (ma
 
 func (a *APIArgs) validate() error {
 	var errs []error
+	if len(a.Routes) == 0 {
+		errs = append(errs, errors.New("routes are required"))
+	}
 	keys := map[string]bool{}
 	for _, r := range a.Routes {
 		if keys[r.Key()] {
@@ -388,9 +381,9 @@ func (a *APIArgs) validate() error {
 		switch {
 		case !ok || t.InvokeArn == nil || t.FunctionName == nil:
 			errs = append(errs, fmt.Errorf("function %q serves routes but has no target", fn))
-		case t.TimeoutSeconds < 1 || t.TimeoutSeconds >= MaxIntegrationTimeoutSeconds:
+		case t.TimeoutSeconds < 1 || t.TimeoutSeconds > MaxFunctionTimeoutSeconds:
 			errs = append(errs, fmt.Errorf("function %q: timeout %d s must be 1..%d to finish within API Gateway's %d s",
-				fn, t.TimeoutSeconds, MaxIntegrationTimeoutSeconds-1, MaxIntegrationTimeoutSeconds))
+				fn, t.TimeoutSeconds, MaxFunctionTimeoutSeconds, MaxIntegrationTimeoutSeconds))
 		}
 	}
 	if needsAuthorizer(a.Routes) && (a.Issuer == nil || a.Audiences == nil) {
@@ -412,8 +405,8 @@ func (a *APIArgs) validate() error {
 		errs = append(errs, errors.New("access log retention days must be set"))
 	}
 	for _, o := range a.CORSOrigins {
-		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || o == "*" {
-			errs = append(errs, fmt.Errorf("CORS origin %q must be scheme://host[:port]", o))
+		if err := cors.CheckOrigin(o); err != nil {
+			errs = append(errs, fmt.Errorf("CORS origin %w", err))
 		}
 	}
 	if d := a.Domain; d != nil {
@@ -445,15 +438,6 @@ func functionsOf(rs []manifest.Route) []string {
 		}
 	}
 	return out
-}
-
-func needsAuthorizer(rs []manifest.Route) bool {
-	for _, r := range rs {
-		if r.Auth != manifest.Public {
-			return true
-		}
-	}
-	return false
 }
 
 // slug turns a route key into a resource name part: "GET /products/{productId}" ->

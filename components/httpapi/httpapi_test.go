@@ -26,6 +26,7 @@ func targets(timeout int) map[string]httpapi.Target {
 
 func baseArgs() httpapi.APIArgs {
 	return httpapi.APIArgs{
+		Routes:           manifest.All,
 		Targets:          targets(10),
 		Issuer:           pulumi.String("https://cognito-idp.eu-central-1.amazonaws.com/pool"),
 		Audiences:        pulumi.ToStringArray([]string{"client"}),
@@ -235,6 +236,8 @@ func TestAPIValidation(t *testing.T) {
 		}, `unknown route "GET /nope"`},
 		{"zero stage throttle", func(a *httpapi.APIArgs) { a.Throttle = manifest.Throttle{} }, "stage throttle"},
 		{"wildcard CORS", func(a *httpapi.APIArgs) { a.CORSOrigins = []string{"*"} }, "CORS origin"},
+		{"no routes", func(a *httpapi.APIArgs) { a.Routes = nil }, "routes are required"},
+		{"origin with a path", func(a *httpapi.APIArgs) { a.CORSOrigins = []string{"https://shop.example.com/"} }, "must be an origin"},
 		{"bad domain", func(a *httpapi.APIArgs) { a.Domain = &httpapi.Domain{Name: "API", CertificateArn: pulumi.String("c")} }, "custom domain"},
 	}
 	for _, tt := range tests {

@@ -8,7 +8,10 @@ package network
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -28,6 +31,10 @@ const (
 	// NATPerAZ: one NAT gateway per zone, so losing a zone loses only its egress.
 	NATPerAZ = "perAz"
 )
+
+// FlowLogTrafficTypes are what a flow log may record: all traffic, or only the accepted or
+// the rejected.
+var FlowLogTrafficTypes = []string{"ALL", "ACCEPT", "REJECT"}
 
 // subnetBits splits the VPC range into 16 equal subnets: privates take the first eight,
 // publics the last eight, so adding zones never renumbers a subnet.
@@ -50,7 +57,7 @@ type NetworkArgs struct {
 	// LogKMSKeyArn encrypts the flow log group with a customer managed key; nil: CloudWatch
 	// Logs' own encryption.
 	LogKMSKeyArn pulumi.StringPtrInput
-	// FlowLogTrafficType is ALL (default), ACCEPT or REJECT.
+	// FlowLogTrafficType is one of FlowLogTrafficTypes; empty: ALL.
 	FlowLogTrafficType string
 	// TableArns are the only DynamoDB tables (with their indexes) the DynamoDB endpoint
 	// reaches; at least one.
@@ -123,238 +130,376 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 }
 
 func (n *Network) declare(ctx *pulumi.Context, name string, a *NetworkArgs, privateCIDRs, publicCIDRs []string) error {
-	parent := pulumi.Parent(n)
-	tags := func(role string) pulumi.StringMap {
-		return pulumi.StringMap{"Name": pulumi.String(name + "-" + role)}
-	}
-	merged := func(role string) pulumi.StringMapInput {
-		if a.Tags == nil {
-			return tags(role)
-		}
-		return pulumi.All(a.Tags, tags(role)).ApplyT(func(v []any) map[string]string {
-			out := map[string]string{}
-			for _, m := range v {
-				for k, s := range m.(map[string]string) {
-					out[k] = s
-				}
-			}
-			return out
-		}).(pulumi.StringMapOutput)
-	}
-
-	vpc, err := ec2.NewVpc(ctx, name+"-vpc", &ec2.VpcArgs{
-		CidrBlock:          pulumi.String(a.CIDR),
-		EnableDnsSupport:   pulumi.Bool(true),
-		EnableDnsHostnames: pulumi.Bool(true),
-		Tags:               merged("vpc"),
-	}, parent)
+	b := &builder{ctx: ctx, name: name, args: a, parent: pulumi.Parent(n)}
+	vpc, err := b.createVpc()
 	if err != nil {
 		return err
 	}
-	// Adopting the default security group with no rules removes its allow-all rules, so
-	// nothing can be attached to it by accident and be reachable.
-	if _, err := ec2.NewDefaultSecurityGroup(ctx, name+"-default-sg", &ec2.DefaultSecurityGroupArgs{
-		VpcId: vpc.ID(),
-		Tags:  merged("default-sg"),
-	}, parent); err != nil {
+	if err := b.adoptDefaultSecurityGroup(vpc); err != nil {
 		return err
 	}
-
-	var privateSubnets, privateRTs pulumi.StringArray
-	for i, az := range a.AvailabilityZones {
-		role := fmt.Sprintf("private-%d", i)
-		subnet, err := ec2.NewSubnet(ctx, name+"-"+role, &ec2.SubnetArgs{
-			VpcId:               vpc.ID(),
-			AvailabilityZone:    pulumi.String(az),
-			CidrBlock:           pulumi.String(privateCIDRs[i]),
-			MapPublicIpOnLaunch: pulumi.Bool(false),
-			Tags:                merged(role),
-		}, parent)
-		if err != nil {
-			return err
-		}
-		rt, err := ec2.NewRouteTable(ctx, name+"-"+role+"-rt", &ec2.RouteTableArgs{
-			VpcId: vpc.ID(),
-			Tags:  merged(role + "-rt"),
-		}, parent)
-		if err != nil {
-			return err
-		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, name+"-"+role+"-rta", &ec2.RouteTableAssociationArgs{
-			SubnetId:     subnet.ID(),
-			RouteTableId: rt.ID(),
-		}, parent); err != nil {
-			return err
-		}
-		privateSubnets = append(privateSubnets, subnet.ID())
-		privateRTs = append(privateRTs, rt.ID())
+	private, err := b.createPrivateSubnets(vpc, privateCIDRs)
+	if err != nil {
+		return err
 	}
-
-	var publicSubnets pulumi.StringArray
+	var public pulumi.StringArray
 	if a.NATMode != NATNone {
-		igw, err := ec2.NewInternetGateway(ctx, name+"-igw", &ec2.InternetGatewayArgs{
-			VpcId: vpc.ID(),
-			Tags:  merged("igw"),
-		}, parent)
+		igw, err := b.createInternetGateway(vpc)
 		if err != nil {
 			return err
 		}
-		publicRT, err := ec2.NewRouteTable(ctx, name+"-public-rt", &ec2.RouteTableArgs{
-			VpcId: vpc.ID(),
-			Tags:  merged("public-rt"),
-		}, parent)
+		subnets, err := b.createPublicSubnets(vpc, igw, publicCIDRs)
 		if err != nil {
 			return err
 		}
-		if _, err := ec2.NewRoute(ctx, name+"-public-default-route", &ec2.RouteArgs{
-			RouteTableId:         publicRT.ID(),
-			DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
-			GatewayId:            igw.ID(),
-		}, parent); err != nil {
+		nats, err := b.createNatGateways(igw, subnets)
+		if err != nil {
 			return err
 		}
-		var nats []*ec2.NatGateway
-		for i, az := range a.AvailabilityZones {
-			role := fmt.Sprintf("public-%d", i)
-			// Nothing launched here gets a public address: only the NAT gateways' Elastic
-			// IPs are public.
-			subnet, err := ec2.NewSubnet(ctx, name+"-"+role, &ec2.SubnetArgs{
-				VpcId:               vpc.ID(),
-				AvailabilityZone:    pulumi.String(az),
-				CidrBlock:           pulumi.String(publicCIDRs[i]),
-				MapPublicIpOnLaunch: pulumi.Bool(false),
-				Tags:                merged(role),
-			}, parent)
-			if err != nil {
-				return err
-			}
-			if _, err := ec2.NewRouteTableAssociation(ctx, name+"-"+role+"-rta", &ec2.RouteTableAssociationArgs{
-				SubnetId:     subnet.ID(),
-				RouteTableId: publicRT.ID(),
-			}, parent); err != nil {
-				return err
-			}
-			publicSubnets = append(publicSubnets, subnet.ID())
-			if a.NATMode == NATPerAZ || i == 0 {
-				eip, err := ec2.NewEip(ctx, fmt.Sprintf("%s-nat-%d-eip", name, i), &ec2.EipArgs{
-					Domain: pulumi.String("vpc"),
-					Tags:   merged(fmt.Sprintf("nat-%d-eip", i)),
-				}, parent)
-				if err != nil {
-					return err
-				}
-				nat, err := ec2.NewNatGateway(ctx, fmt.Sprintf("%s-nat-%d", name, i), &ec2.NatGatewayArgs{
-					AllocationId: eip.ID(),
-					SubnetId:     subnet.ID(),
-					Tags:         merged(fmt.Sprintf("nat-%d", i)),
-				}, parent, pulumi.DependsOn([]pulumi.Resource{igw}))
-				if err != nil {
-					return err
-				}
-				nats = append(nats, nat)
-			}
+		if err := b.routePrivateSubnetsToNat(private.routeTables, nats); err != nil {
+			return err
 		}
-		for i := range a.AvailabilityZones {
-			nat := nats[0]
-			if a.NATMode == NATPerAZ {
-				nat = nats[i]
-			}
-			if _, err := ec2.NewRoute(ctx, fmt.Sprintf("%s-private-%d-default-route", name, i), &ec2.RouteArgs{
-				RouteTableId:         privateRTs[i],
-				DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
-				NatGatewayId:         nat.ID(),
-			}, parent); err != nil {
-				return err
-			}
+		for _, s := range subnets {
+			public = append(public, s.ID())
 		}
 	}
-
-	// Gateway endpoints are free and keep DynamoDB and S3 traffic off NAT and the internet.
-	// Their policies let the VPC reach the stack's own tables and buckets and nothing else,
-	// so stolen credentials used from inside cannot copy data to another account's bucket.
-	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
-	endpoints := map[string]*ec2.VpcEndpoint{}
-	for _, svc := range []string{"dynamodb", "s3"} {
-		ep, err := ec2.NewVpcEndpoint(ctx, name+"-"+svc+"-endpoint", &ec2.VpcEndpointArgs{
-			VpcId:           vpc.ID(),
-			ServiceName:     pulumi.Sprintf("com.amazonaws.%s.%s", a.Region, svc),
-			VpcEndpointType: pulumi.String("Gateway"),
-			RouteTableIds:   privateRTs,
-			Policy:          endpointPolicy(svc, a, account),
-			Tags:            merged(svc + "-endpoint"),
-		}, parent)
-		if err != nil {
-			return err
-		}
-		endpoints[svc] = ep
-	}
-
-	fnSG, err := ec2.NewSecurityGroup(ctx, name+"-functions-sg", &ec2.SecurityGroupArgs{
-		VpcId:       vpc.ID(),
-		Description: pulumi.String("shop functions: egress to the cache and AWS APIs only"),
-		Tags:        merged("functions-sg"),
-	}, parent)
+	endpoints, err := b.createGatewayEndpoints(vpc, private.routeTables)
 	if err != nil {
 		return err
 	}
-	cacheSG, err := ec2.NewSecurityGroup(ctx, name+"-cache-sg", &ec2.SecurityGroupArgs{
-		VpcId:       vpc.ID(),
-		Description: pulumi.String("shop cache: ingress from the functions on the cache port only"),
-		Tags:        merged("cache-sg"),
-	}, parent)
+	groups, err := b.createSecurityGroups(vpc, endpoints)
 	if err != nil {
 		return err
 	}
-	// Rules are separate resources because the two groups reference each other.
-	port := pulumi.Int(a.CachePort)
-	rules := []struct {
-		role string
-		args *ec2.SecurityGroupRuleArgs
-	}{
-		{"cache-from-functions", &ec2.SecurityGroupRuleArgs{
-			Type: pulumi.String("ingress"), SecurityGroupId: cacheSG.ID(), SourceSecurityGroupId: fnSG.ID(),
-			Protocol: pulumi.String("tcp"), FromPort: port, ToPort: port,
-			Description: pulumi.String("functions to the cache"),
-		}},
-		{"functions-to-cache", &ec2.SecurityGroupRuleArgs{
-			Type: pulumi.String("egress"), SecurityGroupId: fnSG.ID(), SourceSecurityGroupId: cacheSG.ID(),
-			Protocol: pulumi.String("tcp"), FromPort: port, ToPort: port,
-			Description: pulumi.String("functions to the cache"),
-		}},
-		{"functions-to-aws", &ec2.SecurityGroupRuleArgs{
-			Type: pulumi.String("egress"), SecurityGroupId: fnSG.ID(),
-			PrefixListIds: pulumi.StringArray{endpoints["dynamodb"].PrefixListId, endpoints["s3"].PrefixListId},
-			Protocol:      pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
-			Description: pulumi.String("HTTPS to DynamoDB and S3 through the gateway endpoints"),
-		}},
-	}
-	if a.NATMode != NATNone {
-		rules = append(rules, struct {
-			role string
-			args *ec2.SecurityGroupRuleArgs
-		}{"functions-to-internet", &ec2.SecurityGroupRuleArgs{
-			Type: pulumi.String("egress"), SecurityGroupId: fnSG.ID(), CidrBlocks: pulumi.ToStringArray([]string{"0.0.0.0/0"}),
-			Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
-			Description: pulumi.String("HTTPS through NAT"),
-		}})
-	}
-	for _, r := range rules {
-		if _, err := ec2.NewSecurityGroupRule(ctx, name+"-"+r.role, r.args, parent); err != nil {
-			return err
-		}
-	}
-
-	if err := declareFlowLogs(ctx, name, a, vpc, parent); err != nil {
+	if err := b.createFlowLogs(vpc); err != nil {
 		return err
 	}
 
 	n.VpcID = vpc.ID().ToStringOutput()
-	n.PrivateSubnetIDs = privateSubnets.ToStringArrayOutput()
-	n.PublicSubnetIDs = publicSubnets.ToStringArrayOutput()
-	n.PrivateRouteTableIDs = privateRTs.ToStringArrayOutput()
-	n.FunctionSecurityGroupID = fnSG.ID().ToStringOutput()
-	n.CacheSecurityGroupID = cacheSG.ID().ToStringOutput()
+	n.PrivateSubnetIDs = private.subnets.ToStringArrayOutput()
+	n.PublicSubnetIDs = public.ToStringArrayOutput()
+	n.PrivateRouteTableIDs = private.routeTables.ToStringArrayOutput()
+	n.FunctionSecurityGroupID = groups.functions.ID().ToStringOutput()
+	n.CacheSecurityGroupID = groups.cache.ID().ToStringOutput()
 	return nil
+}
+
+// builder declares a Network's children, one step of the VPC per method.
+type builder struct {
+	ctx    *pulumi.Context
+	name   string
+	args   *NetworkArgs
+	parent pulumi.ResourceOption
+}
+
+// child is the name of the child with the role, also its Name tag.
+func (b *builder) child(role string) string { return b.name + "-" + role }
+
+// tags are the caller's tags with the child's Name.
+func (b *builder) tags(role string) pulumi.StringMapInput {
+	name := pulumi.StringMap{"Name": pulumi.String(b.child(role))}
+	if b.args.Tags == nil {
+		return name
+	}
+	return pulumi.All(b.args.Tags, name).ApplyT(func(v []any) map[string]string {
+		out := map[string]string{}
+		for _, m := range v {
+			for k, s := range m.(map[string]string) {
+				out[k] = s
+			}
+		}
+		return out
+	}).(pulumi.StringMapOutput)
+}
+
+func (b *builder) createVpc() (*ec2.Vpc, error) {
+	return ec2.NewVpc(b.ctx, b.child("vpc"), &ec2.VpcArgs{
+		CidrBlock:          pulumi.String(b.args.CIDR),
+		EnableDnsSupport:   pulumi.Bool(true),
+		EnableDnsHostnames: pulumi.Bool(true),
+		Tags:               b.tags("vpc"),
+	}, b.parent)
+}
+
+// adoptDefaultSecurityGroup: adopting the default security group with no rules removes its
+// allow-all rules, so nothing can be attached to it by accident and be reachable.
+func (b *builder) adoptDefaultSecurityGroup(vpc *ec2.Vpc) error {
+	_, err := ec2.NewDefaultSecurityGroup(b.ctx, b.child("default-sg"), &ec2.DefaultSecurityGroupArgs{
+		VpcId: vpc.ID(),
+		Tags:  b.tags("default-sg"),
+	}, b.parent)
+	return err
+}
+
+// privateSubnets are the subnets of the functions and the cache, and a route table each.
+type privateSubnets struct {
+	subnets, routeTables pulumi.StringArray
+}
+
+func (b *builder) createPrivateSubnets(vpc *ec2.Vpc, cidrs []string) (privateSubnets, error) {
+	var out privateSubnets
+	for i, az := range b.args.AvailabilityZones {
+		role := fmt.Sprintf("private-%d", i)
+		subnet, err := b.createSubnet(vpc, role, az, cidrs[i])
+		if err != nil {
+			return out, err
+		}
+		rt, err := ec2.NewRouteTable(b.ctx, b.child(role+"-rt"), &ec2.RouteTableArgs{
+			VpcId: vpc.ID(),
+			Tags:  b.tags(role + "-rt"),
+		}, b.parent)
+		if err != nil {
+			return out, err
+		}
+		if err := b.associate(role, subnet, rt.ID()); err != nil {
+			return out, err
+		}
+		out.subnets = append(out.subnets, subnet.ID())
+		out.routeTables = append(out.routeTables, rt.ID())
+	}
+	return out, nil
+}
+
+// createSubnet declares a subnet in which nothing launched gets a public address: only the
+// NAT gateways' Elastic IPs are public.
+func (b *builder) createSubnet(vpc *ec2.Vpc, role, az, cidr string) (*ec2.Subnet, error) {
+	return ec2.NewSubnet(b.ctx, b.child(role), &ec2.SubnetArgs{
+		VpcId:               vpc.ID(),
+		AvailabilityZone:    pulumi.String(az),
+		CidrBlock:           pulumi.String(cidr),
+		MapPublicIpOnLaunch: pulumi.Bool(false),
+		Tags:                b.tags(role),
+	}, b.parent)
+}
+
+func (b *builder) associate(role string, subnet *ec2.Subnet, routeTable pulumi.IDOutput) error {
+	_, err := ec2.NewRouteTableAssociation(b.ctx, b.child(role+"-rta"), &ec2.RouteTableAssociationArgs{
+		SubnetId:     subnet.ID(),
+		RouteTableId: routeTable,
+	}, b.parent)
+	return err
+}
+
+func (b *builder) createInternetGateway(vpc *ec2.Vpc) (*ec2.InternetGateway, error) {
+	return ec2.NewInternetGateway(b.ctx, b.child("igw"), &ec2.InternetGatewayArgs{
+		VpcId: vpc.ID(),
+		Tags:  b.tags("igw"),
+	}, b.parent)
+}
+
+// createPublicSubnets declares the NAT gateways' subnets, one per zone, sharing one route
+// table whose default route is the internet gateway.
+func (b *builder) createPublicSubnets(vpc *ec2.Vpc, igw *ec2.InternetGateway, cidrs []string) ([]*ec2.Subnet, error) {
+	rt, err := ec2.NewRouteTable(b.ctx, b.child("public-rt"), &ec2.RouteTableArgs{
+		VpcId: vpc.ID(),
+		Tags:  b.tags("public-rt"),
+	}, b.parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ec2.NewRoute(b.ctx, b.child("public-default-route"), &ec2.RouteArgs{
+		RouteTableId:         rt.ID(),
+		DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
+		GatewayId:            igw.ID(),
+	}, b.parent); err != nil {
+		return nil, err
+	}
+	var subnets []*ec2.Subnet
+	for i, az := range b.args.AvailabilityZones {
+		role := fmt.Sprintf("public-%d", i)
+		subnet, err := b.createSubnet(vpc, role, az, cidrs[i])
+		if err != nil {
+			return nil, err
+		}
+		if err := b.associate(role, subnet, rt.ID()); err != nil {
+			return nil, err
+		}
+		subnets = append(subnets, subnet)
+	}
+	return subnets, nil
+}
+
+// createNatGateways declares one NAT gateway in the first public subnet (NATSingle) or one
+// in each (NATPerAZ), each with its Elastic IP.
+func (b *builder) createNatGateways(igw *ec2.InternetGateway, public []*ec2.Subnet) ([]*ec2.NatGateway, error) {
+	if b.args.NATMode == NATSingle {
+		public = public[:1]
+	}
+	var nats []*ec2.NatGateway
+	for i, subnet := range public {
+		role := fmt.Sprintf("nat-%d", i)
+		eip, err := ec2.NewEip(b.ctx, b.child(role+"-eip"), &ec2.EipArgs{
+			Domain: pulumi.String("vpc"),
+			Tags:   b.tags(role + "-eip"),
+		}, b.parent)
+		if err != nil {
+			return nil, err
+		}
+		nat, err := ec2.NewNatGateway(b.ctx, b.child(role), &ec2.NatGatewayArgs{
+			AllocationId: eip.ID(),
+			SubnetId:     subnet.ID(),
+			Tags:         b.tags(role),
+		}, b.parent, pulumi.DependsOn([]pulumi.Resource{igw}))
+		if err != nil {
+			return nil, err
+		}
+		nats = append(nats, nat)
+	}
+	return nats, nil
+}
+
+// routePrivateSubnetsToNat gives each private route table a default route through its
+// zone's NAT gateway, or the single one.
+func (b *builder) routePrivateSubnetsToNat(routeTables pulumi.StringArray, nats []*ec2.NatGateway) error {
+	for i, rt := range routeTables {
+		nat := nats[min(i, len(nats)-1)]
+		if _, err := ec2.NewRoute(b.ctx, b.child(fmt.Sprintf("private-%d-default-route", i)), &ec2.RouteArgs{
+			RouteTableId:         rt,
+			DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
+			NatGatewayId:         nat.ID(),
+		}, b.parent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createGatewayEndpoints: gateway endpoints are free and keep DynamoDB and S3 traffic off
+// NAT and the internet. Their policies let the VPC reach the stack's own tables and buckets
+// and nothing else, so stolen credentials used from inside cannot copy data to another
+// account's bucket.
+func (b *builder) createGatewayEndpoints(vpc *ec2.Vpc, routeTables pulumi.StringArray) (map[string]*ec2.VpcEndpoint, error) {
+	account := aws.GetCallerIdentityOutput(b.ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
+	endpoints := map[string]*ec2.VpcEndpoint{}
+	for _, svc := range []string{"dynamodb", "s3"} {
+		ep, err := ec2.NewVpcEndpoint(b.ctx, b.child(svc+"-endpoint"), &ec2.VpcEndpointArgs{
+			VpcId:           vpc.ID(),
+			ServiceName:     pulumi.Sprintf("com.amazonaws.%s.%s", b.args.Region, svc),
+			VpcEndpointType: pulumi.String("Gateway"),
+			RouteTableIds:   routeTables,
+			Policy:          endpointPolicy(svc, b.args, account),
+			Tags:            b.tags(svc + "-endpoint"),
+		}, b.parent)
+		if err != nil {
+			return nil, err
+		}
+		endpoints[svc] = ep
+	}
+	return endpoints, nil
+}
+
+// securityGroups are the functions' group and the cache's.
+type securityGroups struct {
+	functions, cache *ec2.SecurityGroup
+}
+
+func (b *builder) createSecurityGroups(vpc *ec2.Vpc, endpoints map[string]*ec2.VpcEndpoint) (securityGroups, error) {
+	var g securityGroups
+	var err error
+	if g.functions, err = ec2.NewSecurityGroup(b.ctx, b.child("functions-sg"), &ec2.SecurityGroupArgs{
+		VpcId:       vpc.ID(),
+		Description: pulumi.String("shop functions: egress to the cache and AWS APIs only"),
+		Tags:        b.tags("functions-sg"),
+	}, b.parent); err != nil {
+		return g, err
+	}
+	if g.cache, err = ec2.NewSecurityGroup(b.ctx, b.child("cache-sg"), &ec2.SecurityGroupArgs{
+		VpcId:       vpc.ID(),
+		Description: pulumi.String("shop cache: ingress from the functions on the cache port only"),
+		Tags:        b.tags("cache-sg"),
+	}, b.parent); err != nil {
+		return g, err
+	}
+	// Rules are separate resources because the two groups reference each other.
+	rules := b.securityGroupRules(g, endpoints)
+	for _, role := range slices.Sorted(maps.Keys(rules)) {
+		if _, err := ec2.NewSecurityGroupRule(b.ctx, b.child(role), rules[role], b.parent); err != nil {
+			return g, err
+		}
+	}
+	return g, nil
+}
+
+// securityGroupRules are the only traffic the groups allow, by role: the functions reach
+// the cache on its port and AWS over HTTPS (through the gateway endpoints, or with NAT
+// anywhere).
+func (b *builder) securityGroupRules(g securityGroups, endpoints map[string]*ec2.VpcEndpoint) map[string]*ec2.SecurityGroupRuleArgs {
+	port := pulumi.Int(b.args.CachePort)
+	rules := map[string]*ec2.SecurityGroupRuleArgs{
+		"cache-from-functions": {
+			Type: pulumi.String("ingress"), SecurityGroupId: g.cache.ID(), SourceSecurityGroupId: g.functions.ID(),
+			Protocol: pulumi.String("tcp"), FromPort: port, ToPort: port,
+			Description: pulumi.String("functions to the cache"),
+		},
+		"functions-to-cache": {
+			Type: pulumi.String("egress"), SecurityGroupId: g.functions.ID(), SourceSecurityGroupId: g.cache.ID(),
+			Protocol: pulumi.String("tcp"), FromPort: port, ToPort: port,
+			Description: pulumi.String("functions to the cache"),
+		},
+		"functions-to-aws": {
+			Type: pulumi.String("egress"), SecurityGroupId: g.functions.ID(),
+			PrefixListIds: pulumi.StringArray{endpoints["dynamodb"].PrefixListId, endpoints["s3"].PrefixListId},
+			Protocol:      pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
+			Description: pulumi.String("HTTPS to DynamoDB and S3 through the gateway endpoints"),
+		},
+	}
+	if b.args.NATMode != NATNone {
+		rules["functions-to-internet"] = &ec2.SecurityGroupRuleArgs{
+			Type: pulumi.String("egress"), SecurityGroupId: g.functions.ID(), CidrBlocks: pulumi.ToStringArray([]string{"0.0.0.0/0"}),
+			Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
+			Description: pulumi.String("HTTPS through NAT"),
+		}
+	}
+	return rules
+}
+
+// createFlowLogs sends the VPC's flow logs to their own log group through a role that may
+// write only there.
+func (b *builder) createFlowLogs(vpc *ec2.Vpc) error {
+	a := b.args
+	group, err := cloudwatch.NewLogGroup(b.ctx, b.child("flow-logs"), &cloudwatch.LogGroupArgs{
+		Name:            pulumi.Sprintf("/shop/vpc/%s", vpc.ID()),
+		RetentionInDays: pulumi.Int(a.FlowLogRetentionDays),
+		KmsKeyId:        a.LogKMSKeyArn,
+		Tags:            a.Tags,
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	// Only this account's flow logs may use the role (the flow log's own ARN is not known
+	// before the role exists, so every flow log of the account and region).
+	account := aws.GetCallerIdentityOutput(b.ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
+	role, err := iam.NewRole(b.ctx, b.child("flow-logs-role"), &iam.RoleArgs{
+		Description: pulumi.String("VPC flow logs write to their log group"),
+		AssumeRolePolicy: iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com",
+			iampolicy.SourceAccount(account),
+			iampolicy.SourceArnLike(pulumi.Sprintf("arn:aws:ec2:%s:%s:vpc-flow-log/*", a.Region, account))),
+		Tags: a.Tags,
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	policy, err := iam.NewRolePolicy(b.ctx, b.child("flow-logs-policy"), &iam.RolePolicyArgs{
+		Role: role.ID(),
+		Policy: iampolicy.Document(iampolicy.Statement{
+			Sid:       "WriteFlowLogs",
+			Actions:   []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
+			Resources: []pulumi.StringInput{group.Arn, pulumi.Sprintf("%s:*", group.Arn)},
+		}),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	_, err = ec2.NewFlowLog(b.ctx, b.child("flow-log"), &ec2.FlowLogArgs{
+		VpcId:                  vpc.ID(),
+		TrafficType:            pulumi.String(a.FlowLogTrafficType),
+		LogDestinationType:     pulumi.String("cloud-watch-logs"),
+		LogDestination:         group.Arn,
+		IamRoleArn:             role.Arn,
+		MaxAggregationInterval: pulumi.Int(600),
+		Tags:                   a.Tags,
+	}, b.parent, pulumi.DependsOn([]pulumi.Resource{policy}))
+	return err
 }
 
 // Data actions the endpoints pass: every item and object operation the functions may be
@@ -387,54 +532,6 @@ func endpointPolicy(svc string, a *NetworkArgs, account pulumi.StringInput) pulu
 		}
 	}
 	return iampolicy.Document(st)
-}
-
-// declareFlowLogs sends the VPC's flow logs to their own log group through a role that may
-// write only there.
-func declareFlowLogs(ctx *pulumi.Context, name string, a *NetworkArgs, vpc *ec2.Vpc, parent pulumi.ResourceOption) error {
-	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.Sprintf("/shop/vpc/%s", vpc.ID()),
-		RetentionInDays: pulumi.Int(a.FlowLogRetentionDays),
-		KmsKeyId:        a.LogKMSKeyArn,
-		Tags:            a.Tags,
-	}, parent)
-	if err != nil {
-		return err
-	}
-	// Only this account's flow logs may use the role (the flow log's own ARN is not known
-	// before the role exists, so every flow log of the account and region).
-	account := aws.GetCallerIdentityOutput(ctx, aws.GetCallerIdentityOutputArgs{}).AccountId()
-	role, err := iam.NewRole(ctx, name+"-flow-logs-role", &iam.RoleArgs{
-		Description: pulumi.String("VPC flow logs write to their log group"),
-		AssumeRolePolicy: iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com",
-			iampolicy.SourceAccount(account),
-			iampolicy.SourceArnLike(pulumi.Sprintf("arn:aws:ec2:%s:%s:vpc-flow-log/*", a.Region, account))),
-		Tags: a.Tags,
-	}, parent)
-	if err != nil {
-		return err
-	}
-	policy, err := iam.NewRolePolicy(ctx, name+"-flow-logs-policy", &iam.RolePolicyArgs{
-		Role: role.ID(),
-		Policy: iampolicy.Document(iampolicy.Statement{
-			Sid:       "WriteFlowLogs",
-			Actions:   []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
-			Resources: []pulumi.StringInput{group.Arn, pulumi.Sprintf("%s:*", group.Arn)},
-		}),
-	}, parent)
-	if err != nil {
-		return err
-	}
-	_, err = ec2.NewFlowLog(ctx, name+"-flow-log", &ec2.FlowLogArgs{
-		VpcId:                  vpc.ID(),
-		TrafficType:            pulumi.String(a.FlowLogTrafficType),
-		LogDestinationType:     pulumi.String("cloud-watch-logs"),
-		LogDestination:         group.Arn,
-		IamRoleArn:             role.Arn,
-		MaxAggregationInterval: pulumi.Int(600),
-		Tags:                   a.Tags,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{policy}))
-	return err
 }
 
 // validate checks the arguments and carves the subnets' ranges.
@@ -479,10 +576,9 @@ func (a *NetworkArgs) validate() (private, public []string, err error) {
 	if a.FlowLogRetentionDays <= 0 {
 		errs = append(errs, errors.New("flow log retention days must be set"))
 	}
-	switch a.FlowLogTrafficType {
-	case "ALL", "ACCEPT", "REJECT":
-	default:
-		errs = append(errs, fmt.Errorf("flow log traffic type %q must be ALL, ACCEPT or REJECT", a.FlowLogTrafficType))
+	if !slices.Contains(FlowLogTrafficTypes, a.FlowLogTrafficType) {
+		errs = append(errs, fmt.Errorf("flow log traffic type %q must be one of %s",
+			a.FlowLogTrafficType, strings.Join(FlowLogTrafficTypes, ", ")))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err

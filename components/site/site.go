@@ -260,7 +260,7 @@ func (s *Site) declare(ctx *pulumi.Context, name string, a *SiteArgs) error {
 
 func (a *SiteArgs) validate() error {
 	var errs []error
-	if err := privatebucket.CheckPriceClass(a.PriceClass); err != nil {
+	if err := bucket.CheckPriceClass(a.PriceClass); err != nil {
 		errs = append(errs, err)
 	}
 	if d := a.Domain; d != nil {

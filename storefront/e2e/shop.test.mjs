@@ -111,6 +111,24 @@ describe('storefront', () => {
     await check(page, 'product')
   })
 
+  test('landing on the catalog or a product on a phone shifts nothing on screen', async () => {
+    for (const path of ['/', '/p/toys-02']) {
+      const page = await open({ width: 412, height: 823 })
+      await page.addInitScript(() => {
+        globalThis.shifts = []
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) {
+            globalThis.shifts.push({ value: e.value, nodes: e.sources.map((s) => s.node?.className ?? '?') })
+          }
+        }).observe({ type: 'layout-shift', buffered: true })
+      })
+      await page.goto(stage.site + path)
+      await page.locator(path === '/' ? '.card' : '.product').first().waitFor()
+      await page.waitForLoadState('networkidle')
+      assert.deepEqual(await page.evaluate(() => globalThis.shifts), [], `layout shifts on ${path}`)
+    }
+  })
+
   test('sign in, add two products, change a quantity, check out, see the order', async () => {
     const page = await open()
     await signIn(page, 'alice')

@@ -4,8 +4,6 @@
 package privatebucket
 
 import (
-	"fmt"
-
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -109,13 +107,4 @@ func OriginAccessControl(ctx *pulumi.Context, name, description string, parent p
 		SigningBehavior:               pulumi.String("always"),
 		SigningProtocol:               pulumi.String("sigv4"),
 	}, parent)
-}
-
-// CheckPriceClass refuses what is not a CloudFront price class.
-func CheckPriceClass(pc string) error {
-	switch pc {
-	case "PriceClass_100", "PriceClass_200", "PriceClass_All":
-		return nil
-	}
-	return fmt.Errorf("price class %q must be PriceClass_100, PriceClass_200 or PriceClass_All", pc)
 }

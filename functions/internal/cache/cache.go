@@ -18,11 +18,12 @@ import (
 	"errors"
 	"log/slog"
 	mrand "math/rand/v2"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/shop-serverless/shop/functions/internal/breaker"
 )
 
 // ErrMissing is what a loader returns (wrapped or not) when the document does not exist; the
@@ -54,10 +55,10 @@ type Options struct {
 
 // Cache is safe for concurrent use.
 type Cache struct {
-	rdb       redis.UniversalClient
-	opt       Options
-	group     singleflight.Group
-	skipUntil atomic.Int64 // unix nanos; Redis is bypassed before then
+	rdb     redis.UniversalClient
+	opt     Options
+	group   singleflight.Group
+	breaker *breaker.Breaker // skips Redis for a cooldown after an error
 }
 
 // New returns a cache over rdb; a nil rdb gives a cache that always loads from the source.
@@ -77,13 +78,8 @@ func New(rdb redis.UniversalClient, opt Options) *Cache {
 	if opt.Wait <= 0 {
 		opt.Wait = opt.LockTTL
 	}
-	if opt.Cooldown <= 0 {
-		opt.Cooldown = time.Second
-	}
-	if opt.Logger == nil {
-		opt.Logger = func(context.Context) *slog.Logger { return slog.Default() }
-	}
-	return &Cache{rdb: rdb, opt: opt}
+	return &Cache{rdb: rdb, opt: opt, breaker: breaker.New(breaker.Options{
+		Cooldown: opt.Cooldown, Logger: opt.Logger, Message: "cache unavailable, reading from the source"})}
 }
 
 // Loader reads a document from the source of truth.
@@ -117,7 +113,7 @@ func (c *Cache) Get(ctx context.Context, key string, load Loader) ([]byte, Statu
 }
 
 func (c *Cache) get(ctx context.Context, key string, load Loader) ([]byte, Status, error) {
-	if c.rdb == nil || c.bypassed() {
+	if c.rdb == nil || c.breaker.Allow() != nil {
 		doc, err := load(ctx)
 		return doc, Miss, err
 	}
@@ -184,10 +180,17 @@ func (c *Cache) lock(ctx context.Context, valueKey, lockKey, token string) (doc 
 	return nil, won, nil
 }
 
+// A waiter looks for another instance's fill after a pause of firstPoll, doubling up to
+// maxPoll.
+const (
+	firstPoll = 2 * time.Millisecond
+	maxPoll   = 40 * time.Millisecond
+)
+
 // await waits while another instance holds the fill lock: it returns the document once it
 // is there (ok), or nothing once the lock is gone or the deadline has passed.
 func (c *Cache) await(ctx context.Context, valueKey, lockKey string, deadline time.Time) (doc []byte, ok bool, err error) {
-	for pause := 2 * time.Millisecond; time.Now().Before(deadline); pause = min(pause*2, 40*time.Millisecond) {
+	for pause := firstPoll; time.Now().Before(deadline); pause = min(pause*2, maxPoll) {
 		if err := sleep(ctx, pause); err != nil {
 			return nil, false, err
 		}
@@ -228,7 +231,7 @@ func (c *Cache) fill(ctx context.Context, valueKey, lockKey, token string, load 
 		return nil, Miss, err
 	}
 	if ferr := fillScript.Run(ctx, c.rdb, []string{valueKey, lockKey}, token, value, ttl.Milliseconds()).Err(); ferr != nil {
-		c.trip(ctx, "fill", ferr)
+		c.breaker.Fail(ctx, "fill", ferr)
 	}
 	return doc, Miss, err
 }
@@ -239,7 +242,7 @@ return 0`)
 
 func (c *Cache) release(ctx context.Context, lockKey, token string) {
 	if err := releaseScript.Run(ctx, c.rdb, []string{lockKey}, token).Err(); err != nil {
-		c.trip(ctx, "release", err)
+		c.breaker.Fail(ctx, "release", err)
 	}
 }
 
@@ -262,21 +265,10 @@ func found(doc []byte) ([]byte, Status, error) {
 
 // degraded answers from the source when Redis failed, and trips the breaker.
 func (c *Cache) degraded(ctx context.Context, op string, err error, load Loader) ([]byte, Status, error) {
-	c.trip(ctx, op, err)
+	c.breaker.Fail(ctx, op, err)
 	doc, lerr := load(ctx)
 	return doc, Miss, lerr
 }
-
-func (c *Cache) trip(ctx context.Context, op string, err error) {
-	if ctx.Err() != nil {
-		return // the request ended; not Redis's fault
-	}
-	c.skipUntil.Store(time.Now().Add(c.opt.Cooldown).UnixNano())
-	c.opt.Logger(ctx).WarnContext(ctx, "cache unavailable, reading from the source",
-		"op", op, "err", err, "retryIn", c.opt.Cooldown.String())
-}
-
-func (c *Cache) bypassed() bool { return time.Now().UnixNano() < c.skipUntil.Load() }
 
 func newToken() string {
 	b := make([]byte, 12)

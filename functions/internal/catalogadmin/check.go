@@ -27,7 +27,7 @@ type Checker struct {
 	admin *Admin
 }
 
-// NewChecker returns the checker over the same store, cache and bucket as the admin manifest.
+// NewChecker returns the checker over the same store, cache and bucket as the admin routes.
 func NewChecker(a *Admin) *Checker { return &Checker{admin: a} }
 
 // CheckFunction builds the image checker function.

@@ -283,7 +283,7 @@ func (c *Checkout) evict(ctx context.Context, o Order) {
 	}
 	for _, it := range o.Items {
 		if err := c.products.Invalidate(ctx, catalog.CacheKey(it.ProductID)); err != nil {
-			c.gate.trip(ctx, "evict "+it.ProductID, err)
+			c.gate.breaker.Fail(ctx, "evict "+it.ProductID, err)
 			return
 		}
 	}

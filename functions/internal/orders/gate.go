@@ -4,22 +4,22 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shop-serverless/shop/functions/internal/breaker"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 )
 
 // GateOptions tunes a Gate; zero fields take the defaults.
 type GateOptions struct {
-	// Lease is how long what the gate knows of a product's stock may refuse orders after
-	// the last sync with DynamoDB or the last admission; then one caller re-reads DynamoDB.
-	// It bounds how long a restock made outside checkout goes unnoticed. Default 1 s.
+	// Lease is how long the gate trusts a shortage it knows of: within a lease of the last
+	// sync with DynamoDB or the last admission it refuses orders the units left cannot
+	// fill; after that one caller reads DynamoDB again. A restock made outside checkout is
+	// so seen within a lease. Default 1 s.
 	Lease time.Duration
 	// Hold is how long a reservation lives unless settled: longer than any transaction
 	// (with its retries) takes, so only a reservation lost with its instance expires.
@@ -63,9 +63,9 @@ type GateOptions struct {
 // Serverless). Different products are different slots: the lines of an order run one
 // script each, in one pipeline.
 type Gate struct {
-	rdb       redis.UniversalClient
-	opt       GateOptions
-	skipUntil atomic.Int64 // unix nanos; Redis is bypassed before then
+	rdb     redis.UniversalClient
+	opt     GateOptions
+	breaker *breaker.Breaker // skips Redis for a cooldown after an error
 }
 
 // NewGate returns a gate over rdb; a nil rdb gives a gate that lets DynamoDB decide alone.
@@ -82,42 +82,76 @@ func NewGate(rdb redis.UniversalClient, opt GateOptions) *Gate {
 	if opt.TTL <= 0 {
 		opt.TTL = 10 * time.Minute
 	}
-	if opt.Cooldown <= 0 {
-		opt.Cooldown = time.Second
-	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if opt.Logger == nil {
-		opt.Logger = func(context.Context) *slog.Logger { return slog.Default() }
-	}
-	return &Gate{rdb: rdb, opt: opt}
+	return &Gate{rdb: rdb, opt: opt, breaker: breaker.New(breaker.Options{
+		Cooldown: opt.Cooldown, Now: opt.Now, Logger: opt.Logger,
+		Message: "stock gate unavailable, orders go to DynamoDB alone"})}
 }
 
 // GateKey is the Redis key of a product's stock entry. Its hash tag is the product's cache
 // key, so the entry, its reservations and the cached product document share a slot.
 func GateKey(productID string) string { return "stock:{" + catalog.CacheKey(productID) + "}" }
 
-// gateKeys returns a product's two keys: the entry, a hash (a = units left as far as the
-// gate knows: DynamoDB's stock at the last sync minus the units committed since; h = units
-// held by live reservations; f = until when, Unix ms, a shortage may refuse orders; i =
-// until when one caller is reading DynamoDB for it), and the reservations, a sorted set of
-// "<token>:<units>" scored by expiry (Unix ms).
+// gateKeys returns a product's two keys: the entry, a hash of the entryFields, and the
+// reservations, a sorted set of "<token>:<units>" scored by expiry (Unix ms).
 func gateKeys(productID string) []string {
 	k := GateKey(productID)
 	return []string{k, k + ":held"}
 }
 
-// Answers of acquireScript.
+// Fields of a product's entry. The scripts know them by the Lua names in entryFields.
 const (
-	codeAdmit  = 0 // q units reserved
-	codeRefuse = 1 // too few units left, none in flight, and that is recent news
-	codeWait   = 2 // reservations are in flight, or another caller is reading DynamoDB
-	codeLoad   = 3 // this caller reads DynamoDB and calls syncScript
+	// fieldLeft: units left as far as the gate knows (DynamoDB's stock at the last sync
+	// minus the units committed since).
+	fieldLeft = "a"
+	// fieldHeld: units held by live reservations.
+	fieldHeld = "h"
+	// fieldRefuseUntil: until when (Unix ms) a shortage may refuse orders.
+	fieldRefuseUntil = "f"
+	// fieldLoadingUntil: until when (Unix ms) one caller is reading DynamoDB for the product.
+	fieldLoadingUntil = "i"
 )
 
-// expireLua drops the reservations past their expiry from the held count. It expects
-// now and ttl (ms) in local variables.
+// Answers of acquireScript for one line.
+const (
+	codeAdmit  = 0 // the line's units are reserved
+	codeRefuse = 1 // too few units left, none in flight, and that is recent news
+	codeWait   = 2 // reservations are in flight, or another caller is reading DynamoDB
+	codeLoad   = 3 // this caller reads DynamoDB and runs syncScript
+)
+
+// gateNames is the one table of what the scripts and the Go code both name: the entry's
+// fields and acquireScript's answers. Every script starts by declaring them as locals.
+var gateNames = []luaName{
+	{"LEFT", fieldLeft}, {"HELD", fieldHeld},
+	{"REFUSE_UNTIL", fieldRefuseUntil}, {"LOADING_UNTIL", fieldLoadingUntil},
+	{"ADMIT", codeAdmit}, {"REFUSE", codeRefuse}, {"WAIT", codeWait}, {"LOAD", codeLoad},
+}
+
+// Names of the scripts' arguments, in Go (the keys of an argv) and in Lua (locals).
+const (
+	argQty      = "qty"      // units of the order's line
+	argNow      = "now"      // Unix ms
+	argLease    = "lease"    // ms a shortage may refuse orders after news of it
+	argLockFor  = "lockFor"  // ms the caller told to read DynamoDB holds the load lock
+	argTTL      = "ttl"      // ms the keys live without a write
+	argToken    = "token"    // the order's reservation token
+	argHold     = "hold"     // ms a reservation lives unless settled
+	argStock    = "stock"    // units DynamoDB reported
+	argHow      = "how"      // settleCommit or settleRelease
+	argReported = "reported" // a stock DynamoDB reported with the settlement, or ""
+)
+
+// How an order settles its reservation.
+const (
+	settleCommit  = "commit"  // the order took the units: they leave the units left
+	settleRelease = "release" // the units go back
+)
+
+// expireLua drops the reservations past their expiry from the held count. It expects the
+// locals now and ttl.
 const expireLua = `
 local expired = redis.call("ZRANGEBYSCORE", KEYS[2], "-inf", now)
 if #expired > 0 then
@@ -125,76 +159,80 @@ if #expired > 0 then
   for _, m in ipairs(expired) do gone = gone + tonumber(string.match(m, ":(%d+)$")) end
   redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", now)
   if redis.call("EXISTS", KEYS[1]) == 1 then
-    local h = tonumber(redis.call("HGET", KEYS[1], "h") or 0)
-    redis.call("HSET", KEYS[1], "h", math.max(0, h - gone))
+    local h = tonumber(redis.call("HGET", KEYS[1], HELD) or 0)
+    redis.call("HSET", KEYS[1], HELD, math.max(0, h - gone))
   end
 end`
 
-// acquireScript: ARGV q, now, lease, lock (ms), ttl (ms), token, hold (ms).
-var acquireScript = redis.NewScript(`
-local q, now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[5]
-` + expireLua + `
-local v = redis.call("HMGET", KEYS[1], "a", "h", "f", "i")
-local lock = tonumber(v[4] or 0)
+// acquireScript reserves a line's units, refuses it, or tells the caller to wait or to
+// read DynamoDB.
+var acquireScript = newGateScript([]luaArg{
+	{argQty, true}, {argNow, true}, {argLease, true}, {argLockFor, true}, {argTTL, true},
+	{argToken, false}, {argHold, true},
+}, expireLua+`
+local v = redis.call("HMGET", KEYS[1], LEFT, HELD, REFUSE_UNTIL, LOADING_UNTIL)
+local loadingUntil = tonumber(v[4] or 0)
 if not v[1] then
-  if lock > now then return 2 end
-  redis.call("HSET", KEYS[1], "i", now + tonumber(ARGV[4]))
+  if loadingUntil > now then return WAIT end
+  redis.call("HSET", KEYS[1], LOADING_UNTIL, now + lockFor)
   redis.call("PEXPIRE", KEYS[1], ttl)
-  return 3
+  return LOAD
 end
-local a, h, f = tonumber(v[1]), tonumber(v[2] or 0), tonumber(v[3] or 0)
-if a - h >= q then
-  redis.call("ZADD", KEYS[2], now + tonumber(ARGV[7]), ARGV[6] .. ":" .. ARGV[1])
-  redis.call("HSET", KEYS[1], "h", h + q, "f", now + tonumber(ARGV[3]))
+local left, held, refuseUntil = tonumber(v[1]), tonumber(v[2] or 0), tonumber(v[3] or 0)
+if left - held >= qty then
+  redis.call("ZADD", KEYS[2], now + hold, token .. ":" .. qty)
+  redis.call("HSET", KEYS[1], HELD, held + qty, REFUSE_UNTIL, now + lease)
   redis.call("PEXPIRE", KEYS[1], ttl)
   redis.call("PEXPIRE", KEYS[2], ttl)
-  return 0
+  return ADMIT
 end
-if h > 0 then return 2 end
-if f > now then return 1 end
-if lock > now then return 2 end
-redis.call("HSET", KEYS[1], "i", now + tonumber(ARGV[4]))
-return 3`)
+if held > 0 then return WAIT end
+if refuseUntil > now then return REFUSE end
+if loadingUntil > now then return WAIT end
+redis.call("HSET", KEYS[1], LOADING_UNTIL, now + lockFor)
+return LOAD`)
 
-// syncScript: DynamoDB's stock, read by the caller acquireScript told to. ARGV stock, now,
-// lease, ttl. Live reservations stay: the stock read still holds their units.
-var syncScript = redis.NewScript(`
-local now, ttl = tonumber(ARGV[2]), ARGV[4]
-` + expireLua + `
-redis.call("HSET", KEYS[1], "a", ARGV[1], "f", now + tonumber(ARGV[3]))
-if not redis.call("HGET", KEYS[1], "h") then redis.call("HSET", KEYS[1], "h", 0) end
-redis.call("HDEL", KEYS[1], "i")
+// syncScript stores DynamoDB's stock, read by the caller acquireScript told to. Live
+// reservations stay: the stock read still holds their units.
+var syncScript = newGateScript([]luaArg{
+	{argStock, true}, {argNow, true}, {argLease, true}, {argTTL, true},
+}, expireLua+`
+redis.call("HSET", KEYS[1], LEFT, stock, REFUSE_UNTIL, now + lease)
+if not redis.call("HGET", KEYS[1], HELD) then redis.call("HSET", KEYS[1], HELD, 0) end
+redis.call("HDEL", KEYS[1], LOADING_UNTIL)
 redis.call("PEXPIRE", KEYS[1], ttl)
 return 1`)
 
 // unlockScript gives up the load lock (the product does not exist, or the read failed).
-var unlockScript = redis.NewScript(`
-redis.call("HDEL", KEYS[1], "i")
+var unlockScript = newGateScript(nil, `
+redis.call("HDEL", KEYS[1], LOADING_UNTIL)
 return 1`)
 
-// settleScript ends the reservation ARGV token of ARGV q units: ARGV[3] = "commit" when
-// the order took them (they leave the units left), "release" otherwise; ARGV[4] = a stock
-// DynamoDB reported, or "": the units left are then what DynamoDB said.
-var settleScript = redis.NewScript(`
-local q = tonumber(ARGV[2])
-local held = redis.call("ZREM", KEYS[2], ARGV[1] .. ":" .. ARGV[2]) == 1
+// settleScript ends the reservation token of qty units; with a reported stock, the units
+// left are then what DynamoDB said.
+var settleScript = newGateScript([]luaArg{
+	{argToken, false}, {argQty, true}, {argHow, false}, {argReported, false}, {argNow, true}, {argLease, true},
+}, `
+local held = redis.call("ZREM", KEYS[2], token .. ":" .. qty) == 1
 if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
 if held then
-  local h = tonumber(redis.call("HGET", KEYS[1], "h") or 0)
-  redis.call("HSET", KEYS[1], "h", math.max(0, h - q))
+  local h = tonumber(redis.call("HGET", KEYS[1], HELD) or 0)
+  redis.call("HSET", KEYS[1], HELD, math.max(0, h - qty))
 end
-if ARGV[3] == "commit" then redis.call("HINCRBY", KEYS[1], "a", -q) end
-if ARGV[4] ~= "" then
-  redis.call("HSET", KEYS[1], "a", ARGV[4], "f", tonumber(ARGV[5]) + tonumber(ARGV[6]))
+if how == "`+settleCommit+`" then redis.call("HINCRBY", KEYS[1], LEFT, -qty) end
+if reported ~= "" then
+  redis.call("HSET", KEYS[1], LEFT, reported, REFUSE_UNTIL, now + lease)
 end
 return 1`)
 
-// observeScript: DynamoDB answered that the product has ARGV[1] units, too few for an
-// order that held no reservation of it. ARGV now, lease, ttl.
-var observeScript = redis.NewScript(`
-redis.call("HSET", KEYS[1], "a", ARGV[1], "f", tonumber(ARGV[2]) + tonumber(ARGV[3]))
-if not redis.call("HGET", KEYS[1], "h") then redis.call("HSET", KEYS[1], "h", 0) end
-redis.call("PEXPIRE", KEYS[1], ARGV[4])
+// observeScript records DynamoDB's answer that the product has stock units, too few for an
+// order that held no reservation of it.
+var observeScript = newGateScript([]luaArg{
+	{argStock, true}, {argNow, true}, {argLease, true}, {argTTL, true},
+}, `
+redis.call("HSET", KEYS[1], LEFT, stock, REFUSE_UNTIL, now + lease)
+if not redis.call("HGET", KEYS[1], HELD) then redis.call("HSET", KEYS[1], HELD, 0) end
+redis.call("PEXPIRE", KEYS[1], ttl)
 return 1`)
 
 // StockLoader reads the stock of products from DynamoDB, strongly consistent; unknown
@@ -210,25 +248,35 @@ type Admission struct {
 	token   string
 }
 
+// An order the gate cannot decide yet asks again after a pause of firstPause, doubling up
+// to maxPause. MaxWait ends the waiting; maxRounds only bounds the loop should the clock
+// stand still.
+const (
+	firstPause = 5 * time.Millisecond
+	maxPause   = 40 * time.Millisecond
+	maxRounds  = 1000
+)
+
 // Acquire decides on an order: it reserves the units of every line, or refuses the order
 // for a product with too few units left, or (the zero Admission) leaves the decision to
 // DynamoDB. When the gate knows nothing of a product it reads its stock with load. An
 // error is load's.
 func (g *Gate) Acquire(ctx context.Context, lines []Line, load StockLoader) (Admission, error) {
 	deadline := g.opt.Now().Add(g.opt.MaxWait)
-	pause := 5 * time.Millisecond
-	for range 1000 {
+	pause := firstPause
+	for range maxRounds {
 		if !g.Available() {
 			return Admission{}, nil
 		}
 		token := newToken()
 		codes, err := g.run(ctx, lines, func(pipe redis.Pipeliner, l Line) *redis.Cmd {
-			return acquireScript.Eval(ctx, pipe, gateKeys(l.ProductID), l.Quantity,
-				g.opt.Now().UnixMilli(), g.opt.Lease.Milliseconds(), g.opt.MaxWait.Milliseconds(),
-				g.opt.TTL.Milliseconds(), token, g.opt.Hold.Milliseconds())
+			return acquireScript.eval(ctx, pipe, gateKeys(l.ProductID), argv{
+				argQty: l.Quantity, argNow: g.opt.Now().UnixMilli(), argLease: g.opt.Lease.Milliseconds(),
+				argLockFor: g.opt.MaxWait.Milliseconds(), argTTL: g.opt.TTL.Milliseconds(),
+				argToken: token, argHold: g.opt.Hold.Milliseconds()})
 		})
 		if err != nil {
-			g.trip(ctx, "acquire", err)
+			g.breaker.Fail(ctx, "acquire", err)
 			return Admission{}, nil
 		}
 		var taken, loads []Line
@@ -269,9 +317,9 @@ func (g *Gate) Acquire(ctx context.Context, lines []Line, load StockLoader) (Adm
 		if err := sleep(ctx, pause); err != nil {
 			return Admission{}, err
 		}
-		pause = min(pause*2, 40*time.Millisecond)
+		pause = min(pause*2, maxPause)
 	}
-	return Admission{}, nil
+	return Admission{}, nil // still undecided after maxRounds: DynamoDB decides
 }
 
 // load reads the products' stock from DynamoDB and tells Redis. decided is false when a
@@ -297,10 +345,11 @@ func (g *Gate) load(ctx context.Context, lines []Line, load StockLoader) (decide
 	}
 	g.unlock(ctx, unknown)
 	if _, err := g.run(ctx, known, func(pipe redis.Pipeliner, l Line) *redis.Cmd {
-		return syncScript.Eval(ctx, pipe, gateKeys(l.ProductID), stocks[l.ProductID],
-			g.opt.Now().UnixMilli(), g.opt.Lease.Milliseconds(), g.opt.TTL.Milliseconds())
+		return syncScript.eval(ctx, pipe, gateKeys(l.ProductID), argv{
+			argStock: stocks[l.ProductID], argNow: g.opt.Now().UnixMilli(),
+			argLease: g.opt.Lease.Milliseconds(), argTTL: g.opt.TTL.Milliseconds()})
 	}); err != nil {
-		g.trip(ctx, "sync", err)
+		g.breaker.Fail(ctx, "sync", err)
 		return false, nil
 	}
 	return decided, nil
@@ -308,13 +357,13 @@ func (g *Gate) load(ctx context.Context, lines []Line, load StockLoader) (decide
 
 // Commit ends the reservations of an order whose transaction took its units.
 func (g *Gate) Commit(ctx context.Context, a Admission, lines []Line) {
-	g.settle(ctx, a, lines, "commit", "", -1)
+	g.settle(ctx, a, lines, settleCommit, "", -1)
 }
 
 // Release gives back the reserved units of an order whose transaction did not take them
 // (or may not have: giving back too much only lets more orders try DynamoDB).
 func (g *Gate) Release(ctx context.Context, a Admission, lines []Line) {
-	g.settle(ctx, a, lines, "release", "", -1)
+	g.settle(ctx, a, lines, settleRelease, "", -1)
 }
 
 // Observe records DynamoDB's answer that the product has only stock units, too few for an
@@ -325,13 +374,14 @@ func (g *Gate) Observe(ctx context.Context, a Admission, l Line, stock int64) {
 		return
 	}
 	if a.Reserved {
-		g.settle(ctx, a, []Line{l}, "release", l.ProductID, stock)
+		g.settle(ctx, a, []Line{l}, settleRelease, l.ProductID, stock)
 		return
 	}
-	err := observeScript.Run(ctx, g.rdb, gateKeys(l.ProductID), stock,
-		g.opt.Now().UnixMilli(), g.opt.Lease.Milliseconds(), g.opt.TTL.Milliseconds()).Err()
+	err := observeScript.eval(ctx, g.rdb, gateKeys(l.ProductID), argv{
+		argStock: stock, argNow: g.opt.Now().UnixMilli(),
+		argLease: g.opt.Lease.Milliseconds(), argTTL: g.opt.TTL.Milliseconds()}).Err()
 	if err != nil {
-		g.trip(ctx, "observe", err)
+		g.breaker.Fail(ctx, "observe", err)
 	}
 }
 
@@ -347,9 +397,10 @@ func (g *Gate) settle(ctx context.Context, a Admission, lines []Line, how, obser
 		if l.ProductID == observed {
 			reported = strconv.FormatInt(stock, 10)
 		}
-		return settleScript.Eval(ctx, pipe, gateKeys(l.ProductID), a.token, l.Quantity, how, reported, now, lease)
+		return settleScript.eval(ctx, pipe, gateKeys(l.ProductID), argv{
+			argToken: a.token, argQty: l.Quantity, argHow: how, argReported: reported, argNow: now, argLease: lease})
 	}); err != nil {
-		g.trip(ctx, how, err)
+		g.breaker.Fail(ctx, how, err)
 	}
 }
 
@@ -362,10 +413,10 @@ func (g *Gate) Forget(ctx context.Context, productIDs ...string) {
 	}
 	pipe := g.rdb.Pipeline()
 	for _, id := range productIDs {
-		pipe.HDel(ctx, GateKey(id), "a", "f")
+		pipe.HDel(ctx, GateKey(id), fieldLeft, fieldRefuseUntil)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		g.trip(ctx, "forget", err)
+		g.breaker.Fail(ctx, "forget", err)
 	}
 }
 
@@ -374,9 +425,9 @@ func (g *Gate) unlock(ctx context.Context, lines []Line) {
 		return
 	}
 	if _, err := g.run(ctx, lines, func(pipe redis.Pipeliner, l Line) *redis.Cmd {
-		return unlockScript.Eval(ctx, pipe, []string{GateKey(l.ProductID)})
+		return unlockScript.eval(ctx, pipe, []string{GateKey(l.ProductID)}, nil)
 	}); err != nil {
-		g.trip(ctx, "unlock", err)
+		g.breaker.Fail(ctx, "unlock", err)
 	}
 }
 
@@ -414,16 +465,7 @@ func newToken() string {
 // Available reports whether the gate uses Redis now: it has a client and the breaker is
 // closed.
 func (g *Gate) Available() bool {
-	return g.rdb != nil && g.opt.Now().UnixNano() >= g.skipUntil.Load()
-}
-
-func (g *Gate) trip(ctx context.Context, op string, err error) {
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-		return // the request ended; not Redis's fault
-	}
-	g.skipUntil.Store(g.opt.Now().Add(g.opt.Cooldown).UnixNano())
-	g.opt.Logger(ctx).WarnContext(ctx, "stock gate unavailable, orders go to DynamoDB alone",
-		"op", op, "err", err, "retryIn", g.opt.Cooldown.String())
+	return g.rdb != nil && g.breaker.Allow() == nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

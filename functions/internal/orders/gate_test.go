@@ -11,6 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shop-serverless/shop/functions/internal/cache"
+	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/local/servers"
 )
 
@@ -176,7 +178,7 @@ func TestGateReservesRefusesAndResyncs(t *testing.T) {
 			// DynamoDB's refusal corrects an optimistic entry (and ends the order's reservation).
 			g.Observe(ctx, a, Line{p, 4}, 0)
 			expect(acquire(1), refusedFor)
-			if h, _ := rdb.HGet(ctx, GateKey(p), "h").Int64(); h != 0 {
+			if h, _ := rdb.HGet(ctx, GateKey(p), fieldHeld).Int64(); h != 0 {
 				t.Errorf("%d units still held after Observe", h)
 			}
 
@@ -274,7 +276,7 @@ func TestGateDecidesProductsOnDifferentSlots(t *testing.T) {
 			}
 			// Nothing stays reserved for a refused order.
 			for _, l := range lines {
-				h, err := rdb.HGet(ctx, GateKey(l.ProductID), "h").Int64()
+				h, err := rdb.HGet(ctx, GateKey(l.ProductID), fieldHeld).Int64()
 				if err != nil || h != 0 {
 					t.Errorf("%s: %d units held (%v), want 0", l.ProductID, h, err)
 				}
@@ -323,7 +325,8 @@ func TestClusterRefusesCrossSlotScripts(t *testing.T) {
 	}
 	// Keys hash-tagged with the same product share a slot: the gate's two keys, and the
 	// product's cached document.
-	keys := append(gateKeys("a"), "c:{product:a}")
+	document, _ := cache.Keys(catalog.CacheKey("a"))
+	keys := append(gateKeys("a"), document)
 	err = rdb.Eval(ctx, `return redis.call("EXISTS", KEYS[1], KEYS[2], KEYS[3])`, keys).Err()
 	if err != nil {
 		t.Fatalf("a script over one product's keys: %v", err)
@@ -365,5 +368,27 @@ func TestGatePassesWhenRedisIsDown(t *testing.T) {
 	}
 	if a, err := NewGate(nil, GateOptions{}).Acquire(ctx, []Line{{"x", 1}}, db.load); err != nil || a.Reserved || a.Refused != "" {
 		t.Fatalf("a gate without Redis: %+v %v", a, err)
+	}
+}
+
+// A script runs only with exactly the arguments it names; a missing one is an error, not
+// an empty ARGV the Lua would read as nil.
+func TestGateScriptsTakeExactlyTheirArguments(t *testing.T) {
+	ctx := context.Background()
+	rdb := redisModes(t)["single"]
+	keys := gateKeys("gate-args")
+	full := argv{argStock: 3, argNow: time.Now().UnixMilli(), argLease: 1000, argTTL: 60000}
+	if err := observeScript.eval(ctx, rdb, keys, full).Err(); err != nil {
+		t.Fatalf("with every argument: %v", err)
+	}
+	if left, err := rdb.HGet(ctx, keys[0], fieldLeft).Int64(); err != nil || left != 3 {
+		t.Fatalf("units left %d (%v), want 3", left, err)
+	}
+	missing := argv{argStock: 3, argNow: 1, argLease: 1000, argHold: 60000}
+	if err := observeScript.eval(ctx, rdb, keys, missing).Err(); err == nil || !strings.Contains(err.Error(), argTTL) {
+		t.Fatalf("without %s: %v, want an error naming it", argTTL, err)
+	}
+	if err := observeScript.eval(ctx, rdb, keys, argv{argStock: 3}).Err(); err == nil {
+		t.Fatal("with one argument of four: no error")
 	}
 }

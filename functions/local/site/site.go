@@ -1,7 +1,8 @@
 // Package site serves the built storefront (storefront/dist) on its own origin the way
 // CloudFront serves it in the cloud, by the same rules (storefront/hosting): the SPA routing
 // rule (page paths get index.html, a missing asset stays a 404), the security headers, the
-// Cache-Control and Content-Type of each file, and the stage's /config.json.
+// Cache-Control and Content-Type of each file, gzip as the distribution compresses, and the
+// stage's /config.json.
 package site
 
 import (
@@ -13,6 +14,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzhttp"
 
 	"github.com/shop-serverless/shop/storefront/hosting"
 )
@@ -41,8 +44,17 @@ func Handler(o Options) (http.Handler, error) {
 	if _, err := fs.Stat(o.Files, "index.html"); err != nil {
 		return nil, fmt.Errorf("site: the build has no index.html (run make storefront): %w", err)
 	}
-	return &handler{files: o.Files, headers: security.Map(), config: config, started: time.Now()}, nil
+	compress, err := gzhttp.NewWrapper(gzhttp.MinSize(compressMinSize))
+	if err != nil {
+		return nil, fmt.Errorf("site: %w", err)
+	}
+	return compress(&handler{files: o.Files, headers: security.Map(), config: config, started: time.Now()}), nil
 }
+
+// compressMinSize is the smallest file the distribution compresses (CloudFront compresses
+// files of 1,000 bytes to 10 MB for viewers that accept gzip), so the local site sends
+// what a browser gets from the cloud.
+const compressMinSize = 1000
 
 type handler struct {
 	files   fs.FS

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -109,6 +110,55 @@ func TestHandlerRefusesABrokenSite(t *testing.T) {
 	} {
 		if _, err := Handler(o); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// Text files of 1,000 bytes and more are sent gzipped to browsers that accept it, as the
+// distribution compresses them; smaller ones and other viewers get them as stored.
+func TestCompressesAsTheDistribution(t *testing.T) {
+	big := strings.Repeat("console.log('storefront');\n", 100)
+	h, err := Handler(Options{
+		Files: fstest.MapFS{
+			"index.html":            {Data: []byte(indexHTML)},
+			"assets/app-1a2b3c.js":  {Data: []byte(big)},
+			"assets/tiny-4d5e6f.js": {Data: []byte("console.log(1)")},
+		},
+		Config:  hosting.Config{APIBaseURL: "http://127.0.0.1:8080", ImagesBaseURL: "http://127.0.0.1:8080/_local/images", Auth: hosting.Auth{Mode: hosting.AuthLocal}},
+		Origins: hosting.Origins{API: "http://127.0.0.1:8080", Images: "http://127.0.0.1:8080", Uploads: "http://127.0.0.1:9000"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path, accept string) *http.Response {
+		req := httptest.NewRequest("GET", path, nil)
+		if accept != "" {
+			req.Header.Set("Accept-Encoding", accept)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	resp := get("/assets/app-1a2b3c.js", "gzip, deflate, br")
+	if resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+		t.Fatalf("big script: Content-Encoding %q, Vary %q, want gzip and Vary: Accept-Encoding", resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(zr); string(b) != big {
+		t.Errorf("gzipped body differs from the file")
+	}
+	if resp.Header.Get("Cache-Control") != hosting.Immutable || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("compression lost the file's headers: %v", resp.Header)
+	}
+	for _, tc := range []struct{ path, accept string }{
+		{"/assets/app-1a2b3c.js", ""},
+		{"/assets/tiny-4d5e6f.js", "gzip"},
+	} {
+		if enc := get(tc.path, tc.accept).Header.Get("Content-Encoding"); enc != "" {
+			t.Errorf("%s with Accept-Encoding %q: Content-Encoding %q, want none", tc.path, tc.accept, enc)
 		}
 	}
 }
