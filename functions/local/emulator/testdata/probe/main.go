@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -13,6 +14,8 @@ import (
 type event struct {
 	SleepMs int  `json:"sleepMs"`
 	Crash   bool `json:"crash"`
+	// Headers are an HTTP event's: x-sleep-ms sleeps too.
+	Headers map[string]string `json:"headers"`
 }
 
 type answer struct {
@@ -27,6 +30,9 @@ func main() {
 		a := answer{Pid: os.Getpid(), Start: time.Now(), Env: os.Getenv("PROBE")}
 		if ev.Crash {
 			os.Exit(2)
+		}
+		if ms, err := strconv.Atoi(ev.Headers["x-sleep-ms"]); err == nil {
+			ev.SleepMs = ms
 		}
 		time.Sleep(time.Duration(ev.SleepMs) * time.Millisecond)
 		a.End = time.Now()
