@@ -15,31 +15,28 @@ import (
 	"runtime"
 
 	"github.com/shop-serverless/shop/components/gofunc"
+	"github.com/shop-serverless/shop/functions/local/servers"
 )
 
 // EmulatorEnv names the variable that may point at the aws-lambda-rie binary; unset: the
-// one the Makefile installs into .tools/bin (SHOP_TOOLS_DIR), else aws-lambda-rie on PATH.
+// one the Makefile installs into .tools/bin.
 const EmulatorEnv = "SHOP_LAMBDA_RIE"
 
-// EmulatorPath finds the aws-lambda-rie binary.
+// EmulatorPath finds the aws-lambda-rie binary: $SHOP_LAMBDA_RIE, else the one the Makefile
+// installs into the tools directory's bin.
 func EmulatorPath() (string, error) {
 	if p := os.Getenv(EmulatorEnv); p != "" {
 		return p, nil
 	}
-	if dir := os.Getenv("SHOP_TOOLS_DIR"); dir != "" {
-		p := filepath.Join(dir, "bin", "aws-lambda-rie")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
+	dir, err := servers.ToolsDir()
+	if err != nil {
+		return "", err
 	}
-	root, err := moduleRoot()
-	if err == nil {
-		p := filepath.Join(root, ".tools", "bin", "aws-lambda-rie")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
+	p := filepath.Join(dir, "bin", "aws-lambda-rie")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("aws-lambda-rie not found at %s: run `make tools` or set %s", p, EmulatorEnv)
 	}
-	return "", fmt.Errorf("aws-lambda-rie not found: run `make tools` (it installs it into .tools/bin) or set %s", EmulatorEnv)
+	return p, nil
 }
 
 // Build compiles functions/<name> into dir/<name>/bootstrap exactly as the program builds it

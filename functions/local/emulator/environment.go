@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/shop-serverless/shop/functions/local/servers"
 )
 
 // invokePath is the emulator's invoke endpoint (Lambda's Invoke API).
@@ -186,10 +188,6 @@ func copyLines(w io.Writer, prefix string, r io.Reader) {
 }
 
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+	port, err := servers.FreePort()
+	return "127.0.0.1:" + strconv.Itoa(port), err
 }
