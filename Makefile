@@ -98,8 +98,15 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## tools: install the local servers and the API reference's viewer when missing
-tools: $(TOOLS)/.npm-installed $(REDOC_BUNDLE)
+## aws-lambda-rie: AWS's Lambda Runtime Interface Emulator (pinned, built from the Go module
+## proxy into .tools/bin), in which the local stage's Lambda mode runs each function
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+$(TOOLS)/bin/.aws-lambda-rie-$(RIE_VERSION):
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	touch $@
+
+## tools: install the local servers, the API reference's viewer and the Lambda emulator when missing
+tools: $(TOOLS)/.npm-installed $(REDOC_BUNDLE) $(TOOLS)/bin/.aws-lambda-rie-$(RIE_VERSION)
 	@command -v redis-server >/dev/null || { \
 		echo "installing redis-server (apt)"; \
 		$(SUDO) apt-get install -y -q redis-server >/dev/null 2>&1 || \

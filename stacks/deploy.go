@@ -233,6 +233,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		return nil, err
 	}
 
+	env := links(cfg, tbls, images, kv, originSecret)
 	fns := map[string]*gofunc.Function{}
 	for _, spec := range manifest.Functions {
 		sizes := cfg.Functions.SizesFor(spec.Name)
@@ -246,7 +247,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 			LogRetentionDays:    cfg.LogRetentionDays,
 			LogKMSKeyArn:        dataKey,
 			LogLevel:            strings.ToUpper(cfg.LogLevel),
-			Environment:         environment(cfg, spec, tbls, images, kv, originSecret),
+			Environment:         pulumi.StringMap(manifest.Environment(spec, env)),
 			Tables:              map[string]gofunc.TableRef{},
 			Tags:                tags,
 		}
@@ -461,36 +462,35 @@ func findRoot(opts options) (string, error) {
 	return root, nil
 }
 
-// environment is exactly what one function needs: its tables' names, the bucket and CDN for
-// image handlers, the cache's address and IAM identity for cache users, the cart TTL for
-// carts, the origin secret's parameter (its name, not its value) for the API's functions.
-func environment(cfg *Config, spec manifest.Function, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache, originSecret *ssm.Parameter) pulumi.StringMap {
-	env := pulumi.StringMap{manifest.EnvLogLevel: pulumi.String(cfg.LogLevel)}
-	if spec.ReadsOriginSecret() {
-		// The version selector changes with the value, so a new secret is a configuration
-		// change: Lambda replaces the environments, which read the new one.
-		env[manifest.EnvOriginSecretParameter] = pulumi.Sprintf("%s:%d", originSecret.Name, originSecret.Version)
+// links are what this stack's resources put into a function's environment; which of them a
+// function gets, its entry in functions/manifest decides.
+func links(cfg *Config, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache, originSecret *ssm.Parameter) manifest.Links[pulumi.StringInput] {
+	// The version selector changes with the value, so a new secret is a configuration change:
+	// Lambda replaces the environments, which read the new one.
+	var secret pulumi.StringInput = pulumi.Sprintf("%s:%d", originSecret.Name, originSecret.Version)
+	return manifest.Links[pulumi.StringInput]{
+		OriginSecret: &secret,
+		Settings: map[string]pulumi.StringInput{
+			manifest.EnvLogLevel: pulumi.String(cfg.LogLevel),
+			manifest.EnvCartTTL:  pulumi.String(cfg.CartTTL),
+		},
+		Table: func(t tables.Table) pulumi.StringInput { return tbls[t.Name].Name },
+		Bucket: map[string]pulumi.StringInput{
+			manifest.EnvImagesBucket:  images.BucketName,
+			manifest.EnvImagesBaseURL: images.BaseURL,
+		},
+		Cache: func(user string) map[string]pulumi.StringInput {
+			return map[string]pulumi.StringInput{
+				manifest.EnvRedisAddr: kv.Endpoint,
+				manifest.EnvRedisTLS:  pulumi.String("true"),
+				// ElastiCache Serverless is always cluster mode.
+				manifest.EnvRedisCluster:    pulumi.String(strconv.FormatBool(kv.Serverless)),
+				manifest.EnvRedisUser:       kv.Users[user].ID,
+				manifest.EnvRedisIAMCache:   pulumi.String(kv.CacheID),
+				manifest.EnvRedisServerless: pulumi.String(strconv.FormatBool(kv.Serverless)),
+			}
+		},
 	}
-	for _, t := range spec.TablesUsed() {
-		env[t.EnvVar] = tbls[t.Name].Name
-	}
-	if len(spec.Bucket) > 0 {
-		env[manifest.EnvImagesBucket] = images.BucketName
-		env[manifest.EnvImagesBaseURL] = images.BaseURL
-	}
-	if spec.Cache != nil {
-		env[manifest.EnvRedisAddr] = kv.Endpoint
-		env[manifest.EnvRedisTLS] = pulumi.String("true")
-		// ElastiCache Serverless is always cluster mode.
-		env[manifest.EnvRedisCluster] = pulumi.String(strconv.FormatBool(kv.Serverless))
-		env[manifest.EnvRedisUser] = kv.Users[spec.Name].ID
-		env[manifest.EnvRedisIAMCache] = pulumi.String(kv.CacheID)
-		env[manifest.EnvRedisServerless] = pulumi.String(strconv.FormatBool(kv.Serverless))
-	}
-	if spec.Name == manifest.Cart {
-		env[manifest.EnvCartTTL] = pulumi.String(cfg.CartTTL)
-	}
-	return env
 }
 
 // cacheUsers is one cache user per function that uses the cache, with the access its entry

@@ -1,5 +1,11 @@
 package manifest
 
+import (
+	"maps"
+
+	"github.com/shop-serverless/shop/functions/tables"
+)
+
 // Environment variables through which the infrastructure program (and the local stage)
 // configures the functions. Table names come from tables.Table.EnvVar. Endpoints come from
 // the SDK's standard AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_S3.
@@ -46,3 +52,54 @@ const (
 	// start. The value itself is never in the environment.
 	EnvOriginSecretParameter = "ORIGIN_SECRET_PARAMETER"
 )
+
+// Defaults of the stage settings, where a stack's configuration sets none.
+const (
+	DefaultLogLevel = "info"
+	DefaultCartTTL  = "720h"
+)
+
+// Links are what one stage's resources put into the environment of the functions that
+// declare them, as values of V: Pulumi inputs in the infrastructure program, strings on the
+// local stage. Which variables a function gets is decided by its entry alone (Environment);
+// a stage decides only their values.
+type Links[V any] struct {
+	// Settings are the stage's settings by variable: EnvLogLevel, and every variable a
+	// function's Settings name.
+	Settings map[string]V
+	// Table is the deployed name of t.
+	Table func(t tables.Table) V
+	// Bucket are the images bucket's variables: EnvImagesBucket and EnvImagesBaseURL.
+	Bucket map[string]V
+	// Cache are the variables through which the cache user named user connects: the
+	// endpoint and how it authenticates.
+	Cache func(user string) map[string]V
+	// OriginSecret is the origin secret's parameter (its name and version, never its value)
+	// for the functions that check OriginHeader; nil where the stage checks the header
+	// itself (the local stage).
+	OriginSecret *V
+}
+
+// Environment is the environment of f on the stage whose resources links describes: the log
+// level and the settings f reads, the names of the tables its grants name, the bucket's
+// variables when it has bucket grants, its cache user's connection when it has a cache, and
+// the origin secret's parameter when it checks the edge's header.
+func Environment[V any](f Function, links Links[V]) map[string]V {
+	env := map[string]V{EnvLogLevel: links.Settings[EnvLogLevel]}
+	for _, k := range f.Settings {
+		env[k] = links.Settings[k]
+	}
+	for _, t := range f.TablesUsed() {
+		env[t.EnvVar] = links.Table(t)
+	}
+	if len(f.Bucket) > 0 {
+		maps.Copy(env, links.Bucket)
+	}
+	if f.Cache != nil {
+		maps.Copy(env, links.Cache(f.Name))
+	}
+	if links.OriginSecret != nil && f.ReadsOriginSecret() {
+		env[EnvOriginSecretParameter] = *links.OriginSecret
+	}
+	return env
+}

@@ -171,6 +171,20 @@ type Function struct {
 	// UploadsOf says the images bucket's object-created events under UploadPrefix invoke the
 	// function (it needs Bucket access).
 	UploadsOf bool
+	// Routes are the API routes the function serves (their Function is left empty: All
+	// fills it in); none: invoked by an event source.
+	Routes []Route
+	// Settings are the stage settings the function reads besides EnvLogLevel, by variable.
+	Settings []string
+}
+
+// RouteKeys are the keys of the function's routes, in order.
+func (f Function) RouteKeys() []string {
+	out := make([]string, len(f.Routes))
+	for i, r := range f.Routes {
+		out[i] = r.Key()
+	}
+	return out
 }
 
 // TablesUsed returns the tables the function's grants name, each once, in grant order.
@@ -225,7 +239,7 @@ var (
 
 // Functions lists every function, in a fixed order.
 var Functions = []Function{
-	{Name: Health, Description: "liveness probe"},
+	{Name: Health, Description: "liveness probe", Routes: []Route{GetHealth}},
 	{
 		Name:        Catalog,
 		Description: "catalog reads with Redis cache-aside",
@@ -234,7 +248,8 @@ var Functions = []Function{
 			{Table: tables.Products, Index: tables.ProductsByCategory, Actions: []Action{Query}},
 			{Table: tables.Stock, Actions: []Action{Query}},
 		},
-		Cache: &CacheAccess{Keys: productCacheKeys, Commands: cacheReadCommands},
+		Cache:  &CacheAccess{Keys: productCacheKeys, Commands: cacheReadCommands},
+		Routes: []Route{ListProducts, GetProduct},
 	},
 	{
 		Name:        CatalogAdmin,
@@ -249,7 +264,8 @@ var Functions = []Function{
 			{Prefix: ImagesPrefix, Actions: []Action{PutObject}},
 			{Prefix: UploadPrefix, Actions: []Action{PutObject}},
 		},
-		Cache: &CacheAccess{Keys: productCacheKeys, Commands: cacheEvictCommands},
+		Cache:  &CacheAccess{Keys: productCacheKeys, Commands: cacheEvictCommands},
+		Routes: []Route{CreateProduct, ReplaceProduct, DeleteProduct, UploadImage, ImageUploadURL},
 	},
 	{
 		Name:        Reviews,
@@ -263,6 +279,7 @@ var Functions = []Function{
 			Keys:     slices.Concat(productCacheKeys, reviewCacheKeys),
 			Commands: cacheReadCommands,
 		},
+		Routes: []Route{ListReviews, CreateReview},
 	},
 	{
 		Name:        Cart,
@@ -271,6 +288,8 @@ var Functions = []Function{
 			{Table: tables.Products, Actions: []Action{BatchGetItem}},
 			{Table: tables.Carts, Actions: []Action{GetItem, PutItem, UpdateItem}},
 		},
+		Routes:   []Route{GetCart, PutCartItem},
+		Settings: []string{EnvCartTTL},
 	},
 	{
 		Name:        Orders,
@@ -294,6 +313,7 @@ var Functions = []Function{
 			Commands: []string{"evalsha", "eval", "exists", "hget", "hmget", "hset", "hdel", "hincrby",
 				"pexpire", "zadd", "zrem", "zrangebyscore", "zremrangebyscore", "del"},
 		},
+		Routes: []Route{PlaceOrder, ListOrders, GetOrder},
 	},
 	{
 		Name:        Invalidator,
@@ -323,23 +343,39 @@ var (
 	orderThrottle = &Throttle{RateLimit: 3000, BurstLimit: 2000}
 )
 
-// All lists every route of the API, in a fixed order.
-var All = []Route{
-	{"GET", "/health", Health, Public, nil},
-	{"GET", "/products", Catalog, Public, readThrottle},
-	{"GET", "/products/{productId}", Catalog, Public, readThrottle},
-	{"POST", "/products", CatalogAdmin, Admin, writeThrottle},
-	{"PUT", "/products/{productId}", CatalogAdmin, Admin, writeThrottle},
-	{"DELETE", "/products/{productId}", CatalogAdmin, Admin, writeThrottle},
-	{"POST", "/products/{productId}/image", CatalogAdmin, Admin, writeThrottle},
-	{"POST", "/products/{productId}/image-upload-url", CatalogAdmin, Admin, writeThrottle},
-	{"GET", "/products/{productId}/reviews", Reviews, Public, readThrottle},
-	{"POST", "/products/{productId}/reviews", Reviews, User, writeThrottle},
-	{"GET", "/cart", Cart, User, nil},
-	{"PUT", "/cart/items/{productId}", Cart, User, nil},
-	{"POST", "/orders", Orders, User, orderThrottle},
-	{"GET", "/orders", Orders, User, nil},
-	{"GET", "/orders/{orderId}", Orders, User, nil},
+// The routes of the API, each served by the function whose entry lists it; a router binds its
+// handlers to these routes' keys.
+var (
+	GetHealth      = Route{Method: "GET", Path: "/health", Auth: Public}
+	ListProducts   = Route{Method: "GET", Path: "/products", Auth: Public, Throttle: readThrottle}
+	GetProduct     = Route{Method: "GET", Path: "/products/{productId}", Auth: Public, Throttle: readThrottle}
+	CreateProduct  = Route{Method: "POST", Path: "/products", Auth: Admin, Throttle: writeThrottle}
+	ReplaceProduct = Route{Method: "PUT", Path: "/products/{productId}", Auth: Admin, Throttle: writeThrottle}
+	DeleteProduct  = Route{Method: "DELETE", Path: "/products/{productId}", Auth: Admin, Throttle: writeThrottle}
+	UploadImage    = Route{Method: "POST", Path: "/products/{productId}/image", Auth: Admin, Throttle: writeThrottle}
+	ImageUploadURL = Route{Method: "POST", Path: "/products/{productId}/image-upload-url", Auth: Admin, Throttle: writeThrottle}
+	ListReviews    = Route{Method: "GET", Path: "/products/{productId}/reviews", Auth: Public, Throttle: readThrottle}
+	CreateReview   = Route{Method: "POST", Path: "/products/{productId}/reviews", Auth: User, Throttle: writeThrottle}
+	GetCart        = Route{Method: "GET", Path: "/cart", Auth: User}
+	PutCartItem    = Route{Method: "PUT", Path: "/cart/items/{productId}", Auth: User}
+	PlaceOrder     = Route{Method: "POST", Path: "/orders", Auth: User, Throttle: orderThrottle}
+	ListOrders     = Route{Method: "GET", Path: "/orders", Auth: User}
+	GetOrder       = Route{Method: "GET", Path: "/orders/{orderId}", Auth: User}
+)
+
+// All lists every route of the API, in the order of Functions and of each entry's Routes,
+// each with the function that serves it.
+var All = routesOf(Functions)
+
+func routesOf(fns []Function) []Route {
+	var out []Route
+	for _, f := range fns {
+		for _, r := range f.Routes {
+			r.Function = f.Name
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // FunctionByName returns the named function.

@@ -17,6 +17,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/money"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -223,8 +224,8 @@ func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 // Routes returns the cart function's routes.
 func (h *Handler) Routes() api.Router {
 	return api.Router{
-		"GET /cart":                   h.get,
-		"PUT /cart/items/{productId}": h.put,
+		manifest.GetCart.Key():     h.get,
+		manifest.PutCartItem.Key(): h.put,
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -43,8 +44,8 @@ func (r *Reader) Product(ctx context.Context, id string) ([]byte, cache.Status, 
 // Routes returns the catalog function's routes.
 func (r *Reader) Routes() api.Router {
 	return api.Router{
-		"GET /products":             r.list,
-		"GET /products/{productId}": r.get,
+		manifest.ListProducts.Key(): r.list,
+		manifest.GetProduct.Key():   r.get,
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Admin serves the catalog administration routes.
@@ -38,11 +39,11 @@ func New(store *catalog.Store, c *cache.Cache, bucket *Bucket) *Admin {
 // Routes returns the catalogadmin function's routes.
 func (a *Admin) Routes() api.Router {
 	return api.Router{
-		"POST /products":                              a.create,
-		"PUT /products/{productId}":                   a.replace,
-		"DELETE /products/{productId}":                a.delete,
-		"POST /products/{productId}/image":            a.uploadImage,
-		"POST /products/{productId}/image-upload-url": a.uploadURL,
+		manifest.CreateProduct.Key():  a.create,
+		manifest.ReplaceProduct.Key(): a.replace,
+		manifest.DeleteProduct.Key():  a.delete,
+		manifest.UploadImage.Key():    a.uploadImage,
+		manifest.ImageUploadURL.Key(): a.uploadURL,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -26,9 +27,9 @@ func NewHandler(checkout *Checkout, store *Store) *Handler {
 // Routes returns the orders function's routes.
 func (h *Handler) Routes() api.Router {
 	return api.Router{
-		"POST /orders":          h.place,
-		"GET /orders":           h.list,
-		"GET /orders/{orderId}": h.get,
+		manifest.PlaceOrder.Key(): h.place,
+		manifest.ListOrders.Key(): h.list,
+		manifest.GetOrder.Key():   h.get,
 	}
 }
 

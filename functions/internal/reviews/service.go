@@ -15,6 +15,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/dynamo"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -34,8 +35,8 @@ func New(store *Store, products *catalog.Reader, c *cache.Cache) *Service {
 // Routes returns the reviews function's routes.
 func (s *Service) Routes() api.Router {
 	return api.Router{
-		"GET /products/{productId}/reviews":  s.list,
-		"POST /products/{productId}/reviews": s.create,
+		manifest.ListReviews.Key():  s.list,
+		manifest.CreateReview.Key(): s.create,
 	}
 }
 

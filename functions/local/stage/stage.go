@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -112,6 +113,8 @@ type Stage struct {
 	dynamo    *dynproxy.Proxy
 	// originSecret is the value of manifest.OriginHeader on this stage, new every run.
 	originSecret string
+	// settings are the stage's settings by variable (manifest.Links.Settings).
+	settings map[string]string
 }
 
 // Start starts the servers, creates the tables and bucket and serves the gateway. On error,
@@ -128,7 +131,8 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stage{Servers: set, opts: opts, guard: access.NewGuard(tablePrefix, bucket), cacheUsers: users, originSecret: rand.Text()}
+	s := &Stage{Servers: set, opts: opts, guard: access.NewGuard(tablePrefix, bucket), cacheUsers: users, originSecret: rand.Text(),
+		settings: map[string]string{manifest.EnvLogLevel: manifest.DefaultLogLevel, manifest.EnvCartTTL: manifest.DefaultCartTTL}}
 	ln, err := listen(opts.Addr)
 	if err != nil {
 		set.Stop()
@@ -299,35 +303,52 @@ func (s *Stage) Env(fn manifest.Function) clients.Env {
 	return func(k string) string { return env[k] }
 }
 
-// EnvVars is Env as a map, to start a function's binary with.
+// EnvVars is Env as a map, to start a function's binary with: the environment its entry in
+// functions/manifest implies, with the stage's settings, its resources' local names and its
+// cache user's password, and the SDK's region, credentials and endpoints of the local servers.
+// One in-process instance stands in for as many Lambda environments as requests are in
+// flight, each of which would have its own clients: it is sized for that.
 func (s *Stage) EnvVars(fn manifest.Function) map[string]string {
-	env := map[string]string{
+	env := manifest.Environment(fn, s.links())
+	maps.Copy(env, s.awsEnv(fn))
+	env[manifest.EnvConcurrentRequests] = strconv.Itoa(concurrentRequests)
+	if fn.Cache != nil {
+		env[manifest.EnvRedisPoolSize] = strconv.Itoa(concurrentRequests)
+		env[manifest.EnvRedisTimeout] = "1s"
+	}
+	return env
+}
+
+// links are what the stage's servers put into a function's environment.
+func (s *Stage) links() manifest.Links[string] {
+	return manifest.Links[string]{
+		Settings: s.settings,
+		Table:    func(t tables.Table) string { return tablePrefix + t.Name },
+		Bucket: map[string]string{
+			manifest.EnvImagesBucket:  bucket,
+			manifest.EnvImagesBaseURL: s.ImagesBaseURL(),
+		},
+		// Its own ACL user, with the access string its ElastiCache user has in the cloud.
+		Cache: func(user string) map[string]string {
+			return map[string]string{
+				manifest.EnvRedisAddr:     s.Servers.Redis.Addr,
+				manifest.EnvRedisUser:     user,
+				manifest.EnvRedisPassword: s.cacheUsers[user],
+			}
+		},
+	}
+}
+
+// awsEnv points the SDK at the local servers with the stage's credentials.
+func (s *Stage) awsEnv(fn manifest.Function) map[string]string {
+	return map[string]string{
 		"AWS_REGION":            region,
 		"AWS_ACCESS_KEY_ID":     accessKey,
 		"AWS_SECRET_ACCESS_KEY": secretKey,
 		// Each function's own path, by which the endpoint counts its requests.
 		"AWS_ENDPOINT_URL_DYNAMODB": s.dynamoURL + "/" + fn.Name,
 		"AWS_ENDPOINT_URL_S3":       s.s3URL,
-		// One in-process instance stands in for as many Lambda environments as requests in
-		// flight, each of which would have its own clients.
-		manifest.EnvConcurrentRequests: strconv.Itoa(concurrentRequests),
 	}
-	for _, t := range fn.TablesUsed() {
-		env[t.EnvVar] = tablePrefix + t.Name
-	}
-	if len(fn.Bucket) > 0 {
-		env[manifest.EnvImagesBucket] = bucket
-		env[manifest.EnvImagesBaseURL] = s.ImagesBaseURL()
-	}
-	if fn.Cache != nil {
-		env[manifest.EnvRedisAddr] = s.Servers.Redis.Addr
-		// Its own ACL user, with the access string its ElastiCache user has in the cloud.
-		env[manifest.EnvRedisUser] = fn.Name
-		env[manifest.EnvRedisPassword] = s.cacheUsers[fn.Name]
-		env[manifest.EnvRedisPoolSize] = strconv.Itoa(concurrentRequests)
-		env[manifest.EnvRedisTimeout] = "1s"
-	}
-	return env
 }
 
 // S3URL is the S3 endpoint functions get, so also where presigned upload URLs point.
