@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/shop-serverless/shop/functions/internal/pause"
 	"log/slog"
 	mrand "math/rand/v2"
 	"time"
@@ -190,8 +191,8 @@ const (
 // await waits while another instance holds the fill lock: it returns the document once it
 // is there (ok), or nothing once the lock is gone or the deadline has passed.
 func (c *Cache) await(ctx context.Context, valueKey, lockKey string, deadline time.Time) (doc []byte, ok bool, err error) {
-	for pause := firstPoll; time.Now().Before(deadline); pause = min(pause*2, maxPoll) {
-		if err := sleep(ctx, pause); err != nil {
+	for delay := firstPoll; time.Now().Before(deadline); delay = min(delay*2, maxPoll) {
+		if err := pause.For(ctx, delay); err != nil {
 			return nil, false, err
 		}
 		pipe := c.rdb.Pipeline()
@@ -274,15 +275,4 @@ func newToken() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

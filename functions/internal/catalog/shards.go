@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shop-serverless/shop/functions/internal/pause"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -187,13 +188,13 @@ func (s *Store) relayout(ctx context.Context, id string, from, n int, total *int
 		from = 2
 	}
 	deadline := time.Now().Add(layoutPatience)
-	for pause := 5 * time.Millisecond; time.Now().Before(deadline); pause = min(2*pause, 100*time.Millisecond) {
+	for delay := 5 * time.Millisecond; time.Now().Before(deadline); delay = min(2*delay, 100*time.Millisecond) {
 		err := s.relayoutOnce(ctx, id, from, n, total)
 		if !errors.Is(err, errLayoutRaced) {
 			return err
 		}
 		// Jittered, so the next read lands between other orders.
-		if err := sleep(ctx, pause/2+rand.N(pause)); err != nil {
+		if err := pause.For(ctx, delay/2+rand.N(delay)); err != nil {
 			return err
 		}
 	}
@@ -324,15 +325,4 @@ func (s *Store) deleteShards(ctx context.Context, id string) error {
 		}
 	}
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

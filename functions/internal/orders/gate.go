@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/shop-serverless/shop/functions/internal/pause"
 	"log/slog"
 	"strconv"
 	"time"
@@ -263,7 +264,7 @@ const (
 // error is load's.
 func (g *Gate) Acquire(ctx context.Context, lines []Line, load StockLoader) (Admission, error) {
 	deadline := g.opt.Now().Add(g.opt.MaxWait)
-	pause := firstPause
+	delay := firstPause
 	for range maxRounds {
 		if !g.Available() {
 			return Admission{}, nil
@@ -311,13 +312,13 @@ func (g *Gate) Acquire(ctx context.Context, lines []Line, load StockLoader) (Adm
 			}
 			continue
 		}
-		if waiting && g.opt.Now().Add(pause).After(deadline) {
+		if waiting && g.opt.Now().Add(delay).After(deadline) {
 			return Admission{}, nil // undecided for too long: DynamoDB decides
 		}
-		if err := sleep(ctx, pause); err != nil {
+		if err := pause.For(ctx, delay); err != nil {
 			return Admission{}, err
 		}
-		pause = min(pause*2, maxPause)
+		delay = min(delay*2, maxPause)
 	}
 	return Admission{}, nil // still undecided after maxRounds: DynamoDB decides
 }
@@ -466,15 +467,4 @@ func newToken() string {
 // closed.
 func (g *Gate) Available() bool {
 	return g.rdb != nil && g.breaker.Allow() == nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
