@@ -99,8 +99,7 @@ type Cache struct {
 
 	// Address is the primary endpoint's host name.
 	Address pulumi.StringOutput `pulumi:"address"`
-	// Port is the primary endpoint's port.
-	Port pulumi.IntOutput `pulumi:"port"`
+	Port    pulumi.IntOutput    `pulumi:"port"`
 	// Endpoint is "host:port" of the primary endpoint.
 	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
 	// Arn is the replication group's or serverless cache's ARN.

@@ -101,11 +101,9 @@ type Edge struct {
 	pulumi.ResourceState
 
 	// URL is the API's public base URL, "https://<custom or distribution domain>".
-	URL pulumi.StringOutput `pulumi:"url"`
-	// DistributionID is the distribution's id.
+	URL            pulumi.StringOutput `pulumi:"url"`
 	DistributionID pulumi.StringOutput `pulumi:"distributionId"`
-	// WebACLArn is the web ACL's ARN.
-	WebACLArn pulumi.StringOutput `pulumi:"webAclArn"`
+	WebACLArn      pulumi.StringOutput `pulumi:"webAclArn"`
 	// LogGroupName is the CloudWatch log group of the WAF's logs (in us-east-1).
 	LogGroupName pulumi.StringOutput `pulumi:"logGroupName"`
 }

@@ -117,15 +117,13 @@ type Function struct {
 	// InvokeArn is what API Gateway integrations call.
 	InvokeArn pulumi.StringOutput `pulumi:"invokeArn"`
 	// RoleArn is the function's own execution role.
-	RoleArn pulumi.StringOutput `pulumi:"roleArn"`
-	// LogGroupName is the function's log group.
+	RoleArn      pulumi.StringOutput `pulumi:"roleArn"`
 	LogGroupName pulumi.StringOutput `pulumi:"logGroupName"`
 	// FailureQueue holds the batches a stream-fed function failed for good; nil for the others.
 	FailureQueue *FailureQueue
 
 	// Spec is the function's entry in manifest.Functions.
-	Spec manifest.Function
-	// TimeoutSeconds is the function's timeout.
+	Spec           manifest.Function
 	TimeoutSeconds int
 }
 

@@ -34,7 +34,6 @@ type Process struct {
 // URL is the server's base URL for HTTP servers.
 func (p *Process) URL() string { return "http://" + p.Addr }
 
-// Port is the server's TCP port.
 func (p *Process) Port() int {
 	_, port, _ := net.SplitHostPort(p.Addr)
 	n, _ := strconv.Atoi(port)
