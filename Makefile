@@ -100,7 +100,9 @@ vet:
 
 ## aws-lambda-rie: AWS's Lambda Runtime Interface Emulator (pinned, built from the Go module
 ## proxy into .tools/bin), in which the local stage's Lambda mode runs each function
+# Prerequisite lists expand when make reads them: define these before the rules that use them.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+REDOC_BUNDLE := $(TOOLS)/redoc/redoc.standalone.js
 $(TOOLS)/bin/.aws-lambda-rie-$(RIE_VERSION):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 	touch $@
@@ -125,7 +127,6 @@ $(TOOLS)/.npm-installed: Makefile
 ## integrity (the registry's dist.integrity). Served from the stage's origin, no CDN.
 REDOC_VERSION := 2.5.4
 REDOC_INTEGRITY := sha512-M6jWhG1qoBnH6TFmzJnstyCZ87HmOY/UzDm78mHiYihEdlV/YcS9ogOo1NlElnJMeLsyxHFe2yFc4sNjHTrABQ==
-REDOC_BUNDLE := $(TOOLS)/redoc/redoc.standalone.js
 $(REDOC_BUNDLE): Makefile
 	rm -rf $(TOOLS)/redoc && mkdir -p $(TOOLS)/redoc
 	cd $(TOOLS)/redoc && npm pack --silent --pack-destination . redoc@$(REDOC_VERSION) >/dev/null

@@ -132,7 +132,7 @@ func checkCost(t *testing.T, c *CostReport) {
 		t.Fatalf("cost: %+v", c)
 	}
 	if c.NaiveReads.ReadUnits <= 0 || c.CachedReads.ReadUnits >= c.NaiveReads.ReadUnits || c.GatedOrders == 0 || c.UngatedOrders == 0 ||
-		c.UngatedSale.WriteUnits <= c.GatedSale.WriteUnits {
+		c.GatedSale.WriteUnits > c.UngatedSale.WriteUnits {
 		t.Errorf("cost measured: %+v", c)
 	}
 	for _, s := range c.Stacks {

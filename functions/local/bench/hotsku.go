@@ -19,7 +19,7 @@ import (
 
 // runHotSKU sells one product to many more shoppers than it has units, with DynamoDB's
 // per-key limit on (scaled): with its stock on one shard, then on cfg.HotSKUShards shards
-// when the admin API takes a shard count (PUT /products/{id} {"stockShards": n}). A shopper told
+// (POST /products with "stockShards"). A shopper told
 // 503 tries again with the same key after Retry-After, as the storefront does.
 func runHotSKU(ctx context.Context, st *stage.Stage, cfg Config, rep *Report) error {
 	limits := dynproxy.ServiceLimits.Scaled(cfg.HotSKUScale)
@@ -27,10 +27,6 @@ func runHotSKU(ctx context.Context, st *stage.Stage, cfg Config, rep *Report) er
 	hs := &HotSKU{WriteUnitsPerKey: limits.WriteUnits}
 	for _, shards := range []int{1, cfg.HotSKUShards} {
 		run, err := hotSale(ctx, st, shards, cfg)
-		if err == errNoShards {
-			hs.Note = fmt.Sprintf("the admin API takes no shard count: measured with 1 shard only (%d asked)", shards)
-			break
-		}
 		if err != nil {
 			return fmt.Errorf("%d shards: %w", shards, err)
 		}
@@ -39,8 +35,6 @@ func runHotSKU(ctx context.Context, st *stage.Stage, cfg Config, rep *Report) er
 	rep.HotSKU = hs
 	return nil
 }
-
-var errNoShards = fmt.Errorf("the admin API takes no shard count")
 
 func hotSale(ctx context.Context, st *stage.Stage, shards int, cfg Config) (HotSale, error) {
 	run := HotSale{Shards: shards, Stock: cfg.HotSKUStock, Shoppers: cfg.HotSKUShoppers, Answers: map[int]int{}, Unfinished: map[string]int{}}
@@ -82,20 +76,12 @@ func hotSale(ctx context.Context, st *stage.Stage, shards int, cfg Config) (HotS
 	}
 	status, _, err := call(http.MethodPost, "/products", admin, "", map[string]any{
 		"name": fmt.Sprintf("Hot item on %d shards", shards), "category": "flash", "price": 999, "currency": "USD", "stock": cfg.HotSKUStock,
+		"stockShards": shards,
 	}, &product)
 	if err != nil || status != http.StatusCreated {
 		return run, fmt.Errorf("create product: %d %v", status, err)
 	}
 	id := product.ProductID
-	if shards > 1 {
-		status, _, err := call(http.MethodPut, "/products/"+id, admin, "", map[string]any{"stockShards": shards}, nil)
-		if err != nil {
-			return run, err
-		}
-		if status != http.StatusOK {
-			return run, errNoShards
-		}
-	}
 	tokens, err := shopperTokens(st, "hot", 500)
 	if err != nil {
 		return run, err
