@@ -243,6 +243,8 @@ export interface components {
             currency: components["schemas"]["Currency"];
             /** @description Units left to sell. */
             stock: number;
+            /** @description How many shard items hold the product's stock (a hot product's units spread so that orders write to different items); `stock` is their sum. */
+            stockShards?: number;
             /**
              * Format: uri
              * @description The product's published image (the images CDN); null without one.
@@ -279,8 +281,10 @@ export interface components {
             category: string;
             price: components["schemas"]["Money"];
             currency: components["schemas"]["Currency"];
-            /** @description Units to sell. */
-            stock: number;
+            /** @description Units to sell. Required unless stockShards is given (400 otherwise). */
+            stock?: number;
+            /** @description How many shard items hold the stock; default 1 on POST, unchanged when absent on PUT. With stockShards and no stock, a PUT moves the current units to the new count. */
+            stockShards?: number;
         };
         ImageUpload: {
             /** @description Standard base64, padded or not; line breaks are ignored. At most 5 MiB once decoded. */
