@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -68,13 +69,13 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		rec := httptest.NewRecorder()
 		next.ServeHTTP(rec, r)
-		for k, vals := range rec.header {
+		for k, vals := range rec.Header() {
 			w.Header()[k] = vals
 		}
-		w.WriteHeader(rec.status)
-		_, _ = w.Write(rec.body.Bytes())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
 
 		check := r.Clone(r.Context())
 		check.Body = io.NopCloser(bytes.NewReader(body))
@@ -98,18 +99,18 @@ func (v *Validator) Wrap(inner func(http.Handler) http.Handler) func(http.Handle
 }
 
 // check returns what disagrees with the document in one exchange, or "".
-func (v *Validator) check(r *http.Request, body []byte, rec *recorder) string {
+func (v *Validator) check(r *http.Request, body []byte, rec *httptest.ResponseRecorder) string {
 	ctx := r.Context()
-	exchange := fmt.Sprintf("%s %s -> %d", r.Method, r.URL.RequestURI(), rec.status)
+	exchange := fmt.Sprintf("%s %s -> %d", r.Method, r.URL.RequestURI(), rec.Code)
 	route, params, err := v.router.FindRoute(r)
 	if err != nil {
-		if rec.status == http.StatusNotFound && bytes.Equal(bytes.TrimSpace(rec.body.Bytes()), []byte(`{"message":"Not Found"}`)) {
+		if rec.Code == http.StatusNotFound && bytes.Equal(bytes.TrimSpace(rec.Body.Bytes()), []byte(`{"message":"Not Found"}`)) {
 			return "" // API Gateway's answer to a path and method of no route.
 		}
-		return fmt.Sprintf("%s: the document has no operation for this request (%v), but it was answered %s", exchange, err, trim(rec.body.Bytes()))
+		return fmt.Sprintf("%s: the document has no operation for this request (%v), but it was answered %s", exchange, err, trim(rec.Body.Bytes()))
 	}
 	key := r.Method + " " + route.Path
-	exchange = fmt.Sprintf("%s (%s) -> %d", r.URL.RequestURI(), key, rec.status)
+	exchange = fmt.Sprintf("%s (%s) -> %d", r.URL.RequestURI(), key, rec.Code)
 	// The request is checked as sent: no defaults filled in.
 	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: bearerPresent, SkipSettingDefaults: true}}
@@ -117,20 +118,20 @@ func (v *Validator) check(r *http.Request, body []byte, rec *recorder) string {
 	if reqErr == nil {
 		reqErr = openapi3filter.ValidateRequest(ctx, in)
 	}
-	resp := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.status, Header: rec.header,
+	resp := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.Code, Header: rec.Header(),
 		Options: &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true}}
-	resp.SetBodyBytes(rec.body.Bytes())
+	resp.SetBodyBytes(rec.Body.Bytes())
 	if err := openapi3filter.ValidateResponse(ctx, resp); err != nil {
-		return fmt.Sprintf("%s: the answer breaks the document: %s; body %s", exchange, describe(err), trim(rec.body.Bytes()))
+		return fmt.Sprintf("%s: the answer breaks the document: %s; body %s", exchange, describe(err), trim(rec.Body.Bytes()))
 	}
 	v.mu.Lock()
-	v.seen[key+" "+strconv.Itoa(rec.status)] = true
+	v.seen[key+" "+strconv.Itoa(rec.Code)] = true
 	v.mu.Unlock()
 	switch {
-	case reqErr != nil && (rec.status < 400 || rec.status >= 500):
-		return fmt.Sprintf("%s: the document refuses this request (%s), but it was answered %d", exchange, describe(reqErr), rec.status)
-	case reqErr == nil && rec.status == http.StatusBadRequest && !schemaCannotSay(rec.body.Bytes()):
-		return fmt.Sprintf("%s: the document allows this request, but it was refused: %s", exchange, trim(rec.body.Bytes()))
+	case reqErr != nil && (rec.Code < 400 || rec.Code >= 500):
+		return fmt.Sprintf("%s: the document refuses this request (%s), but it was answered %d", exchange, describe(reqErr), rec.Code)
+	case reqErr == nil && rec.Code == http.StatusBadRequest && !schemaCannotSay(rec.Body.Bytes()):
+		return fmt.Sprintf("%s: the document allows this request, but it was refused: %s", exchange, trim(rec.Body.Bytes()))
 	}
 	return ""
 }
@@ -237,14 +238,3 @@ func trim(b []byte) string {
 	}
 	return string(b)
 }
-
-// recorder keeps the whole answer, to validate it once it is complete.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header         { return r.header }
-func (r *recorder) WriteHeader(status int)      { r.status = status }
-func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }

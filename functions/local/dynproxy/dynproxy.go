@@ -41,6 +41,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"slices"
@@ -192,22 +193,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	rec := httptest.NewRecorder()
 	p.next.ServeHTTP(rec, r)
-	perItem, perTable := charges(req, parseConsumed(rec.body.Bytes()), rec.status)
+	perItem, perTable := charges(req, parseConsumed(rec.Body.Bytes()), rec.Code)
 	p.settle(req, perItem)
 	p.count(fn, req, perTable, false)
-	out := rec.body.Bytes()
-	if !askedCapacity && rec.status == http.StatusOK {
+	out := rec.Body.Bytes()
+	if !askedCapacity && rec.Code == http.StatusOK {
 		out = withoutCapacity(out)
 	}
 	// The checksum of what is sent: DynamoDB Local's own is wrong on some error answers.
-	rec.header.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(out)), 10))
-	for k, v := range rec.header {
+	rec.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(out)), 10))
+	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(rec.status)
+	w.WriteHeader(rec.Code)
 	_, _ = w.Write(out)
 }
 
@@ -276,17 +277,6 @@ func charges(req *request, consumed []consumedCapacity, status int) (perItem []f
 	}
 	return perItem, perTable
 }
-
-// recorder keeps DynamoDB Local's answer so the proxy can meter and trim it.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header         { return r.header }
-func (r *recorder) WriteHeader(status int)      { r.status = status }
-func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 
 // withCapacity asks DynamoDB Local for the consumed capacity, indexes included.
 func withCapacity(body []byte) []byte {
