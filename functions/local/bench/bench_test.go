@@ -49,8 +49,10 @@ func TestBenchSmoke(t *testing.T) {
 	if ran("hot_read") && (h.CachedRPS <= 0 || h.NaiveRPS <= 0 || h.CachedP50Ms <= 0 || h.FloorHTTPP50Ms <= 0 || h.RedisGetP50Ms <= 0) {
 		t.Errorf("hot_read figures missing: %+v", h)
 	}
-	if s := rep.Stampede; ran("stampede") && (s.DBReads != 1 || s.NaiveDBReads < int64(s.Instances)) {
-		t.Errorf("stampede: %+v, want 1 read for ours and at least one per instance for naive", s)
+	// How many naive instances miss together depends on scheduling; that more than one does
+	// shows the stampede the fill lock prevents.
+	if s := rep.Stampede; ran("stampede") && (s.DBReads != 1 || s.NaiveDBReads < 2) {
+		t.Errorf("stampede: %+v, want 1 read for ours and more than one for naive", s)
 	}
 	f := rep.FlashSale
 	if ran("flash_sale") && (f.Confirmed != f.Stock || f.Oversold != 0 || f.Duplicates != 0 || f.SoldOutDBWrites != 0 || f.Errors != 0) {
@@ -71,7 +73,7 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("cold_start %s: %+v", name, c)
 		}
 	}
-	if len(rep.Artifacts) == 0 {
+	if ran("artifacts") && len(rep.Artifacts) == 0 {
 		t.Error("no artifact measured")
 	}
 	for name, a := range rep.Artifacts {

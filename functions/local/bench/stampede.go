@@ -20,7 +20,12 @@ import (
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
-// countingClient counts the DynamoDB operations that pass through it.
+// readLatency is what each counted read waits before it reaches DynamoDB Local, which answers
+// on loopback in about a millisecond: a read as slow as the cloud's under load keeps the race
+// between concurrent misses as wide as it is there, whatever the machine's scheduling.
+const readLatency = 20 * time.Millisecond
+
+// countingClient counts the DynamoDB operations that pass through it and delays each one.
 type countingClient struct {
 	next dynamodb.HTTPClient
 	op   string
@@ -30,6 +35,7 @@ type countingClient struct {
 func (c countingClient) Do(r *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+c.op) {
 		c.n.Add(1)
+		time.Sleep(readLatency)
 	}
 	return c.next.Do(r)
 }
