@@ -2,6 +2,7 @@ package stage_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/shop-serverless/shop/functions/internal/orders"
+	"github.com/shop-serverless/shop/functions/local/dynproxy"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
@@ -102,4 +104,34 @@ func TestShardedOrderOfADeletedProductIsNotFound(t *testing.T) {
 	if len(page.Items) != 0 {
 		t.Errorf("orders of a deleted product: %+v", page.Items)
 	}
+}
+
+// A flash sale with DynamoDB's per-key limits on (scaled so that one item takes 10 write
+// units a second) is throttled and keeps to the contract: every shopper ends with an order
+// or 409, having been told 503 with Retry-After meanwhile, never 500; on one item and over
+// shards alike.
+func TestThrottledFlashSaleKeepsToTheContract(t *testing.T) {
+	st.DynamoDB().SetLimits(dynproxy.ServiceLimits.Scaled(0.01))
+	defer st.DynamoDB().SetLimits(dynproxy.Limits{})
+	for _, shards := range []int{1, 4} {
+		product := shardedProduct(t, fmt.Sprintf("throttled-%d", shards), 20, shards)
+		before := throttled(t)
+		sale := flashSale(t, st.URL, product, "sale", 40, 200, nil)
+		checkFlashSale(t, product, 20, 40, sale)
+		if throttled(t) == before {
+			t.Errorf("%d shard(s): nothing was throttled", shards)
+		}
+	}
+}
+
+// throttled is how many requests of the orders function the DynamoDB endpoint refused for
+// throughput so far.
+func throttled(t *testing.T) int64 {
+	var n int64
+	for c, u := range st.DynamoDB().Usage() {
+		if c.Function == manifest.Orders {
+			n += u.Throttled
+		}
+	}
+	return n
 }
