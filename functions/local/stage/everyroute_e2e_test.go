@@ -2,6 +2,7 @@ package stage_test
 
 import (
 	"encoding/base64"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -43,13 +44,7 @@ func documentedOperations(t *testing.T) []operation {
 				secured = len(doc.Security) > 0
 			}
 			out = append(out, operation{key: method + " " + path, method: method, path: path, secured: secured,
-				body: op.RequestBody != nil, answers: slices.Sorted(func(yield func(string) bool) {
-					for status := range op.Responses.Map() {
-						if !yield(status) {
-							return
-						}
-					}
-				})})
+				body: op.RequestBody != nil, answers: slices.Sorted(maps.Keys(op.Responses.Map()))})
 		}
 	}
 	slices.SortFunc(out, func(a, b operation) int { return strings.Compare(a.key, b.key) })
@@ -154,13 +149,7 @@ func TestEveryRouteAnswers503WhileDynamoDBFails(t *testing.T) {
 
 	st.DynamoDB().SetOutage(true)
 	defer st.DynamoDB().SetOutage(false)
-	for _, key := range slices.Sorted(func(yield func(string) bool) {
-		for k := range requests {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, key := range slices.Sorted(maps.Keys(requests)) {
 		t.Run(key, func(t *testing.T) {
 			r := requests[key]()
 			r.Expect(t, http.StatusServiceUnavailable, "unavailable")
