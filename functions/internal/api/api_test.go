@@ -230,8 +230,7 @@ func TestRouterMapsErrorsInOnePlace(t *testing.T) {
 		code   string
 	}{
 		"GET /nf": {404, "not_found"}, "GET /oos": {409, "out_of_stock"}, "GET /503": {503, "unavailable"},
-		"GET /late": {503, "unavailable"},
-		"GET /aws": {500, "internal"}, "GET /panic": {500, "internal"}, "GET /none": {404, "not_found"},
+		"GET /late": {503, "unavailable"}, "GET /aws": {500, "internal"}, "GET /panic": {500, "internal"}, "GET /none": {404, "not_found"},
 	} {
 		resp, err := rt.Handle(context.Background(), Request{RouteKey: key})
 		if err != nil {
