@@ -63,6 +63,9 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 		}
 		return code
 	}
+	if err := s.DrainCacheRefusals(context.Background()); err != nil {
+		problems = append(problems, err.Error())
+	}
 	for _, d := range s.Access().Denied() {
 		problems = append(problems, "refused (not granted): "+d)
 	}
