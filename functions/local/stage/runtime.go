@@ -71,7 +71,7 @@ const project = "shop"
 func lambdaFunctions() []manifest.Function {
 	var out []manifest.Function
 	for _, fn := range manifest.Functions {
-		if _, ok := httpFunctions[fn.Name]; ok || fn.Name == manifest.ImageCheck {
+		if _, ok := httpFunctions[fn.Name]; ok || fn.Name == manifest.ImageCheck || fn.StreamOf != nil {
 			out = append(out, fn)
 		}
 	}
@@ -231,9 +231,14 @@ type lambdaState struct {
 	// aclMu makes draining the ACL log one step.
 	aclMu *sync.Mutex
 	stack stackSettings
+	// mappings are the stream mappings by function; stopStreams stops them.
+	mappings    map[string]*streamMapping
+	stopStreams []context.CancelFunc
+	streamsDone *sync.WaitGroup
 }
 
 func (l *lambdaState) closePools() {
+	l.stopStreamMappings()
 	var wg sync.WaitGroup
 	for _, p := range l.pools {
 		wg.Go(p.Close)
@@ -257,4 +262,13 @@ func (s *Stage) lambdaEnv(fn manifest.Function) map[string]string {
 	maps.Copy(env, s.awsEnv(fn))
 	env["AWS_ENDPOINT_URL_SSM"] = s.ssmURL
 	return env
+}
+
+// LambdaFunctions names the functions that run in environments in Lambda mode.
+func (s *Stage) LambdaFunctions() []string {
+	var out []string
+	for _, fn := range lambdaFunctions() {
+		out = append(out, fn.Name)
+	}
+	return out
 }

@@ -154,7 +154,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	}
 	// The bootstraps build while the servers start.
 	var built chan error
-	ls := lambdaState{runtime: opts.Runtime, stack: stack, aclMu: &sync.Mutex{}}
+	ls := lambdaState{runtime: opts.Runtime, stack: stack, aclMu: &sync.Mutex{}, streamsDone: &sync.WaitGroup{}}
 	if opts.Runtime == Lambda {
 		if ls.emulator, err = emulator.EmulatorPath(); err != nil {
 			return nil, err
@@ -226,6 +226,13 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	}
 	if err := CreateBucket(ctx, s.Admin.S3, bucket); err != nil {
 		return nil, err
+	}
+	// In Lambda mode the products table's stream feeds the invalidator, as its event source
+	// mapping does in the cloud.
+	if s.runtime == Lambda {
+		if err := s.startStreams(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Seed {
 		if err := Seed(ctx, s.Admin); err != nil {
@@ -400,7 +407,10 @@ func (s *Stage) links() manifest.Links[string] {
 		// Its own ACL user, with the access string its ElastiCache user has in the cloud.
 		Cache: func(user string) map[string]string {
 			return map[string]string{
-				manifest.EnvRedisAddr:     s.Servers.Redis.Addr,
+				manifest.EnvRedisAddr: s.Servers.Redis.Addr,
+				// One node without TLS, where the cloud's is one node with TLS.
+				manifest.EnvRedisTLS:      "false",
+				manifest.EnvRedisCluster:  "false",
 				manifest.EnvRedisUser:     user,
 				manifest.EnvRedisPassword: s.cacheUsers[user],
 			}
