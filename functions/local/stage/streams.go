@@ -40,7 +40,7 @@ type streamMapping struct {
 	window time.Duration
 	// invoke runs the function with one event and returns its answer.
 	invoke func(ctx context.Context, event []byte) ([]byte, error)
-	// retryWait is the pause before a retry.
+	// retryWait is the pause before the first retry, doubled for each next one.
 	retryWait time.Duration
 
 	mu     sync.Mutex
@@ -49,7 +49,7 @@ type streamMapping struct {
 
 func newStreamMapping(invoke func(context.Context, []byte) ([]byte, error)) *streamMapping {
 	return &streamMapping{cfg: gofunc.StreamConfig{}.WithDefaults(), window: gofunc.StreamBatchingWindowSeconds * time.Second,
-		invoke: invoke, retryWait: 100 * time.Millisecond}
+		invoke: invoke, retryWait: 250 * time.Millisecond}
 }
 
 // startStreams maps the stream of every function's table to the function (Lambda mode: the
@@ -198,7 +198,8 @@ func (m *streamMapping) deliver(ctx context.Context, shard string, batch []types
 			return
 		}
 		if retries > 0 {
-			sleep(ctx, m.retryWait)
+			// Backing off, as Lambda does, so an outage of a few seconds is outlasted.
+			sleep(ctx, min(m.retryWait<<(retries-1), 5*time.Second))
 		}
 		from, err := m.invokeBatch(ctx, batch)
 		switch {
