@@ -1,8 +1,9 @@
 // Package stage runs the shop locally on real servers: it starts Redis, DynamoDB Local and
 // s3rver, creates the tables (from the shared definitions) and the images bucket, gives each
 // function the environment the infrastructure program gives it in the cloud, and serves the
-// route table through the local gateway. `make dev`, the end-to-end tests and the benchmarks
-// all run on it.
+// route table through the local gateway: in Lambda mode to each function's deployment binary
+// in the emulator's environments, in-process to its handler (Runtime). `make dev`, the
+// end-to-end tests and the benchmarks all run on it.
 package stage
 
 import (
