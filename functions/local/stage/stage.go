@@ -75,8 +75,9 @@ type Options struct {
 	SeedImages bool
 	// Logger receives the gateway's and the functions' logs; default: discard.
 	Logger *slog.Logger
-	// DynamoDBClient, when set, wraps the HTTP client of each function's DynamoDB client;
-	// the benchmarks count a function's DynamoDB requests with it.
+	// DynamoDBClient, when set, wraps the HTTP client of each function's DynamoDB client
+	// (in-process only: in Lambda mode the clients live in the environments); the
+	// benchmarks count a function's DynamoDB requests with it.
 	DynamoDBClient func(function string, next dynamodb.HTTPClient) dynamodb.HTTPClient
 	// DynamoDBLimits are the per-key throughput limits of the stage's DynamoDB endpoint
 	// (dynproxy.ServiceLimits.Scaled(f)); zero: capacity is metered and counted, never limited.
@@ -125,8 +126,9 @@ type Stage struct {
 	originSecret string
 	// settings are the stage's settings by variable (manifest.Links.Settings).
 	settings map[string]string
-	// keys are each function's credentials (its role's, in the cloud): access key id ->
-	// secret, and the id by function name. The servers' guards tell functions apart by them.
+	// secrets and keyOf are each function's credentials (its role's, in the cloud): secret by
+	// access key id, and key id by function name. The S3 endpoint's guard tells functions
+	// apart by them.
 	secrets map[string]string
 	keyOf   map[string]string
 	lambdaState
