@@ -5,6 +5,7 @@ package main
 import (
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/cart"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartHTTP(cart.Function) }
+func main() { app.StartHTTP(manifest.Cart, cart.Function) }

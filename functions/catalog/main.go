@@ -4,6 +4,7 @@ package main
 import (
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartHTTP(catalog.Function) }
+func main() { app.StartHTTP(manifest.Catalog, catalog.Function) }

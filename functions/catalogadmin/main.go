@@ -5,6 +5,7 @@ package main
 import (
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/catalogadmin"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartHTTP(catalogadmin.Function) }
+func main() { app.StartHTTP(manifest.CatalogAdmin, catalogadmin.Function) }

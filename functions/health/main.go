@@ -4,6 +4,7 @@ package main
 import (
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/health"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartHTTP(health.Function) }
+func main() { app.StartHTTP(manifest.Health, health.Function) }

@@ -5,6 +5,7 @@ package main
 import (
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/orders"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartHTTP(orders.Function) }
+func main() { app.StartHTTP(manifest.Orders, orders.Function) }

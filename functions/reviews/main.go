@@ -4,6 +4,7 @@ package main
 import (
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/reviews"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartHTTP(reviews.Function) }
+func main() { app.StartHTTP(manifest.Reviews, reviews.Function) }
