@@ -13,11 +13,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/clients"
-	"github.com/shop-serverless/shop/functions/internal/origin"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
@@ -33,38 +31,17 @@ func Setup(ctx context.Context, name string) *clients.Clients {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})))
 	fn, ok := manifest.FunctionByName(name)
 	if !ok {
-		fatal("configuration", fmt.Errorf("function %q is not in the manifest", name))
+		Fatal("configuration", fmt.Errorf("function %q is not in the manifest", name))
 	}
 	cfg, err := clients.LoadConfig(os.Getenv)
 	if err != nil {
-		fatal("configuration", err)
+		Fatal("configuration", err)
 	}
 	c, err := clients.NewFor(ctx, fn, cfg, os.Getenv)
 	if err != nil {
-		fatal("clients", err)
+		Fatal("clients", err)
 	}
 	return c
-}
-
-// StartHTTP is the main of the HTTP function name. Where the environment names the origin
-// secret's parameter (always, in the cloud), requests that did not come through the edge
-// are refused before the router sees them.
-func StartHTTP(name string, build HTTPFunction) {
-	ctx := context.Background()
-	c := Setup(ctx, name)
-	router, err := build(ctx, c)
-	if err != nil {
-		fatal("init", err)
-	}
-	handle := router.Handle
-	if name := os.Getenv(manifest.EnvOriginSecretParameter); name != "" {
-		check, err := origin.Load(ctx, ssm.NewFromConfig(c.AWS), name)
-		if err != nil {
-			fatal("origin secret", err)
-		}
-		handle = check.Wrap(handle)
-	}
-	lambda.Start(handle)
 }
 
 // StreamHandler handles one batch of a DynamoDB stream. An error fails the batch, which
@@ -90,12 +67,14 @@ func start[H any](name string, build func(context.Context, *clients.Clients) (H,
 	ctx := context.Background()
 	handle, err := build(ctx, Setup(ctx, name))
 	if err != nil {
-		fatal("init", err)
+		Fatal("init", err)
 	}
 	lambda.Start(handle)
 }
 
-func fatal(what string, err error) {
+// Fatal logs why the function cannot start and exits, which Lambda reports as an init
+// failure.
+func Fatal(what string, err error) {
 	slog.Error("function cannot start", "stage", what, "err", err)
 	os.Exit(1)
 }

@@ -101,7 +101,8 @@ func TestFunctionsBuildTheirDeclaredClients(t *testing.T) {
 }
 
 // A function's binary links the SDK package of a client only when its entry declares that
-// client: a linked package runs its initialisation at every cold start, called or not.
+// client (SSM's only when it reads the origin secret): a linked package runs its
+// initialisation at every cold start, called or not.
 func TestFunctionsLinkOnlyTheirDeclaredClients(t *testing.T) {
 	pkgs := map[clients.Kind]string{
 		clients.DynamoDB: "github.com/aws/aws-sdk-go-v2/service/dynamodb",
@@ -117,6 +118,11 @@ func TestFunctionsLinkOnlyTheirDeclaredClients(t *testing.T) {
 				t.Fatalf("go list: %v", err)
 			}
 			deps := strings.Fields(string(out))
+			// The origin check's SSM client, only where the function checks the edge's header.
+			const ssm = "github.com/aws/aws-sdk-go-v2/service/ssm"
+			if linked := slices.Contains(deps, ssm); linked != fn.ReadsOriginSecret() {
+				t.Errorf("links %s: %v; reads the origin secret: %v", ssm, linked, fn.ReadsOriginSecret())
+			}
 			for kind, pkg := range pkgs {
 				declared := slices.Contains(clients.Declared(fn), kind)
 				if linked := slices.Contains(deps, pkg); linked != declared {
