@@ -1,6 +1,6 @@
-// Package app is the shared main of the shop's functions: it configures JSON logging, builds
-// the function's clients once per Lambda environment (outside the handler) and starts the
-// runtime. A function gets only the clients its entry in functions/manifest declares, and
+// Package app is the shared main of the shop's functions: it configures JSON logging, has
+// the function's clients built once per Lambda environment (by its builder, during init,
+// never in a request) and starts the runtime. A function gets only the clients its entry in functions/manifest declares, and
 // links only their SDK packages (each is built by a package of its own, which the function's
 // code imports), so a cold start runs no package initialisation of SDK code it never calls.
 package app
@@ -22,9 +22,10 @@ import (
 // HTTPFunction builds a function's router from its clients.
 type HTTPFunction func(ctx context.Context, c *clients.Clients) (api.Router, error)
 
-// Setup configures logging and builds the function name's clients from the process
-// environment; it exits the process on a configuration error, which Lambda reports as an
-// init failure.
+// Setup configures logging and returns the clients of the function name, from the process
+// environment: the AWS configuration, from which its builder builds the service clients its
+// manifest entry declares (and no other). It exits the process on a configuration error,
+// which Lambda reports as an init failure.
 func Setup(ctx context.Context, name string) *clients.Clients {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(os.Getenv(manifest.EnvLogLevel)))
