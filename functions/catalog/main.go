@@ -2,8 +2,9 @@
 package main
 
 import (
-	"github.com/shop-serverless/shop/functions/internal/app"
+	"github.com/shop-serverless/shop/functions/internal/app/httpapp"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartHTTP(catalog.Function) }
+func main() { httpapp.Start(manifest.Catalog, catalog.Function) }

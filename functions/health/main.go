@@ -2,8 +2,9 @@
 package main
 
 import (
-	"github.com/shop-serverless/shop/functions/internal/app"
+	"github.com/shop-serverless/shop/functions/internal/app/httpapp"
 	"github.com/shop-serverless/shop/functions/internal/health"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartHTTP(health.Function) }
+func main() { httpapp.Start(manifest.Health, health.Function) }

@@ -6,6 +6,7 @@ package main
 import (
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/catalogadmin"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartS3(catalogadmin.CheckFunction) }
+func main() { app.StartS3(manifest.ImageCheck, catalogadmin.CheckFunction) }

@@ -5,6 +5,7 @@ package main
 import (
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/invalidator"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartStream(invalidator.Function) }
+func main() { app.StartStream(manifest.Invalidator, invalidator.Function) }

@@ -3,8 +3,9 @@
 package main
 
 import (
-	"github.com/shop-serverless/shop/functions/internal/app"
+	"github.com/shop-serverless/shop/functions/internal/app/httpapp"
 	"github.com/shop-serverless/shop/functions/internal/orders"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { app.StartHTTP(orders.Function) }
+func main() { httpapp.Start(manifest.Orders, orders.Function) }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/dynamoclient"
 	"github.com/shop-serverless/shop/functions/internal/money"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
@@ -280,5 +281,9 @@ func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cart: %w", err)
 	}
-	return NewHandler(NewService(NewStore(c.DynamoDB, carts, products), c.Config.CartTTL)).Routes(), nil
+	db, err := dynamoclient.Of(c)
+	if err != nil {
+		return nil, fmt.Errorf("cart: %w", err)
+	}
+	return NewHandler(NewService(NewStore(db, carts, products), c.Config.CartTTL)).Routes(), nil
 }

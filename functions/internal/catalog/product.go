@@ -2,7 +2,11 @@
 // cache-aside reads that serve shoppers at flash-sale concurrency.
 package catalog
 
-import "regexp"
+import (
+	"regexp"
+
+	"github.com/shop-serverless/shop/functions/internal/productkey"
+)
 
 // Product is the contract's product document; it is also the DynamoDB item.
 type Product struct {
@@ -27,4 +31,4 @@ var categoryPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 func ValidCategory(s string) bool { return categoryPattern.MatchString(s) }
 
 // CacheKey is the cache key of a product document.
-func CacheKey(productID string) string { return "product:" + productID }
+func CacheKey(productID string) string { return productkey.Cache(productID) }

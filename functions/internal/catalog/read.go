@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/dynamoclient"
+	"github.com/shop-serverless/shop/functions/internal/clients/redisclient"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
@@ -80,8 +84,21 @@ func (r *Reader) list(ctx context.Context, req api.Request) (api.Response, error
 }
 
 // NewCacheFor returns the product cache of a function, logging through the request logger.
-func NewCacheFor(c *clients.Clients) *cache.Cache {
-	return cache.New(c.Redis, cache.Options{Logger: api.Logger})
+// Where the environment names no cache, the cache is off and every read goes to DynamoDB.
+func NewCacheFor(c *clients.Clients) (*cache.Cache, error) {
+	rdb, err := RedisFor(c)
+	if err != nil {
+		return nil, err
+	}
+	return cache.New(rdb, cache.Options{Logger: api.Logger}), nil
+}
+
+// RedisFor returns the function's Redis client, nil where the environment names no cache.
+func RedisFor(c *clients.Clients) (redis.UniversalClient, error) {
+	if c.Config.Redis.Addr == "" {
+		return nil, nil
+	}
+	return redisclient.Of(c)
 }
 
 // NewStoreFor returns the products store of a function, with its sharded stock.
@@ -94,7 +111,11 @@ func NewStoreFor(c *clients.Clients) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewStore(c.DynamoDB, products).WithStock(stock), nil
+	db, err := dynamoclient.Of(c)
+	if err != nil {
+		return nil, err
+	}
+	return NewStore(db, products).WithStock(stock), nil
 }
 
 // Function builds the catalog function (GET /products, GET /products/{productId}).
@@ -103,5 +124,9 @@ func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	return NewReader(store, NewCacheFor(c)).Routes(), nil
+	products, err := NewCacheFor(c)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return NewReader(store, products).Routes(), nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/s3client"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
@@ -66,8 +67,15 @@ func fromClients(c *clients.Clients, store *catalog.Store) (*Admin, error) {
 	if c.Config.ImagesBucket == "" || c.Config.ImagesBaseURL == "" {
 		return nil, errors.New("IMAGES_BUCKET and IMAGES_BASE_URL must be set")
 	}
-	bucket := NewBucket(c.S3, c.Config.ImagesBucket, c.Config.ImagesBaseURL)
-	return New(store, catalog.NewCacheFor(c), bucket), nil
+	s3c, err := s3client.Of(c)
+	if err != nil {
+		return nil, err
+	}
+	products, err := catalog.NewCacheFor(c)
+	if err != nil {
+		return nil, err
+	}
+	return New(store, products, NewBucket(s3c, c.Config.ImagesBucket, c.Config.ImagesBaseURL)), nil
 }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339) }

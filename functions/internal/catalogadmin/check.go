@@ -15,6 +15,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/dynamoclient"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
@@ -38,7 +39,11 @@ func CheckFunction(ctx context.Context, c *clients.Clients) (func(context.Contex
 	if err != nil {
 		return nil, fmt.Errorf("imagecheck: %w", err)
 	}
-	a, err := fromClients(c, catalog.NewStore(c.DynamoDB, table))
+	db, err := dynamoclient.Of(c)
+	if err != nil {
+		return nil, fmt.Errorf("imagecheck: %w", err)
+	}
+	a, err := fromClients(c, catalog.NewStore(db, table))
 	if err != nil {
 		return nil, fmt.Errorf("imagecheck: %w", err)
 	}

@@ -6,21 +6,20 @@ package clients
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/redis/go-redis/v9"
 
-	"github.com/shop-serverless/shop/functions/internal/redisauth"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
@@ -141,18 +140,51 @@ func (c Config) Table(t tables.Table) (string, error) {
 	return "", fmt.Errorf("%s is not set", t.EnvVar)
 }
 
-// Clients holds the clients of one function instance.
-type Clients struct {
-	Config   Config
-	AWS      aws.Config
-	DynamoDB *dynamodb.Client
-	S3       *s3.Client
-	// Redis is nil when the function has no cache configured.
-	Redis redis.UniversalClient
+// Kind names a client a function's manifest entry may declare.
+type Kind string
+
+// The clients a function may have: DynamoDB for its table grants, S3 for its bucket grants,
+// Redis for its cache user.
+const (
+	DynamoDB Kind = "dynamodb"
+	S3       Kind = "s3"
+	Redis    Kind = "redis"
+)
+
+// Declared are the clients fn's entry declares, in the order of the kinds above.
+func Declared(fn manifest.Function) []Kind {
+	var out []Kind
+	if len(fn.Tables) > 0 {
+		out = append(out, DynamoDB)
+	}
+	if len(fn.Bucket) > 0 {
+		out = append(out, S3)
+	}
+	if fn.Cache != nil {
+		out = append(out, Redis)
+	}
+	return out
 }
 
-// New builds the clients described by cfg. Static credentials in env (the local stage's)
-// take precedence; otherwise the SDK's default chain (the Lambda role) applies.
+// Clients holds the configuration of one function instance and the clients built for it.
+// Each service client is built by its own package (dynamoclient, s3client, redisclient), so
+// a function links, and runs the package initialisation of, only the SDK code it calls.
+type Clients struct {
+	Config Config
+	AWS    aws.Config
+	// WrapHTTP, when set, wraps the HTTP client of each AWS service client as it is built,
+	// with the kind it serves (the local stage's IAM).
+	WrapHTTP func(k Kind, c aws.HTTPClient) aws.HTTPClient
+
+	// allowed are the kinds that may be built; nil: any (the stage's admin, tests).
+	allowed []Kind
+	mu      sync.Mutex
+	built   map[Kind]any
+}
+
+// New builds the AWS configuration described by cfg, for clients of any kind. Static
+// credentials in env (the local stage's) take precedence; otherwise the SDK's default chain
+// (the Lambda role) applies.
 func New(ctx context.Context, cfg Config, env Env) (*Clients, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region),
 		config.WithRetryer(func() aws.Retryer { return newRetryer(cfg.ConcurrentRequests) })}
@@ -164,71 +196,85 @@ func New(ctx context.Context, cfg Config, env Env) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
-	c := &Clients{Config: cfg, AWS: awsCfg}
-	c.DynamoDB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, answerTransientAsUnavailable(o.Retryer))
-		if cfg.DynamoDBEndpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
-		}
-	})
-	c.S3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		o.APIOptions = append(o.APIOptions, answerTransientAsUnavailable(o.Retryer))
-		if cfg.S3Endpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.S3Endpoint)
-			o.UsePathStyle = true
-		}
-	})
-	if cfg.Redis.Addr != "" {
-		c.Redis = newRedis(cfg.Redis, awsCfg)
+	return &Clients{Config: cfg, AWS: awsCfg, built: map[Kind]any{}}, nil
+}
+
+// NewFor is New for the function fn: only the clients its entry declares may be built.
+func NewFor(ctx context.Context, fn manifest.Function, cfg Config, env Env) (*Clients, error) {
+	c, err := New(ctx, cfg, env)
+	if err != nil {
+		return nil, err
+	}
+	c.allowed = Declared(fn)
+	if c.allowed == nil {
+		c.allowed = []Kind{}
 	}
 	return c, nil
 }
 
-// Close releases the Redis connections.
-func (c *Clients) Close() error {
-	if c.Redis != nil {
-		return c.Redis.Close()
+// Get returns c's client of kind k, building it with build the first time. It fails when
+// the function's entry does not declare k.
+func Get[T any](c *Clients, k Kind, build func() (T, error)) (T, error) {
+	var zero T
+	if c == nil {
+		return zero, fmt.Errorf("no %s client: no clients", k)
 	}
-	return nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.allowed != nil && !slices.Contains(c.allowed, k) {
+		return zero, fmt.Errorf("no %s client: the function's manifest entry declares none", k)
+	}
+	if v, ok := c.built[k]; ok {
+		return v.(T), nil
+	}
+	v, err := build()
+	if err != nil {
+		return zero, fmt.Errorf("%s client: %w", k, err)
+	}
+	if c.built == nil {
+		c.built = map[Kind]any{}
+	}
+	c.built[k] = v
+	return v, nil
 }
 
-func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {
-	var tlsCfg *tls.Config
-	if rc.TLS {
-		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+// Set makes v c's client of kind k (tests that route a function's calls elsewhere).
+func Set[T any](c *Clients, k Kind, v T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.built == nil {
+		c.built = map[Kind]any{}
 	}
-	var creds func(context.Context) (string, string, error)
-	if rc.IAMCache != "" {
-		creds = redisauth.NewTokenProvider(awsCfg, rc.IAMCache, rc.User, rc.Serverless)
+	c.built[k] = v
+}
+
+// Built are the kinds of the clients built so far, sorted.
+func (c *Clients) Built() []Kind {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Sorted(maps.Keys(c.built))
+}
+
+// Close releases the clients that hold connections (Redis).
+func (c *Clients) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, v := range c.built {
+		if cl, ok := v.(io.Closer); ok {
+			errs = append(errs, cl.Close())
+		}
 	}
-	if rc.Cluster {
-		return redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs:                      []string{rc.Addr},
-			TLSConfig:                  tlsCfg,
-			Username:                   rc.User,
-			Password:                   rc.Password,
-			CredentialsProviderContext: creds,
-			DialTimeout:                rc.Timeout * 5 / 2,
-			DialerRetries:              1,
-			PoolSize:                   rc.PoolSize,
-			ReadTimeout:                rc.Timeout,
-			WriteTimeout:               rc.Timeout,
-			MaxRetries:                 1,
-		})
+	return errors.Join(errs...)
+}
+
+// HTTPClient is the HTTP client of c's service client of kind k: h, wrapped by WrapHTTP if
+// it is set.
+func (c *Clients) HTTPClient(k Kind, h aws.HTTPClient) aws.HTTPClient {
+	if c.WrapHTTP != nil {
+		return c.WrapHTTP(k, h)
 	}
-	return redis.NewClient(&redis.Options{
-		Addr:                       rc.Addr,
-		TLSConfig:                  tlsCfg,
-		Username:                   rc.User,
-		Password:                   rc.Password,
-		CredentialsProviderContext: creds,
-		DialTimeout:                rc.Timeout * 5 / 2,
-		DialerRetries:              1, // one attempt: the cache is optional, the shopper is waiting
-		PoolSize:                   rc.PoolSize,
-		ReadTimeout:                rc.Timeout,
-		WriteTimeout:               rc.Timeout,
-		MaxRetries:                 -1,
-	})
+	return h
 }
 
 func first(vals ...string) string {

@@ -18,34 +18,35 @@ import (
 // lost connection). A shopper is waiting, so the backoff is short and capped well below the
 // SDK's 20 s.
 const (
-	retryMaxAttempts = 5
+	// RetryMaxAttempts is how many times a call is sent at most.
+	RetryMaxAttempts = 5
 	retryBaseDelay   = 25 * time.Millisecond
 	retryMaxBackoff  = time.Second
-	// retryQuotaRequests is how many calls in a row may fail every attempt before a client
+	// RetryQuotaRequests is how many calls in a row may fail every attempt before a client
 	// stops retrying (until successes refill its quota): a store that keeps failing is not
 	// hammered with retries. The quota is this much per request the process serves at once,
 	// so a local process standing in for many Lambda environments does not run dry for all
 	// of them when a few contend.
-	retryQuotaRequests = 10
+	RetryQuotaRequests = 10
 )
 
 // newRetryer returns the retry policy of one SDK client of a process serving concurrent
 // requests at once.
 func newRetryer(concurrent int) aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = retryMaxAttempts
+		o.MaxAttempts = RetryMaxAttempts
 		o.BaseDelay = retryBaseDelay
 		o.MaxBackoff = retryMaxBackoff
-		perRequest := uint(retryQuotaRequests*(retryMaxAttempts-1)) * o.RetryCost
+		perRequest := uint(RetryQuotaRequests*(RetryMaxAttempts-1)) * o.RetryCost
 		o.RateLimiter = ratelimit.NewTokenRateLimit(uint(concurrent) * perRequest)
 	})
 }
 
-// answerTransientAsUnavailable makes a call that failed for a reason that may pass (the
+// AnswerTransientAsUnavailable makes a call that failed for a reason that may pass (the
 // retryer's retryable errors, after its attempts or its quota ran out, and the request's
 // deadline) fail with api.ErrUnavailable, which the contract answers with 503 and
 // Retry-After, never 500. The SDK's error stays in the chain, for the log and for errors.As.
-func answerTransientAsUnavailable(retryer aws.Retryer) func(*middleware.Stack) error {
+func AnswerTransientAsUnavailable(retryer aws.Retryer) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("AnswerTransientAsUnavailable",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {

@@ -18,11 +18,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/cache"
-	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
-	"github.com/shop-serverless/shop/functions/manifest"
+	"github.com/shop-serverless/shop/functions/internal/clients/redisclient"
+	"github.com/shop-serverless/shop/functions/internal/productkey"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -37,10 +38,11 @@ func New(c *cache.Cache) *Invalidator { return &Invalidator{cache: c} }
 // Function builds the invalidator function. Without a cache there is nothing to invalidate,
 // which for this function is a configuration error.
 func Function(_ context.Context, c *clients.Clients) (app.StreamHandler, error) {
-	if c.Redis == nil {
-		return nil, fmt.Errorf("invalidator: %s is not set", manifest.EnvRedisAddr)
+	rdb, err := redisclient.Of(c)
+	if err != nil {
+		return nil, fmt.Errorf("invalidator: %w", err)
 	}
-	return New(catalog.NewCacheFor(c)).Handle, nil
+	return New(cache.New(rdb, cache.Options{Logger: api.Logger})).Handle, nil
 }
 
 // ProductIDs returns the distinct product ids a batch names, in stream order, and the number
@@ -77,7 +79,7 @@ func (i *Invalidator) Handle(ctx context.Context, ev events.DynamoDBEvent) error
 	}
 	var errs []error
 	for _, id := range ids {
-		if err := i.cache.Invalidate(ctx, catalog.CacheKey(id)); err != nil {
+		if err := i.cache.Invalidate(ctx, productkey.Cache(id)); err != nil {
 			errs = append(errs, fmt.Errorf("invalidate %s: %w", id, err))
 		}
 	}

@@ -7,8 +7,10 @@ import (
 	"net/http"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/dynamoclient"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
@@ -114,8 +116,16 @@ func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
 		}
 		*x.dst = name
 	}
-	store := NewStore(c.DynamoDB, t)
-	gate := NewGate(c.Redis, GateOptions{Logger: api.Logger})
-	checkout := NewCheckout(store, gate, catalog.NewCacheFor(c))
+	db, err := dynamoclient.Of(c)
+	if err != nil {
+		return nil, fmt.Errorf("orders: %w", err)
+	}
+	rdb, err := catalog.RedisFor(c)
+	if err != nil {
+		return nil, fmt.Errorf("orders: %w", err)
+	}
+	store := NewStore(db, t)
+	gate := NewGate(rdb, GateOptions{Logger: api.Logger})
+	checkout := NewCheckout(store, gate, cache.New(rdb, cache.Options{Logger: api.Logger}))
 	return NewHandler(checkout, store).Routes(), nil
 }

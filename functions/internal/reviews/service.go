@@ -14,6 +14,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/dynamoclient"
 	"github.com/shop-serverless/shop/functions/internal/dynamo"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
@@ -54,9 +55,17 @@ func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reviews: %w", err)
 	}
-	reader := catalog.NewReader(products, catalog.NewCacheFor(c))
-	firstPages := cache.New(c.Redis, cache.Options{TTL: PageTTL, Logger: api.Logger})
-	return New(NewStore(c.DynamoDB, reviews), reader, firstPages).Routes(), nil
+	rdb, err := catalog.RedisFor(c)
+	if err != nil {
+		return nil, fmt.Errorf("reviews: %w", err)
+	}
+	db, err := dynamoclient.Of(c)
+	if err != nil {
+		return nil, fmt.Errorf("reviews: %w", err)
+	}
+	reader := catalog.NewReader(products, cache.New(rdb, cache.Options{Logger: api.Logger}))
+	firstPages := cache.New(rdb, cache.Options{TTL: PageTTL, Logger: api.Logger})
+	return New(NewStore(db, reviews), reader, firstPages).Routes(), nil
 }
 
 // listRequest is a parsed GET /products/{productId}/reviews.

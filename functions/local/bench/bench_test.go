@@ -69,7 +69,7 @@ func TestBenchSmoke(t *testing.T) {
 		t.Error("no cold start measured")
 	}
 	for name, c := range rep.ColdStart {
-		if c.InitP50Ms <= 0 || c.HelloInitP50Ms <= 0 {
+		if c.Starts != cfg.ColdStarts || c.InitP50Ms <= 0 || c.HelloInitP50Ms <= 0 || c.ReportedInitP50Ms <= 0 || c.HelloReportedInitP50Ms <= 0 {
 			t.Errorf("cold_start %s: %+v", name, c)
 		}
 	}

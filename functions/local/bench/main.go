@@ -285,7 +285,8 @@ func printTable(w io.Writer, r *Report) {
 	}
 	for _, name := range sortedKeys(r.ColdStart) {
 		c := r.ColdStart[name]
-		fmt.Fprintf(tw, "cold_start\t%s init p50 (hello-world)\t%.1f ms (%.1f ms)\n", name, c.InitP50Ms, c.HelloInitP50Ms)
+		fmt.Fprintf(tw, "cold_start\t%s init p50 of %d (hello-world)\t%.1f ms (%.1f ms); REPORT line's Init Duration %.2f ms (%.2f ms)\n",
+			name, c.Starts, c.InitP50Ms, c.HelloInitP50Ms, c.ReportedInitP50Ms, c.HelloReportedInitP50Ms)
 	}
 	for _, name := range sortedKeys(r.Artifacts) {
 		a := r.Artifacts[name]

@@ -79,10 +79,16 @@ type RedisDown struct {
 	OutageRequests int     `json:"outage_requests"`
 }
 
-// ColdStart is the time from exec to the first request for work, per function.
+// ColdStart is a function's init under the emulator, beside the hello-world's in the same
+// run: the emulator's INIT REPORT duration (from starting the bootstrap to its first request
+// for work), and, as recorded, the REPORT line's Init Duration, which this emulator measures
+// before the bootstrap runs.
 type ColdStart struct {
-	InitP50Ms      float64 `json:"init_p50_ms"`
-	HelloInitP50Ms float64 `json:"hello_init_p50_ms"`
+	Starts                 int     `json:"starts"`
+	InitP50Ms              float64 `json:"init_p50_ms"`
+	HelloInitP50Ms         float64 `json:"hello_init_p50_ms"`
+	ReportedInitP50Ms      float64 `json:"report_line_init_p50_ms"`
+	HelloReportedInitP50Ms float64 `json:"hello_report_line_init_p50_ms"`
 }
 
 // Artifact is a function's deployment package.

@@ -10,11 +10,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/dynamoclient"
 	"github.com/shop-serverless/shop/functions/local/stage"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
@@ -27,7 +28,7 @@ const readLatency = 20 * time.Millisecond
 
 // countingClient counts the DynamoDB operations that pass through it and delays each one.
 type countingClient struct {
-	next dynamodb.HTTPClient
+	next aws.HTTPClient
 	op   string
 	n    *atomic.Int64
 }
@@ -56,19 +57,23 @@ func newInstances(ctx context.Context, st *stage.Stage, n int, reads *atomic.Int
 		if err != nil {
 			return nil, err
 		}
-		c, err := clients.New(ctx, cfg, env)
+		c, err := clients.NewFor(ctx, fn, cfg, env)
 		if err != nil {
 			return nil, err
 		}
-		c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
-			o.HTTPClient = countingClient{next: o.HTTPClient, op: "GetItem", n: reads}
-		})
+		c.WrapHTTP = func(_ clients.Kind, h aws.HTTPClient) aws.HTTPClient {
+			return countingClient{next: h, op: "GetItem", n: reads}
+		}
 		router, err := catalog.Function(ctx, c)
 		if err != nil {
 			return nil, err
 		}
+		db, err := dynamoclient.Of(c)
+		if err != nil {
+			return nil, err
+		}
 		table, _ := cfg.Table(tables.Products)
-		out = append(out, instance{clients: c, router: router, store: catalog.NewStore(c.DynamoDB, table)})
+		out = append(out, instance{clients: c, router: router, store: catalog.NewStore(db, table)})
 	}
 	return out, nil
 }

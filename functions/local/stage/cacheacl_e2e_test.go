@@ -10,6 +10,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/redisclient"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/internal/reviews"
 	"github.com/shop-serverless/shop/functions/local/access"
@@ -29,15 +30,16 @@ func cacheAs(t *testing.T, name string) redis.UniversalClient {
 	// A test's client on a loaded machine: the 100 ms a function's call gets is too short
 	// to tell a refusal from a slow answer.
 	cfg.Redis.Timeout = time.Second
-	c, err := clients.New(context.Background(), cfg, env)
+	c, err := clients.NewFor(context.Background(), fn, cfg, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	if c.Redis == nil || cfg.Redis.User != name {
-		t.Fatalf("%s connects to Redis as %q", name, cfg.Redis.User)
+	rdb, err := redisclient.Of(c)
+	if err != nil || cfg.Redis.User != name {
+		t.Fatalf("%s connects to Redis as %q: %v", name, cfg.Redis.User, err)
 	}
-	return c.Redis
+	return rdb
 }
 
 // Each function's cache user reaches its own keys, made by the packages' key builders, with

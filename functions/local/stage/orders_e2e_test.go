@@ -20,6 +20,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/dynamoclient"
 	"github.com/shop-serverless/shop/functions/internal/money"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/local/gateway"
@@ -378,7 +379,13 @@ func countingOrders(t *testing.T, stock, records *atomic.Int64) string {
 // of its own, its DynamoDB client changed by opt; the rest of the stage is shared.
 func ordersInstance(t *testing.T, opt func(*dynamodb.Options)) string {
 	t.Helper()
-	return ordersInstanceOf(t, func(c *clients.Clients) { c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), opt) })
+	return ordersInstanceOf(t, func(c *clients.Clients) {
+		db, err := dynamoclient.Of(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dynamoclient.Set(c, dynamodb.New(db.Options(), opt))
+	})
 }
 
 // ordersInstanceOf serves the orders routes through the local gateway from an orders
@@ -392,7 +399,7 @@ func ordersInstanceOf(t *testing.T, change func(*clients.Clients)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := clients.New(ctx, cfg, env)
+	c, err := clients.NewFor(ctx, fn, cfg, env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
-	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -50,7 +49,7 @@ func SeedProducts(now time.Time) []catalog.Product {
 }
 
 // Seed writes the sample catalog.
-func Seed(ctx context.Context, c *clients.Clients) error {
+func Seed(ctx context.Context, c *AdminClients) error {
 	table, err := c.Config.Table(tables.Products)
 	if err != nil {
 		return err

@@ -11,6 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/dynamoclient"
+	"github.com/shop-serverless/shop/functions/internal/clients/redisclient"
 )
 
 // silentRedis accepts connections and never answers, as a Redis too busy to reply within
@@ -51,11 +53,15 @@ func TestSoldOutOrdersStayOffDynamoDBWhenRedisIsSlow(t *testing.T) {
 	var writes, records atomic.Int64
 	addr := silentRedis(t)
 	base := ordersInstanceOf(t, func(c *clients.Clients) {
-		c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
+		db, err := dynamoclient.Of(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dynamoclient.Set(c, dynamodb.New(db.Options(), func(o *dynamodb.Options) {
 			o.HTTPClient = writeCounter{next: o.HTTPClient, stock: &writes, records: &records}
-		})
-		c.Redis = redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 100 * time.Millisecond,
-			ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond, MaxRetries: -1})
+		}))
+		redisclient.Set(c, redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 100 * time.Millisecond,
+			ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond, MaxRetries: -1}))
 	})
 	const stock = 5
 	product := putStockedProduct(t, "slowredis", stock, 999, "USD")

@@ -20,13 +20,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/cart"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/catalogadmin"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/dynamoclient"
+	"github.com/shop-serverless/shop/functions/internal/clients/redisclient"
+	"github.com/shop-serverless/shop/functions/internal/clients/s3client"
 	"github.com/shop-serverless/shop/functions/internal/health"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/internal/origin"
@@ -110,7 +116,7 @@ type Stage struct {
 	Servers     *servers.Set
 	Issuer      *gateway.Issuer
 	// Admin is the clients of an all-access identity, for seeding and for tests to inspect state.
-	Admin *clients.Clients
+	Admin *AdminClients
 	opts  Options
 	guard *access.Guard
 	// cacheUsers are the Redis users' passwords, by user (function) name.
@@ -219,7 +225,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err = s.serveS3(ctx); err != nil {
 		return nil, err
 	}
-	if s.Admin, err = s.newClients(ctx, s.adminEnv()); err != nil {
+	if s.Admin, err = s.newAdminClients(ctx); err != nil {
 		return nil, err
 	}
 	for _, t := range tables.All {
@@ -461,17 +467,52 @@ func (s *Stage) FunctionClients(ctx context.Context, fn manifest.Function) (*cli
 }
 
 func (s *Stage) functionClients(ctx context.Context, fn manifest.Function, env clients.Env) (*clients.Clients, error) {
-	c, err := s.newClients(ctx, env)
+	c, err := s.newClients(ctx, &fn, env)
 	if err != nil {
 		return nil, err
 	}
 	if wrap := s.opts.DynamoDBClient; wrap != nil {
-		c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) { o.HTTPClient = wrap(fn.Name, o.HTTPClient) })
+		c.WrapHTTP = func(k clients.Kind, h aws.HTTPClient) aws.HTTPClient {
+			if k == clients.DynamoDB {
+				return wrap(fn.Name, h)
+			}
+			return h
+		}
 	}
-	if c.Redis != nil {
-		s.guard.WatchRedis(fn, c.Redis)
+	if fn.Cache != nil && c.Config.Redis.Addr != "" {
+		rdb, err := redisclient.Of(c)
+		if err != nil {
+			return nil, err
+		}
+		s.guard.WatchRedis(fn, rdb)
 	}
 	return c, nil
+}
+
+// AdminClients are the clients of the stage's all-access identity.
+type AdminClients struct {
+	*clients.Clients
+	DynamoDB *dynamodb.Client
+	S3       *s3.Client
+	Redis    redis.UniversalClient
+}
+
+func (s *Stage) newAdminClients(ctx context.Context) (*AdminClients, error) {
+	c, err := s.newClients(ctx, nil, s.adminEnv())
+	if err != nil {
+		return nil, err
+	}
+	a := &AdminClients{Clients: c}
+	if a.DynamoDB, err = dynamoclient.Of(c); err != nil {
+		return nil, err
+	}
+	if a.S3, err = s3client.Of(c); err != nil {
+		return nil, err
+	}
+	if a.Redis, err = redisclient.Of(c); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // Access is the stage's IAM: it refuses each function's AWS requests that its entry in
@@ -479,12 +520,19 @@ func (s *Stage) functionClients(ctx context.Context, fn manifest.Function, env c
 // commands the functions' Redis users were refused.
 func (s *Stage) Access() *access.Guard { return s.guard }
 
-func (s *Stage) newClients(ctx context.Context, env clients.Env) (*clients.Clients, error) {
+// newClients builds the clients of fn (only those its entry declares), or of any kind where
+// fn is nil.
+func (s *Stage) newClients(ctx context.Context, fn *manifest.Function, env clients.Env) (*clients.Clients, error) {
 	cfg, err := clients.LoadConfig(env)
 	if err != nil {
 		return nil, err
 	}
-	c, err := clients.New(ctx, cfg, env)
+	var c *clients.Clients
+	if fn != nil {
+		c, err = clients.NewFor(ctx, *fn, cfg, env)
+	} else {
+		c, err = clients.New(ctx, cfg, env)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,37 @@
+// Package httpapp is the main of the shop's HTTP functions. It is apart from app because
+// the origin check reads its secret with the SSM client, whose package initialisation the
+// functions an event source invokes need not run.
+package httpapp
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/shop-serverless/shop/functions/internal/app"
+	"github.com/shop-serverless/shop/functions/internal/origin"
+	"github.com/shop-serverless/shop/functions/manifest"
+)
+
+// Start is the main of the HTTP function name. Where the environment names the origin
+// secret's parameter (always, in the cloud), requests that did not come through the edge
+// are refused before the router sees them.
+func Start(name string, build app.HTTPFunction) {
+	ctx := context.Background()
+	c := app.Setup(ctx, name)
+	router, err := build(ctx, c)
+	if err != nil {
+		app.Fatal("init", err)
+	}
+	handle := router.Handle
+	if name := os.Getenv(manifest.EnvOriginSecretParameter); name != "" {
+		check, err := origin.Load(ctx, ssm.NewFromConfig(c.AWS), name)
+		if err != nil {
+			app.Fatal("origin secret", err)
+		}
+		handle = check.Wrap(handle)
+	}
+	lambda.Start(handle)
+}
