@@ -304,6 +304,8 @@ var Functions = []Function{
 			{Table: tables.Orders, Actions: []Action{GetItem, PutItem}},
 			{Table: tables.Orders, Index: tables.OrdersByUser, Actions: []Action{Query}},
 			{Table: tables.Idempotency, Actions: []Action{GetItem, PutItem}},
+			// maxPerCustomer: the user's units of a limited product go up within the limit.
+			{Table: tables.Purchases, Actions: []Action{UpdateItem}, Attributes: []string{"userId", "productId", "units"}},
 		},
 		Cache: &CacheAccess{
 			Keys: slices.Concat(stockGateKeys, productCacheKeys),
