@@ -14,6 +14,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/origin"
+	"github.com/shop-serverless/shop/functions/internal/ratelimit"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
@@ -46,6 +47,9 @@ func StartHTTP(build HTTPFunction) {
 	router, err := build(ctx, c)
 	if err != nil {
 		fatal("init", err)
+	}
+	if router, err = ratelimit.Limit(c.Limiter, os.Getenv(manifest.EnvUserLimits), router); err != nil {
+		fatal("rate limits", err)
 	}
 	handle := router.Handle
 	if name := os.Getenv(manifest.EnvOriginSecretParameter); name != "" {

@@ -44,7 +44,9 @@ type Config struct {
 	ImagesBucket  string
 	ImagesBaseURL string
 	Redis         RedisConfig
-	CartTTL       time.Duration
+	// Limiter is the connection of the function's limiter user (per-user rate limits).
+	Limiter RedisConfig
+	CartTTL time.Duration
 	// ConcurrentRequests is how many requests the process serves at once: 1 in Lambda.
 	ConcurrentRequests int
 }
@@ -130,6 +132,9 @@ func LoadConfig(env Env) (Config, error) {
 		}
 		c.CartTTL = d
 	}
+	limiter, err := limiterConfig(env)
+	c.Limiter = limiter
+	errs = append(errs, err)
 	return c, errors.Join(errs...)
 }
 
@@ -149,6 +154,8 @@ type Clients struct {
 	S3       *s3.Client
 	// Redis is nil when the function has no cache configured.
 	Redis redis.UniversalClient
+	// Limiter is the limiter user's connection; nil when the function limits nothing.
+	Limiter redis.UniversalClient
 }
 
 // New builds the clients described by cfg. Static credentials in env (the local stage's)
@@ -181,15 +188,21 @@ func New(ctx context.Context, cfg Config, env Env) (*Clients, error) {
 	if cfg.Redis.Addr != "" {
 		c.Redis = newRedis(cfg.Redis, awsCfg)
 	}
+	if cfg.Limiter.Addr != "" {
+		c.Limiter = newRedis(cfg.Limiter, awsCfg)
+	}
 	return c, nil
 }
 
 // Close releases the Redis connections.
 func (c *Clients) Close() error {
-	if c.Redis != nil {
-		return c.Redis.Close()
+	var errs []error
+	for _, r := range []redis.UniversalClient{c.Redis, c.Limiter} {
+		if r != nil {
+			errs = append(errs, r.Close())
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func newRedis(rc RedisConfig, awsCfg aws.Config) redis.UniversalClient {

@@ -27,6 +27,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/health"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/internal/origin"
+	"github.com/shop-serverless/shop/functions/internal/ratelimit"
 	"github.com/shop-serverless/shop/functions/internal/reviews"
 	"github.com/shop-serverless/shop/functions/local/access"
 	"github.com/shop-serverless/shop/functions/local/dynproxy"
@@ -79,6 +80,11 @@ type Options struct {
 	DynamoDBLimits dynproxy.Limits
 	// Middleware, when set, wraps the gateways' handlers (not the S3 endpoint's).
 	Middleware func(http.Handler) http.Handler
+	// UserLimits are the per-user limits (manifest.EnvUserLimits) of the stage's functions,
+	// by name; nil: GenerousUserLimits, so that suites whose tests send many requests as one
+	// user are not refused. `make dev` gives dev's (stackconfig.Dev), a test of the limits
+	// its own tight ones (ServeWithUserLimits).
+	UserLimits map[string]manifest.UserLimit
 	// CORSOrigins are the browser origins (the storefront's) that may call the API and upload
 	// images to the stage's S3 endpoint, as the API's CORS configuration and the images
 	// bucket's CORS rule allow them in the cloud; nil: DefaultCORSOrigins.
@@ -133,6 +139,11 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	}
 	s := &Stage{Servers: set, opts: opts, guard: access.NewGuard(tablePrefix, bucket), cacheUsers: users, originSecret: rand.Text(),
 		settings: map[string]string{manifest.EnvLogLevel: manifest.DefaultLogLevel, manifest.EnvCartTTL: manifest.DefaultCartTTL}}
+	if opts.UserLimits == nil {
+		opts.UserLimits = GenerousUserLimits
+		s.opts = opts
+	}
+	s.settings[manifest.EnvUserLimits] = manifest.UserLimitsSetting(opts.UserLimits)
 	ln, err := listen(opts.Addr)
 	if err != nil {
 		set.Stop()
@@ -216,6 +227,10 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) c
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
+		// Behind the per-user limits, as the function's main puts it.
+		if router, err = ratelimit.Limit(c.Limiter, envFor(fn)(manifest.EnvUserLimits), router); err != nil {
+			return nil, fmt.Errorf("function %s: %w", name, err)
+		}
 		handlers[name] = check.Wrap(router.Handle)
 	}
 	// Every route of the table is served, or the stage does not start: a route exists in
@@ -275,6 +290,40 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
+// ServeWithUserLimits serves a second gateway over the same servers and data whose
+// functions have the per-user limits limits; it returns the gateway's base URL (behind the
+// stage's edge and middleware); it stops with the stage.
+func (s *Stage) ServeWithUserLimits(ctx context.Context, limits map[string]manifest.UserLimit) (string, error) {
+	setting := manifest.UserLimitsSetting(limits)
+	gw, err := s.newGateway(ctx, func(fn manifest.Function) clients.Env {
+		env := s.Env(fn)
+		return func(k string) string {
+			if k == manifest.EnvUserLimits {
+				return setting
+			}
+			return env(k)
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	ln, err := listen("")
+	if err != nil {
+		return "", err
+	}
+	s.serve(gateway.JSONRefusals(ln), s.edge(s.withMiddleware(gw)))
+	return "http://" + ln.Addr().String(), nil
+}
+
+// GenerousUserLimits are per-user limits no test or benchmark of one user reaches.
+var GenerousUserLimits = func() map[string]manifest.UserLimit {
+	out := map[string]manifest.UserLimit{}
+	for _, name := range manifest.LimitNames() {
+		out[name] = manifest.UserLimit{PerMinute: 1_000_000, Burst: 1_000_000}
+	}
+	return out
+}()
+
 // edge plays CloudFront in front of the gateway: it sets the origin header on every
 // request, replacing one a client sent, as CloudFront replaces a viewer's header of the
 // name of a custom origin header.
@@ -315,6 +364,10 @@ func (s *Stage) EnvVars(fn manifest.Function) map[string]string {
 	if fn.Cache != nil {
 		env[manifest.EnvRedisPoolSize] = strconv.Itoa(concurrentRequests)
 		env[manifest.EnvRedisTimeout] = "1s"
+	}
+	if fn.LimiterAccess() != nil {
+		env[manifest.LimiterEnvPrefix+manifest.EnvRedisPoolSize] = strconv.Itoa(concurrentRequests)
+		env[manifest.LimiterEnvPrefix+manifest.EnvRedisTimeout] = "1s"
 	}
 	return env
 }
