@@ -29,8 +29,8 @@ const (
 // UserLimit is one user's allowance on the routes of a limit: PerMinute requests a minute
 // on average, Burst at once.
 type UserLimit struct {
-	PerMinute int `json:"perMinute"`
-	Burst     int `json:"burst"`
+	PerMinute int `json:"perMinute" yaml:"perMinute"`
+	Burst     int `json:"burst" yaml:"burst"`
 }
 
 // DefaultUserLimits are the limits where a stack's configuration sets none: generous for a

@@ -85,6 +85,10 @@ type Options struct {
 	// user are not refused. `make dev` gives dev's (stackconfig.Dev), a test of the limits
 	// its own tight ones (ServeWithUserLimits).
 	UserLimits map[string]manifest.UserLimit
+	// EdgeRates are the edge's per-address rate rules (the WAF's, shop:edge); nil: none, so
+	// that suites and benchmarks sending floods from one loopback address are not refused.
+	// `make dev` gives dev's, a test of the rules its own (ServeWithEdgeRates).
+	EdgeRates *gateway.AddressRates
 	// CORSOrigins are the browser origins (the storefront's) that may call the API and upload
 	// images to the stage's S3 endpoint, as the API's CORS configuration and the images
 	// bucket's CORS rule allow them in the cloud; nil: DefaultCORSOrigins.
@@ -193,7 +197,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.serve(gateway.JSONRefusals(ln), s.edge(s.withMiddleware(gw)))
+	s.serve(gateway.JSONRefusals(ln), s.edgeWith(opts.EdgeRates, s.withMiddleware(gw)))
 	// The bare gateway, as the execute-api endpoint: outside the API's contract (its
 	// functions refuse every request without the origin header), so no middleware.
 	s.serve(gateway.JSONRefusals(direct), gw)
@@ -313,6 +317,31 @@ func (s *Stage) ServeWithUserLimits(ctx context.Context, limits map[string]manif
 	}
 	s.serve(gateway.JSONRefusals(ln), s.edge(s.withMiddleware(gw)))
 	return "http://" + ln.Addr().String(), nil
+}
+
+// ServeWithEdgeRates serves a second gateway over the same servers and data behind an edge
+// with the per-address rate rules rates; it returns the gateway's base URL; it stops with
+// the stage.
+func (s *Stage) ServeWithEdgeRates(ctx context.Context, rates gateway.AddressRates) (string, error) {
+	gw, err := s.newGateway(ctx, s.Env)
+	if err != nil {
+		return "", err
+	}
+	ln, err := listen("")
+	if err != nil {
+		return "", err
+	}
+	s.serve(gateway.JSONRefusals(ln), s.edgeWith(&rates, s.withMiddleware(gw)))
+	return "http://" + ln.Addr().String(), nil
+}
+
+// edgeWith is edge with the WAF's per-address rate rules in front where rates are given.
+func (s *Stage) edgeWith(rates *gateway.AddressRates, gw http.Handler) http.Handler {
+	h := s.edge(gw)
+	if rates != nil {
+		h = gateway.AddressRateRules(*rates)(h)
+	}
+	return h
 }
 
 // GenerousUserLimits are per-user limits no test or benchmark of one user reaches.
