@@ -1,11 +1,14 @@
 package manifest
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // openAPIDoc is the part of the OpenAPI document the route table decides.
@@ -113,4 +116,35 @@ func pathParameterRefs() []string {
 		out = append(out, r)
 	}
 	return out
+}
+
+// Every body the document describes, asked or answered, shows an example, and every example
+// is valid against its schema (kin-openapi validates examples with the document), so the
+// reference page shows each route in use and an example cannot drift from its schema.
+func TestOpenAPIShowsAValidExampleOfEveryBody(t *testing.T) {
+	ctx := context.Background()
+	doc, err := openapi3.NewLoader().LoadFromData(OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(ctx, openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	shown := func(where string, content openapi3.Content) {
+		for mediaType, m := range content {
+			if m.Example == nil && len(m.Examples) == 0 {
+				t.Errorf("%s (%s) has no example", where, mediaType)
+			}
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody != nil {
+				shown(method+" "+path+" request", op.RequestBody.Value.Content)
+			}
+			for status, r := range op.Responses.Map() {
+				shown(method+" "+path+" "+status, r.Value.Content)
+			}
+		}
+	}
 }

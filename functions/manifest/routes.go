@@ -300,6 +300,9 @@ var Functions = []Function{
 			{Table: tables.Products, Actions: []Action{BatchGetItem}},
 			// Checkout's stock decrement, conditioned on the price and currency the order carries.
 			{Table: tables.Products, Actions: []Action{UpdateItem}, Attributes: []string{"productId", "stock", "price", "currency"}},
+			// A sharded line's check of the product item: it exists, priced as the order, with
+			// the shard count the line was planned with.
+			{Table: tables.Products, Actions: []Action{ConditionCheckItem}, Attributes: []string{"productId", "price", "currency", "stockShards"}},
 			// Sharded stock: reading a product's shards and taking units from them.
 			{Table: tables.Stock, Actions: []Action{Query}},
 			{Table: tables.Stock, Actions: []Action{UpdateItem}, Attributes: []string{"productId", "shard", "units"}},

@@ -66,7 +66,7 @@ func TestGrantsAreWellFormed(t *testing.T) {
 					}
 				}
 			}
-			id := where + fmt.Sprint(len(g.Attributes) > 0)
+			id := where + fmt.Sprint(g.Attributes)
 			if seen[id] {
 				t.Errorf("%s: two grants on the same resource with the same conditions; merge them", where)
 			}

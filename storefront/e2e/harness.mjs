@@ -20,7 +20,8 @@ export const generous = 30_000
 
 /**
  * startStage runs $SITESTAGE (a built functions/local/sitestage) and resolves its URLs once
- * it prints them. Closing its standard input stops it and every server it started.
+ * it prints them. Closing its standard input stops it and every server it started; it exits
+ * non-zero when any API exchange disagreed with the OpenAPI document.
  */
 export async function startStage() {
   const bin = process.env.SITESTAGE
@@ -38,11 +39,13 @@ export async function startStage() {
   const urls = JSON.parse(line)
   return {
     ...urls,
+    /** stop ends the stage; it throws when the stage saw API traffic that breaks the contract. */
     async stop() {
       child.stdin.end()
       const timer = setTimeout(() => child.kill('SIGTERM'), 20_000)
-      await exited
+      const code = await exited
       clearTimeout(timer)
+      if (code !== 0) throw new Error(`the local stage exited with ${code}: see its contract drift above`)
     },
   }
 }

@@ -762,6 +762,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "productId": "books-01",
+                     *           "name": "The Art of Computer Programming",
+                     *           "description": "Volumes 1-4A, boxed.",
+                     *           "category": "books",
+                     *           "price": 19999,
+                     *           "currency": "USD",
+                     *           "stock": 12,
+                     *           "imageUrl": "https://d111111abcdef8.cloudfront.net/products/books-01/3f2a9c.png",
+                     *           "maxPerCustomer": 2,
+                     *           "createdAt": "2026-11-02T08:00:00Z",
+                     *           "updatedAt": "2026-11-30T17:45:12Z"
+                     *         },
+                     *         {
+                     *           "productId": "books-02",
+                     *           "name": "Structure and Interpretation of Computer Programs",
+                     *           "description": "Second edition.",
+                     *           "category": "books",
+                     *           "price": 5500,
+                     *           "currency": "USD",
+                     *           "stock": 0,
+                     *           "imageUrl": null,
+                     *           "maxPerCustomer": null,
+                     *           "createdAt": "2026-11-02T08:00:00Z",
+                     *           "updatedAt": "2026-11-30T17:45:12Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": "eyJwIjoiYm9va3MtMDIifQ"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProductPage"];
                 };
             };
@@ -1085,6 +1118,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "reviewId": "01938f2e-7c1a-7b3e-9d6f-2a4b5c6d7e8f",
+                     *           "productId": "books-01",
+                     *           "userId": "alice",
+                     *           "rating": 5,
+                     *           "title": "Worth every page",
+                     *           "body": "Dense, exact and still the reference.",
+                     *           "createdAt": "2026-12-01T09:30:00Z"
+                     *         },
+                     *         {
+                     *           "reviewId": "01938f2d-11aa-7c3e-8d6f-1a2b3c4d5e6f",
+                     *           "productId": "books-01",
+                     *           "userId": "bob",
+                     *           "rating": 4,
+                     *           "title": "Still a classic",
+                     *           "body": "",
+                     *           "createdAt": "2026-11-28T14:02:00Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReviewPage"];
                 };
             };
@@ -1263,6 +1321,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "orderId": "01938f30-1d2e-7f40-8a1b-3c4d5e6f7a8b",
+                     *           "userId": "alice",
+                     *           "status": "confirmed",
+                     *           "items": [
+                     *             {
+                     *               "productId": "books-01",
+                     *               "quantity": 1,
+                     *               "price": 19999,
+                     *               "currency": "USD"
+                     *             }
+                     *           ],
+                     *           "total": 19999,
+                     *           "currency": "USD",
+                     *           "createdAt": "2026-12-01T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrderPage"];
                 };
             };

@@ -215,6 +215,11 @@ func TestRouterMapsErrorsInOnePlace(t *testing.T) {
 		"GET /nf":  func(context.Context, Request) (Response, error) { return Response{}, fmt.Errorf("x: %w", ErrNotFound) },
 		"GET /oos": func(context.Context, Request) (Response, error) { return Response{}, ErrOutOfStock },
 		"GET /503": func(context.Context, Request) (Response, error) { return Response{}, ErrUnavailable },
+		// The request's time ran out in the handler's own waits (a backoff, a pause), not
+		// in an SDK call, which says unavailable itself.
+		"GET /late": func(context.Context, Request) (Response, error) {
+			return Response{}, fmt.Errorf("place order: %w", context.DeadlineExceeded)
+		},
 		"GET /aws": func(context.Context, Request) (Response, error) {
 			return Response{}, errors.New("AccessDeniedException: arn:aws:...")
 		},
@@ -225,7 +230,7 @@ func TestRouterMapsErrorsInOnePlace(t *testing.T) {
 		code   string
 	}{
 		"GET /nf": {404, "not_found"}, "GET /oos": {409, "out_of_stock"}, "GET /503": {503, "unavailable"},
-		"GET /aws": {500, "internal"}, "GET /panic": {500, "internal"}, "GET /none": {404, "not_found"},
+		"GET /late": {503, "unavailable"}, "GET /aws": {500, "internal"}, "GET /panic": {500, "internal"}, "GET /none": {404, "not_found"},
 	} {
 		resp, err := rt.Handle(context.Background(), Request{RouteKey: key})
 		if err != nil {
@@ -235,7 +240,7 @@ func TestRouterMapsErrorsInOnePlace(t *testing.T) {
 		if json.Unmarshal([]byte(resp.Body), &body) != nil || resp.StatusCode != want.status || body.Error.Code != want.code {
 			t.Errorf("%s: %d %s, want %d %s", key, resp.StatusCode, resp.Body, want.status, want.code)
 		}
-		if strings.Contains(resp.Body, "arn:aws") || strings.Contains(resp.Body, "boom") {
+		if strings.Contains(resp.Body, "arn:aws") || strings.Contains(resp.Body, "boom") || strings.Contains(resp.Body, "deadline") {
 			t.Errorf("%s leaks the cause: %s", key, resp.Body)
 		}
 		if want.status == 503 && resp.Headers["Retry-After"] == "" {

@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -71,6 +72,11 @@ var (
 func asError(err error) (e *Error, ok bool) {
 	if errors.As(err, &e) {
 		return e, true
+	}
+	// The request's time ran out while the handler waited (its own backoff or pause; an SDK
+	// call that runs out says ErrUnavailable itself): nothing was decided, so a retry is safe.
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = ErrUnavailable
 	}
 	for _, s := range sentinels {
 		if errors.Is(err, s.err) {

@@ -139,7 +139,9 @@ func finalRefusal(err error) (*Refusal, bool) {
 // place prices the order and runs its transaction, with bounded retries, then settles the
 // gate's reservations: committed when the order took its units, given back otherwise.
 func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req Request, adm Admission) (o Order, err error) {
-	defer func() { c.settle(ctx, adm, req.Items, err) }()
+	// Settled even when the request's time ran out: its reservation would otherwise hold
+	// units until it expires, and a Redis call on a spent context would trip the breaker.
+	defer func() { c.settle(context.WithoutCancel(ctx), adm, req.Items, err) }()
 
 	// With units reserved, the stock is the transaction's to check; without (the gate could
 	// not decide), the read refuses what it sees is short, sparing a doomed write.

@@ -13,7 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
+	"github.com/shop-serverless/shop/functions/tables"
 )
 
 // Checkout over sharded stock (catalog's shards.go): a line of a product whose stock is
@@ -22,8 +24,9 @@ import (
 // for this request, from the shards a strongly consistent read of all of them shows have
 // units, several in the same transaction when no single one holds the quantity. Only that
 // read decides "sold out". The product's item is not written: the line's transaction
-// touches shard items only, and the order is priced from the read of the product just
-// before it.
+// takes units from shard items and checks the product item (it exists, with the price and
+// currency the order carries and the shard count the line was planned with), so an order
+// never confirms for a product deleted or repriced since it was read.
 
 // blindTries is how many shards a line tries at random before it reads them all.
 const blindTries = 2
@@ -100,7 +103,29 @@ func (c *Checkout) planTakes(ctx context.Context, o *Order, misses shardMisses) 
 		}
 		o.takes[it.ProductID] = takes
 	}
+	if n := transactionWrites(*o); n > maxTransactItems {
+		return api.Unprocessable("the order needs %d writes, more than one transaction holds (%d); order fewer products at once",
+			n, maxTransactItems)
+	}
 	return nil
+}
+
+// maxTransactItems is DynamoDB's limit of items in one transaction.
+const maxTransactItems = 100
+
+// transactionWrites is how many items the order's transaction writes or checks: per
+// unsharded line its product, per sharded line its shards and its product's check, then
+// the order and its idempotency record.
+func transactionWrites(o Order) int {
+	n := 2
+	for _, it := range o.Items {
+		if takes, ok := o.takes[it.ProductID]; ok {
+			n += len(takes) + 1
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 // takeLargestFirst takes q units from the fullest shards, as few as hold them; nil when
@@ -155,9 +180,13 @@ func (s *Store) shardedStock(ctx context.Context, productID string) (int64, erro
 }
 
 // takeWrites are the transaction's writes of a line that takes its units from shards:
-// each shard's units go down on condition that it holds them.
-func (s *Store) takeWrites(productID string, takes []shardTake) []types.TransactWriteItem {
-	out := make([]types.TransactWriteItem, len(takes))
+// each shard's units go down on condition that it holds them, and the product item is
+// checked, last, as the unsharded line's update conditions it: it exists, with the line's
+// price and currency, and still keeps its stock over shards shards (a product moved back
+// into its item, or to another count, is priced and planned again).
+func (s *Store) takeWrites(it Item, shards int, takes []shardTake) []types.TransactWriteItem {
+	out := make([]types.TransactWriteItem, len(takes), len(takes)+1)
+	productID := it.ProductID
 	for i, t := range takes {
 		out[i] = types.TransactWriteItem{Update: &types.Update{
 			TableName:                           aws.String(s.t.Stock),
@@ -169,34 +198,50 @@ func (s *Store) takeWrites(productID string, takes []shardTake) []types.Transact
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}}
 	}
-	return out
+	return append(out, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName:                aws.String(s.t.Products),
+		Key:                      map[string]types.AttributeValue{tables.Products.HashKey.Name: str(productID)},
+		ConditionExpression:      aws.String("attribute_exists(#id) AND #p = :p AND #c = :c AND #n = :n"),
+		ExpressionAttributeNames: map[string]string{"#id": "productId", "#p": "price", "#c": "currency", "#n": "stockShards"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": num(it.Price), ":c": str(it.Currency), ":n": num(int64(shards)),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}})
 }
 
 // classifyTakes is classify for an order with sharded lines: a shard's failed condition is
 // a *shardShortError (the line tries elsewhere) unless the rest of the transaction has a
-// final answer (a taken key, a product gone or short); a shard's conflict or throttling
-// is errBusy.
+// final answer (a taken key, a product gone or short) or a product changed under the order
+// (its check failed: priced and planned again); a conflict or throttling is errBusy.
 func classifyTakes(o Order, reasons []types.CancellationReason, cause error) error {
 	var rest Order
 	var restReasons []types.CancellationReason
-	var short error
+	var short, gone, changed error
 	busy := false
 	i := 0
+	next := func() (types.CancellationReason, bool) {
+		if i >= len(reasons) {
+			return types.CancellationReason{}, false
+		}
+		i++
+		return reasons[i-1], true
+	}
 	for _, it := range o.Items {
 		takes, sharded := o.takes[it.ProductID]
 		if !sharded {
-			takes = []shardTake{{Shard: -1}}
-		}
-		for _, t := range takes {
-			if i >= len(reasons) {
+			r, ok := next()
+			if !ok {
 				return fmt.Errorf("place order: %d cancellation reasons for more writes: %w", len(reasons), cause)
 			}
-			r := reasons[i]
-			i++
-			if !sharded {
-				rest.Items = append(rest.Items, it)
-				restReasons = append(restReasons, r)
-				continue
+			rest.Items = append(rest.Items, it)
+			restReasons = append(restReasons, r)
+			continue
+		}
+		for _, t := range takes {
+			r, ok := next()
+			if !ok {
+				return fmt.Errorf("place order: %d cancellation reasons for more writes: %w", len(reasons), cause)
 			}
 			switch aws.ToString(r.Code) {
 			case "ConditionalCheckFailed":
@@ -211,16 +256,41 @@ func classifyTakes(o Order, reasons []types.CancellationReason, cause error) err
 				busy = true
 			}
 		}
+		r, ok := next() // the product item's check
+		if !ok {
+			return fmt.Errorf("place order: %d cancellation reasons for more writes: %w", len(reasons), cause)
+		}
+		switch aws.ToString(r.Code) {
+		case "None", "":
+		case "ConditionalCheckFailed":
+			if len(r.Item) == 0 {
+				if gone == nil {
+					gone = &goneError{ProductID: it.ProductID}
+				}
+			} else {
+				changed = errProductChanged
+			}
+		case "TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError":
+			busy = true
+		default:
+			return fmt.Errorf("place order: product check of %s cancelled with %s: %w", it.ProductID, aws.ToString(r.Code), cause)
+		}
 	}
 	if i+2 != len(reasons) {
 		return fmt.Errorf("place order: %d cancellation reasons for %d writes: %w", len(reasons), i+2, cause)
 	}
 	err := classify(rest, append(restReasons, reasons[i:]...), cause)
-	var gone *goneError
+	var productGone *goneError
 	var productShort *shortError
 	switch {
-	case errors.Is(err, errKeyUsed), errors.As(err, &gone), errors.As(err, &productShort):
+	case errors.Is(err, errKeyUsed):
 		return err
+	case gone != nil:
+		return gone
+	case errors.As(err, &productGone), errors.As(err, &productShort):
+		return err
+	case changed != nil:
+		return changed
 	case short != nil:
 		return short
 	case busy && !errors.Is(err, errProductChanged) && !errors.Is(err, errOrderIDTaken):

@@ -275,10 +275,10 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 	if err != nil {
 		return fmt.Errorf("encode idempotency record: %w", err)
 	}
-	writes := make([]types.TransactWriteItem, 0, len(o.Items)+2)
+	writes := make([]types.TransactWriteItem, 0, 2*len(o.Items)+2)
 	for _, it := range o.Items {
 		if takes, ok := o.takes[it.ProductID]; ok {
-			writes = append(writes, s.takeWrites(it.ProductID, takes)...)
+			writes = append(writes, s.takeWrites(it, o.shards[it.ProductID], takes)...)
 			continue
 		}
 		writes = append(writes, types.TransactWriteItem{Update: &types.Update{

@@ -45,7 +45,8 @@ type Config struct {
 	// LimitScale scales DynamoDB's per-key limits for the scenarios that run with them on:
 	// 0.1 shows at 100 write units a second per key what the cloud does at 1,000.
 	LimitScale float64
-	// HotSKUStock units are sold to HotSKUShoppers, on 1 shard and on HotSKUShards, with
+	// HotSKUStock units per shard are sold to HotSKUShoppers (at least twice the units),
+	// on 1 shard and on HotSKUShards, with
 	// the per-key limits scaled by HotSKUScale: low enough that one key's limit, not how
 	// fast DynamoDB Local commits transactions on one item, is what one shard meets.
 	HotSKUStock, HotSKUShoppers, HotSKUShards int
@@ -72,7 +73,7 @@ var Full = Config{
 	CleanRebuild:      true,
 	Storefront:        true,
 	LimitScale:        0.1,
-	HotSKUStock:       200,
+	HotSKUStock:       50,
 	HotSKUShoppers:    2000,
 	HotSKUShards:      10,
 	HotSKUScale:       0.02,

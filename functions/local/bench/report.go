@@ -147,10 +147,12 @@ type HotSale struct {
 	Stock     int `json:"stock"`
 	Shoppers  int `json:"shoppers"`
 	Confirmed int `json:"confirmed"`
-	// UnitsPerS is units sold per second, from the start to the last confirmed order.
-	UnitsPerS  float64 `json:"units_per_s"`
-	Oversold   int     `json:"oversold"`
-	Duplicates int     `json:"duplicates"`
+	// UnitsPerS is units sold per second from the first confirmed order to the last, which
+	// took SaleSeconds.
+	UnitsPerS   float64 `json:"units_per_s"`
+	SaleSeconds float64 `json:"sale_seconds"`
+	Oversold    int     `json:"oversold"`
+	Duplicates  int     `json:"duplicates"`
 	// Unreadable counts confirmed orders GET /orders/{id} did not return.
 	Unreadable int `json:"unreadable"`
 	// Throttled is how many DynamoDB requests the endpoint refused for the key's limit.

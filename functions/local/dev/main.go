@@ -39,8 +39,8 @@ func main() {
 	st, err := site.StartStage(ctx, site.StageOptions{
 		Stage: stage.Options{Addr: addr, Seed: true, SeedImages: true, Logger: log,
 			EdgeRates: edgeRates, UserLimits: userLimits},
-		Addr:  siteAddr,
-		Dir:   "storefront/dist",
+		Addr: siteAddr,
+		Dir:  "storefront/dist",
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "make dev:", err)

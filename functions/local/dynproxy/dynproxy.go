@@ -111,6 +111,7 @@ type Proxy struct {
 	now       func() time.Time
 
 	mu      sync.Mutex
+	outage  bool
 	limits  Limits
 	buckets map[string]*bucket
 	last    map[string]float64 // units the key's last request of its kind consumed
@@ -141,6 +142,20 @@ func (p *Proxy) SetLimits(l Limits) {
 	defer p.mu.Unlock()
 	p.limits = l
 	p.buckets = map[string]*bucket{}
+}
+
+// SetOutage makes every data-plane request fail, from now on, as the service answers when it
+// fails internally (HTTP 500, InternalServerError), until it is called with false.
+func (p *Proxy) SetOutage(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.outage = on
+}
+
+func (p *Proxy) down() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.outage
 }
 
 // Usage returns a copy of the counts so far, per function and table.
@@ -178,6 +193,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fn := p.caller(r)
+	if p.down() {
+		writeError(w, http.StatusInternalServerError, struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}{internalErrorType, "Internal server error"})
+		return
+	}
 	if refused := p.admit(req); refused != nil {
 		p.count(fn, req, nil, true)
 		p.throttle(w, r, req, refused)

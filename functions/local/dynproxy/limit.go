@@ -103,6 +103,8 @@ const (
 	throttledMessage = "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
 	throttlingType   = "com.amazon.coral.availability#ThrottlingException"
 	canceledType     = "com.amazonaws.dynamodb.v20120810#TransactionCanceledException"
+	// internalErrorType is the service failing on its side (HTTP 500): the SDK retries it.
+	internalErrorType = "com.amazonaws.dynamodb.v20120810#InternalServerError"
 )
 
 // throttle answers req as the service answers a request on a key past its limits: a
@@ -157,6 +159,12 @@ func (p *Proxy) throttle(w http.ResponseWriter, r *http.Request, req *request, r
 			Reasons []throttlingReason `json:"throttlingReasons"`
 		}{throttlingType, throttledMessage, reasons}
 	}
+	writeError(w, http.StatusBadRequest, v)
+}
+
+// writeError answers as the service does when it refuses a request: status and JSON body
+// with the headers the SDK reads (its checksum among them).
+func writeError(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -167,7 +175,7 @@ func (p *Proxy) throttle(w http.ResponseWriter, r *http.Request, req *request, r
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
 	h.Set("X-Amzn-Requestid", requestID())
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
 

@@ -2,6 +2,10 @@
 // $SITE_DIR) on free loopback ports for the storefront's browser tests. It prints one JSON
 // line, {"site": "<storefront URL>", "api": "<API URL>", "s3": "<S3 endpoint>"}, and runs
 // until its standard input closes or it is interrupted, then stops every server it started.
+//
+// Every request the browser sends to the API and every answer it gets is validated against
+// the API's OpenAPI document; the command exits 1 naming each disagreement, so the browser
+// tests fail on drift as the Go suites do.
 package main
 
 import (
@@ -15,8 +19,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shop-serverless/shop/functions/local/contract"
 	"github.com/shop-serverless/shop/functions/local/site"
 	"github.com/shop-serverless/shop/functions/local/stage"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 func main() {
@@ -36,7 +42,12 @@ func run() error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	st, err := site.StartStage(startCtx, site.StageOptions{Stage: stage.Options{Seed: true, SeedImages: true, Logger: log}, Dir: dir})
+	validator, err := contract.New(startCtx, manifest.OpenAPI)
+	if err != nil {
+		return err
+	}
+	opts := stage.Options{Seed: true, SeedImages: true, Logger: log, Middleware: validator.Wrap(nil)}
+	st, err := site.StartStage(startCtx, site.StageOptions{Stage: opts, Dir: dir})
 	if err != nil {
 		return err
 	}
@@ -52,6 +63,13 @@ func run() error {
 	select {
 	case <-ctx.Done():
 	case <-stdinClosed:
+	}
+	drift := validator.Drift()
+	for _, d := range drift {
+		fmt.Fprintln(os.Stderr, "contract drift:", d)
+	}
+	if len(drift) > 0 {
+		return fmt.Errorf("%d exchanges disagreed with the API's OpenAPI document (functions/manifest/openapi.json)", len(drift))
 	}
 	return nil
 }

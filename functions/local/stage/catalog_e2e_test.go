@@ -17,7 +17,9 @@ import (
 
 var st *stage.Stage
 
-func TestMain(m *testing.M) { os.Exit(stagetest.MainCheckingGrants(m, stage.Options{Seed: true}, &st)) }
+func TestMain(m *testing.M) {
+	os.Exit(stagetest.MainCheckingGrants(m, stage.Options{Seed: true, DynamoDBClient: beforeOrderTransactions}, &st))
+}
 
 func TestHealth(t *testing.T) {
 	c := stagetest.NewClient(st.URL, "")

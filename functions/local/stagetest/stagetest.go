@@ -70,6 +70,9 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 		for _, u := range s.Access().Unused(manifest.Functions) {
 			problems = append(problems, "granted but never used by a test: "+u)
 		}
+		for _, u := range validator.Unseen(documentedAnswers...) {
+			problems = append(problems, "documented but never answered in a test: "+u)
+		}
 	}
 	for _, p := range problems {
 		fmt.Fprintln(os.Stderr, p)
@@ -90,3 +93,8 @@ func allTestsRan() bool {
 	}
 	return true
 }
+
+// documentedAnswers are the statuses every route's document must be proven on by the suite
+// that exercises every function: an answer the document promises and no test provokes may
+// not exist.
+var documentedAnswers = []string{"200", "201", "204", "400", "401", "403", "404", "409", "413", "415", "422", "503"}
