@@ -13,7 +13,8 @@ export SHOP_TOOLS_DIR := $(TOOLS)
 .PHONY: dev test bench tools vet infra-test snapshots package storefront storefront-test storefront-unit storefront-e2e chromium
 
 ## dev: run the shop locally (ADDR=127.0.0.1:8080) and the storefront
-## (SITE_ADDR=127.0.0.1:5173) until Ctrl-C
+## (SITE_ADDR=127.0.0.1:5173) until Ctrl-C; the functions run as their bootstrap binaries
+## under aws-lambda-rie (SHOP_RUNTIME=inprocess: their handlers in one process)
 dev: tools storefront
 	$(GO) run ./functions/local/dev
 

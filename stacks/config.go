@@ -176,18 +176,13 @@ type APIConfig struct {
 	DetailedMetrics bool `json:"detailedMetrics"`
 }
 
-// FunctionSettings sizes a function; unset fields keep the defaults.
-type FunctionSettings struct {
-	MemoryMB            *int `json:"memoryMb"`
-	TimeoutSeconds      *int `json:"timeoutSeconds"`
-	ReservedConcurrency *int `json:"reservedConcurrency"`
-}
-
-// FunctionsConfig is shop:functions.
-type FunctionsConfig struct {
-	Defaults  FunctionSettings            `json:"defaults"`
-	Overrides map[string]FunctionSettings `json:"overrides"`
-}
+// FunctionSettings, FunctionsConfig (shop:functions) and Sizes are declared beside the
+// functions, where the local stage reads them too.
+type (
+	FunctionSettings = manifest.FunctionSettings
+	FunctionsConfig  = manifest.FunctionsConfig
+	Sizes            = manifest.Sizes
+)
 
 // AuthConfig is shop:auth.
 type AuthConfig struct {
@@ -231,29 +226,6 @@ func (e EncryptionConfig) Validate() error {
 		return fmt.Errorf("%s:encryption.keyDeletionDays: %d must be 7..30", project, e.KeyDeletionDays)
 	}
 	return nil
-}
-
-// Sizes is a function's resolved size.
-type Sizes struct {
-	MemoryMB, TimeoutSeconds, ReservedConcurrency int
-}
-
-// SizesFor resolves a function's sizes: built-in defaults, then shop:functions.defaults,
-// then the function's override.
-func (c FunctionsConfig) SizesFor(name string) Sizes {
-	s := Sizes{MemoryMB: 256, TimeoutSeconds: 10}
-	for _, fs := range []FunctionSettings{c.Defaults, c.Overrides[name]} {
-		if fs.MemoryMB != nil {
-			s.MemoryMB = *fs.MemoryMB
-		}
-		if fs.TimeoutSeconds != nil {
-			s.TimeoutSeconds = *fs.TimeoutSeconds
-		}
-		if fs.ReservedConcurrency != nil {
-			s.ReservedConcurrency = *fs.ReservedConcurrency
-		}
-	}
-	return s
 }
 
 // loadConfig reads and validates the stack's configuration.

@@ -60,6 +60,24 @@ type StreamConfig struct {
 	FailureRetentionSeconds int
 }
 
+// StreamBatchingWindowSeconds is how long the event source mapping gathers records before
+// it invokes the function with fewer than a batch.
+const StreamBatchingWindowSeconds = 1
+
+// WithDefaults fills the settings c leaves unset.
+func (c StreamConfig) WithDefaults() StreamConfig {
+	if c.BatchSize == 0 {
+		c.BatchSize = 100
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = 5
+	}
+	if c.FailureRetentionSeconds == 0 {
+		c.FailureRetentionSeconds = maxQueueRetentionSeconds
+	}
+	return c
+}
+
 // Lambda's limits on a function's size.
 const (
 	MinMemoryMB       = 128
@@ -149,15 +167,7 @@ func NewFunction(ctx *pulumi.Context, name string, args *FunctionArgs, opts ...p
 	if a.LogLevel == "" {
 		a.LogLevel = "INFO"
 	}
-	if a.Stream.BatchSize == 0 {
-		a.Stream.BatchSize = 100
-	}
-	if a.Stream.MaxRetries == 0 {
-		a.Stream.MaxRetries = 5
-	}
-	if a.Stream.FailureRetentionSeconds == 0 {
-		a.Stream.FailureRetentionSeconds = maxQueueRetentionSeconds
-	}
+	a.Stream = a.Stream.WithDefaults()
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("function %q: %w", name, err)
 	}

@@ -67,7 +67,7 @@ func (f *Function) declareStream(ctx *pulumi.Context, name string, a *FunctionAr
 		FunctionName:                   fn.Arn,
 		StartingPosition:               pulumi.String("LATEST"),
 		BatchSize:                      pulumi.Int(a.Stream.BatchSize),
-		MaximumBatchingWindowInSeconds: pulumi.Int(1),
+		MaximumBatchingWindowInSeconds: pulumi.Int(StreamBatchingWindowSeconds),
 		MaximumRetryAttempts:           pulumi.Int(a.Stream.MaxRetries),
 		BisectBatchOnFunctionError:     pulumi.Bool(true),
 		FunctionResponseTypes:          pulumi.ToStringArray([]string{"ReportBatchItemFailures"}),

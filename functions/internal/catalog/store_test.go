@@ -16,7 +16,7 @@ import (
 
 var st *stage.Stage
 
-func TestMain(m *testing.M) { os.Exit(stagetest.Main(m, stage.Options{}, &st)) }
+func TestMain(m *testing.M) { os.Exit(stagetest.Main(m, stage.Options{Runtime: stage.InProcess}, &st)) }
 
 func newStore(t *testing.T) *catalog.Store {
 	t.Helper()

@@ -417,3 +417,55 @@ func IsRefusal(err error) bool {
 	msg := err.Error()
 	return strings.HasPrefix(msg, "NOPERM") || strings.Contains(msg, "The user executing the script can't")
 }
+
+// Caller names the function that sent a request a server received; ok is false for a
+// caller the guard does not check (the stage's own all-access identity).
+type Caller func(r *http.Request) (fn manifest.Function, ok bool)
+
+// DynamoDBHandler checks at the server what DynamoDB checks at the client: the requests
+// of functions that run in processes of their own (the Lambda mode's environments), whose
+// clients no guard wraps.
+func (g *Guard) DynamoDBHandler(caller Caller, next http.Handler) http.Handler {
+	return g.serverSide(caller, g.DynamoDB, next)
+}
+
+// S3Handler checks at the server what S3 checks at the client.
+func (g *Guard) S3Handler(caller Caller, next http.Handler) http.Handler {
+	return g.serverSide(caller, g.S3, next)
+}
+
+func (g *Guard) serverSide(caller Caller, wrap func(manifest.Function, HTTPClient) HTTPClient, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fn, ok := caller(r)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		allowed := false
+		resp, err := wrap(fn, clientFunc(func(*http.Request) (*http.Response, error) {
+			allowed = true
+			return nil, nil
+		})).Do(r)
+		switch {
+		case allowed:
+			next.ServeHTTP(w, r)
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		default:
+			defer resp.Body.Close()
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(resp.StatusCode)
+			_, _ = io.Copy(w, resp.Body)
+		}
+	})
+}
+
+// NoteCacheRefusal records a cache command fn's Redis user was refused, as found in the
+// server's ACL log (for functions whose clients no WatchRedis hook observes).
+func (g *Guard) NoteCacheRefusal(fn, refusal string) {
+	g.mu.Lock()
+	g.denied = append(g.denied, fmt.Sprintf("%s: cache %s", fn, refusal))
+	g.mu.Unlock()
+}

@@ -133,7 +133,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	}
 	step("starting the local stage (Redis, DynamoDB Local, s3rver)")
 	m := &meter{}
-	st, err := stage.Start(ctx, stage.Options{Seed: true, Logger: slog.New(slog.DiscardHandler),
+	st, err := stage.Start(ctx, stage.Options{Seed: true, Logger: slog.New(slog.DiscardHandler), Runtime: stage.InProcess,
 		DynamoDBClient: m.dynamoDBClient, Middleware: m.middleware})
 	if err != nil {
 		return nil, err

@@ -62,7 +62,7 @@ func runStorefront(ctx context.Context, r *Report) error {
 		}
 	}
 	st, err := site.StartStage(ctx, site.StageOptions{
-		Stage: stage.Options{Seed: true, Logger: slog.New(slog.DiscardHandler)},
+		Stage: stage.Options{Seed: true, Logger: slog.New(slog.DiscardHandler), Runtime: stage.InProcess},
 		Dir:   filepath.Join(root, "storefront", "dist"),
 	})
 	if err != nil {

@@ -8,13 +8,22 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/shop-serverless/shop/functions/local/site"
 	"github.com/shop-serverless/shop/functions/local/stage"
 )
+
+var runtimeText = map[stage.Runtime]string{
+	stage.Lambda:    "Lambda does: their bootstrap binaries under aws-lambda-rie, one request per environment",
+	stage.InProcess: "handlers inside this process (SHOP_RUNTIME=inprocess)",
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -37,7 +46,7 @@ func main() {
 	}
 	fmt.Fprintln(os.Stderr, "starting Redis, DynamoDB Local and s3rver ...")
 	st, err := site.StartStage(ctx, site.StageOptions{
-		Stage: stage.Options{Addr: addr, Seed: true, SeedImages: true, Logger: log,
+		Stage: stage.Options{Addr: addr, Seed: true, SeedImages: true, Logger: log, FunctionLog: os.Stderr,
 			EdgeRates: edgeRates, UserLimits: userLimits},
 		Addr: siteAddr,
 		Dir:  "storefront/dist",
@@ -68,10 +77,54 @@ An admin token for the next hour (POST /_local/token issues more):
 Redis has no default user; the functions connect as their own users. To look inside:
   redis-cli -p %[7]d --user %[8]s --pass %[9]s
 
+The functions run as %[10]s; set SHOP_RUNTIME=inprocess to call their handlers in this
+process instead. Each environment's lines are prefixed [function n].
+
 Press Ctrl-C to stop; every server stops with it.
 `, u, st.Servers.Redis.Addr, st.Servers.DynamoDB.Addr, st.Servers.S3.Addr, admin, st.SiteURL,
-		st.Servers.Redis.Port(), redisUser, redisPassword)
+		st.Servers.Redis.Port(), redisUser, redisPassword, runtimeText[st.Runtime()])
 
+	if st.Runtime() == stage.Lambda {
+		go reportEnvironments(ctx, st.Stage)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nstopping ...")
+	printEnvironments(st.Stage)
+}
+
+// reportEnvironments prints how many environments each function has started whenever the
+// counts change: a cold start shows as one more.
+func reportEnvironments(ctx context.Context, st *stage.Stage) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if now := environments(st); now != last {
+			fmt.Fprintln(os.Stderr, now)
+			last = now
+		}
+	}
+}
+
+func printEnvironments(st *stage.Stage) {
+	if st.Runtime() == stage.Lambda {
+		fmt.Fprintln(os.Stderr, environments(st))
+	}
+}
+
+// environments is one line: each function's environments started (cold starts), running
+// and idle.
+func environments(st *stage.Stage) string {
+	counts := st.Environments()
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(counts)) {
+		c := counts[name]
+		parts = append(parts, fmt.Sprintf("%s %d (%d running, %d idle)", name, c.Started, c.Running, c.Idle))
+	}
+	return "environments started: " + strings.Join(parts, ", ")
 }

@@ -235,8 +235,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // caller is the function that sent r: each function's endpoint ends in its own name
-// (http://127.0.0.1:port/orders). The stage's functions all sign with s3rver's one key, so
-// the key cannot tell them apart.
+// (http://127.0.0.1:port/orders), in-process and in Lambda mode alike.
 func (p *Proxy) caller(r *http.Request) string {
 	if fn := strings.Trim(r.URL.Path, "/"); fn != "" {
 		return fn

@@ -8,7 +8,12 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/shop-serverless/shop/functions/internal/api"
 )
+
+// MaxPayload is the largest event Lambda accepts for a synchronous invocation (6 MB).
+const MaxPayload = 6 << 20
 
 // HTTP invokes the pool with the payload-2.0 event API Gateway builds and answers as API
 // Gateway's Lambda integration does: the function's response; when the invocation fails
@@ -18,6 +23,12 @@ func (p *Pool) HTTP(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	event, err := json.Marshal(req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if len(event) > MaxPayload {
+		// Lambda refuses the invocation; the local gateway answers it as it answers a body
+		// over API Gateway's own limit.
+		r := api.Fail(ctx, api.TooLarge("the request is over Lambda's %d-byte invocation payload", MaxPayload))
+		return r, nil
 	}
 	out, err := p.Invoke(ctx, event)
 	switch {

@@ -251,6 +251,9 @@ func (p *Pool) reapIdle() {
 	}
 }
 
+// Name is the function's name.
+func (p *Pool) Name() string { return p.cfg.Name }
+
 // Stats returns the pool's counts.
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()

@@ -65,7 +65,17 @@ type Proxy struct {
 func New(target *url.URL, opts Options) *Proxy {
 	p := &Proxy{secrets: opts.Secrets, origins: opts.CORSOrigins, onStore: opts.Created, target: target, now: time.Now}
 	p.next = &httputil.ReverseProxy{
-		Rewrite:        func(pr *httputil.ProxyRequest) { pr.SetURL(target) },
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			// Checked here; s3rver knows only its own key, and accepts unsigned requests.
+			pr.Out.Header.Del("Authorization")
+			if q := pr.Out.URL.Query(); q.Has("X-Amz-Signature") {
+				for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"} {
+					q.Del(k)
+				}
+				pr.Out.URL.RawQuery = q.Encode()
+			}
+		},
 		ModifyResponse: p.afterPut,
 	}
 	return p

@@ -24,10 +24,10 @@ func StartDynamoDB(ctx context.Context) (*Process, error) {
 	if err := needFile(filepath.Join(dir, "DynamoDBLocal.jar"), "run `make tools` to install the npm package amplify-dynamodb-simulator"); err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
+	return startOnFreePort(func(port int) (*Process, error) { return startDynamoDB(ctx, java, dir, port) })
+}
+
+func startDynamoDB(ctx context.Context, java, dir string, port int) (*Process, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	argv := []string{java,
 		"-Xms64m", "-Xmx1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -76,10 +76,10 @@ func StartS3(ctx context.Context, dataDir string) (*Process, error) {
 	if err := needFile(script, "run `make tools` to install the npm package s3rver"); err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
+	return startOnFreePort(func(port int) (*Process, error) { return startS3(ctx, node, script, dataDir, port) })
+}
+
+func startS3(ctx context.Context, node, script, dataDir string, port int) (*Process, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	argv := []string{node, script, "--directory", dataDir, "--address", "127.0.0.1",
 		"--port", strconv.Itoa(port), "--silent", "--no-vhost-buckets"}

@@ -32,12 +32,14 @@ func StartRedis(ctx context.Context, opts RedisOptions) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	port := opts.Port
-	if port == 0 {
-		if port, err = FreePort(); err != nil {
-			return nil, err
-		}
+	if opts.Port != 0 {
+		return startRedis(ctx, bin, opts, opts.Port)
 	}
+	return startOnFreePort(func(port int) (*Process, error) { return startRedis(ctx, bin, opts, port) })
+}
+
+func startRedis(ctx context.Context, bin string, opts RedisOptions, port int) (*Process, error) {
+	var err error
 	dir := opts.Dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "shop-redis-"); err != nil {

@@ -106,6 +106,30 @@ func (p *Process) waitReady(ctx context.Context, timeout time.Duration, ready fu
 	}
 }
 
+// startOnFreePort runs start with a free loopback port, and again with another when the
+// server could not bind it: between FreePort closing its listener and the server binding,
+// another process may take the port (a server of a test running in parallel, or the
+// ephemeral port of any outgoing connection).
+func startOnFreePort(start func(port int) (*Process, error)) (*Process, error) {
+	const attempts = 5
+	for i := 1; ; i++ {
+		port, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		p, err := start(port)
+		if err == nil || i == attempts || !portTaken(err) {
+			return p, err
+		}
+	}
+}
+
+// portTaken reports whether a server failed to start because its port was in use, by the
+// words redis-server, Java and Node use.
+func portTaken(err error) bool {
+	return strings.Contains(err.Error(), "Address already in use") || strings.Contains(err.Error(), "EADDRINUSE")
+}
+
 // FreePort asks the kernel for a free loopback TCP port.
 func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

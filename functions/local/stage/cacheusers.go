@@ -3,6 +3,8 @@ package stage
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net/http"
+	"strings"
 
 	"github.com/shop-serverless/shop/functions/manifest"
 )
@@ -47,6 +49,40 @@ func (u cacheUsers) acl() []string {
 		}
 	}
 	return lines
+}
+
+// functionKeys are each function's AWS credentials: an access key id of its own (letters
+// only: DynamoDB Local wants alphanumeric keys) and a random secret, as each Lambda has its
+// role's. They return secret by key id and key id by function name.
+func functionKeys() (secrets, keyOf map[string]string) {
+	secrets, keyOf = map[string]string{accessKey: secretKey}, map[string]string{}
+	for _, fn := range manifest.Functions {
+		id := "LOCAL" + strings.ToUpper(strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, fn.Name))
+		keyOf[fn.Name] = id
+		secrets[id] = randomPassword()
+	}
+	return secrets, keyOf
+}
+
+// functionOfKey is the function whose access key id signed r (its Authorization header's
+// credential); ok is false for the stage's own key and for unsigned requests.
+func (s *Stage) functionOfKey(r *http.Request) (manifest.Function, bool) {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return manifest.Function{}, false
+	}
+	id, _, _ := strings.Cut(cred, "/")
+	for name, k := range s.keyOf {
+		if k == id {
+			return manifest.FunctionByName(name)
+		}
+	}
+	return manifest.Function{}, false
 }
 
 func randomPassword() string {

@@ -18,6 +18,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/money"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -104,7 +105,12 @@ func TestCartExpiresAfterIdleTime(t *testing.T) {
 	putCartLine(t, c, cartProduct(t, "cart-idle-1", 100).ProductID, 1)
 	item := storedCart(t, "cart-idle")
 	exp, _ := strconv.ParseInt(item["expiresAt"].(*types.AttributeValueMemberN).Value, 10, 64)
-	ttl := st.Admin.Config.CartTTL
+	// The cart function's own setting (the stack's shop:cartTtl).
+	fn, _ := manifest.FunctionByName(manifest.Cart)
+	ttl, err := time.ParseDuration(st.EnvVars(fn)[manifest.EnvCartTTL])
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := time.Unix(exp, 0); got.Before(before.Add(ttl).Add(-time.Second)) || got.After(time.Now().Add(ttl).Add(time.Second)) {
 		t.Errorf("expiresAt %v, want about now + %v", got, ttl)
 	}
@@ -112,7 +118,7 @@ func TestCartExpiresAfterIdleTime(t *testing.T) {
 	// Past its expiry (DynamoDB's TTL deletes it some time later), the cart is empty to reads
 	// and a write starts a new cart.
 	table, _ := st.Admin.Config.Table(tables.Carts)
-	_, err := st.Admin.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+	_, err = st.Admin.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(table),
 		Key:                       map[string]types.AttributeValue{"userId": &types.AttributeValueMemberS{Value: "cart-idle"}},
 		UpdateExpression:          aws.String("SET expiresAt = :e"),

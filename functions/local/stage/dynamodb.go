@@ -2,9 +2,12 @@ package stage
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/shop-serverless/shop/functions/local/dynproxy"
+	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -39,7 +42,10 @@ func (s *Stage) serveDynamoDB() error {
 		Region:  region,
 		Account: localAccount,
 	})
-	s.serve(ln, s.dynamo)
+	// The stage's IAM checks each function's requests, known by its endpoint's path.
+	s.serve(ln, s.guard.DynamoDBHandler(func(r *http.Request) (manifest.Function, bool) {
+		return manifest.FunctionByName(strings.Trim(r.URL.Path, "/"))
+	}, s.dynamo))
 	return nil
 }
 

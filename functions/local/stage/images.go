@@ -37,11 +37,13 @@ func (s *Stage) serveS3(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	s.serve(ln, s3proxy.New(target, s3proxy.Options{
-		Secrets:     map[string]string{accessKey: secretKey},
+	// The stage's IAM checks each function's SDK requests, known by its credentials; a
+	// browser's presigned upload is checked as its signer's request (notifyUploads).
+	s.serve(ln, s.guard.S3Handler(s.functionOfKey, s3proxy.New(target, s3proxy.Options{
+		Secrets:     s.secrets,
 		CORSOrigins: s.opts.CORSOrigins,
 		Created:     s.notifyUploads(check),
-	}))
+	})))
 	return nil
 }
 

@@ -21,6 +21,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/shop-serverless/shop/functions/local/stage"
 )
 
 // testImage draws a small gradient and encodes it with enc.
@@ -123,6 +125,12 @@ func TestBase64ImageUpload(t *testing.T) {
 	big := append(pngImage(t), make([]byte, 5<<20-len(pic))...)
 	r = adminClient(t).Do(t, "POST", "/products/"+p.ProductID+"/image",
 		map[string]string{"image": base64.StdEncoding.EncodeToString(big), "contentType": "image/png"})
+	if st.Runtime() == stage.Lambda {
+		// In base64 it is over Lambda's 6 MB invocation payload: Lambda refuses the event
+		// before the function sees it, as in the cloud (large images take the presigned upload).
+		r.Expect(t, http.StatusRequestEntityTooLarge, "payload_too_large")
+		return
+	}
 	r.Expect(t, 201, "")
 	r.JSON(t, &answer)
 	if _, _, got := fetch(t, answer.ImageURL); len(got) != 5<<20 {

@@ -23,6 +23,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/money"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/local/gateway"
+	"github.com/shop-serverless/shop/functions/local/stage"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
@@ -288,6 +289,13 @@ func TestFlashSaleSellsExactlyTheStock(t *testing.T) {
 	product := putStockedProduct(t, "sale", saleStock, 1999, "USD")
 	sale := flashSale(t, st.URL, product, "sale", saleUsers, saleAttempts, nil)
 	checkFlashSale(t, product, saleStock, saleUsers, sale)
+	if st.Runtime() == stage.Lambda {
+		// Over separate environments, each serving one order at a time: the gate and the
+		// transaction, not one process's memory, keep the guarantees.
+		if envs := st.Environments()[manifest.Orders]; envs.Running < 2 {
+			t.Errorf("the sale ran in %d orders environments, want several", envs.Running)
+		}
+	}
 }
 
 // The same sale with Redis stopped before it starts: DynamoDB alone keeps the guarantees.

@@ -1,23 +1,26 @@
 // Package stage runs the shop locally on real servers: it starts Redis, DynamoDB Local and
 // s3rver, creates the tables (from the shared definitions) and the images bucket, gives each
 // function the environment the infrastructure program gives it in the cloud, and serves the
-// route table through the local gateway. `make dev`, the end-to-end tests and the benchmarks
-// all run on it.
+// route table through the local gateway: in Lambda mode to each function's deployment binary
+// in the emulator's environments, in-process to its handler (Runtime). `make dev`, the
+// end-to-end tests and the benchmarks all run on it.
 package stage
 
 import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/cart"
@@ -31,6 +34,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/reviews"
 	"github.com/shop-serverless/shop/functions/local/access"
 	"github.com/shop-serverless/shop/functions/local/dynproxy"
+	"github.com/shop-serverless/shop/functions/local/emulator"
 	"github.com/shop-serverless/shop/functions/local/gateway"
 	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/manifest"
@@ -72,8 +76,9 @@ type Options struct {
 	SeedImages bool
 	// Logger receives the gateway's and the functions' logs; default: discard.
 	Logger *slog.Logger
-	// DynamoDBClient, when set, wraps the HTTP client of each function's DynamoDB client;
-	// the benchmarks count a function's DynamoDB requests with it.
+	// DynamoDBClient, when set, wraps the HTTP client of each function's DynamoDB client
+	// (in-process only: in Lambda mode the clients live in the environments); the
+	// benchmarks count a function's DynamoDB requests with it.
 	DynamoDBClient func(function string, next dynamodb.HTTPClient) dynamodb.HTTPClient
 	// DynamoDBLimits are the per-key throughput limits of the stage's DynamoDB endpoint
 	// (dynproxy.ServiceLimits.Scaled(f)); zero: capacity is metered and counted, never limited.
@@ -93,6 +98,12 @@ type Options struct {
 	// images to the stage's S3 endpoint, as the API's CORS configuration and the images
 	// bucket's CORS rule allow them in the cloud; nil: DefaultCORSOrigins.
 	CORSOrigins []string
+	// Runtime is how the functions run; empty: RuntimeFromEnv ($SHOP_RUNTIME, else Lambda).
+	Runtime Runtime
+	// FunctionLog receives the output of the functions' environments in Lambda mode (their
+	// JSON log lines and the emulator's START, END and REPORT lines), each line prefixed
+	// with the function's name and the environment's number; nil: discarded.
+	FunctionLog io.Writer
 }
 
 // DefaultCORSOrigins is the storefront's local origin.
@@ -125,6 +136,12 @@ type Stage struct {
 	originSecret string
 	// settings are the stage's settings by variable (manifest.Links.Settings).
 	settings map[string]string
+	// secrets and keyOf are each function's credentials (its role's, in the cloud): secret by
+	// access key id, and key id by function name. The S3 endpoint's guard tells functions
+	// apart by them.
+	secrets map[string]string
+	keyOf   map[string]string
+	lambdaState
 }
 
 // Start starts the servers, creates the tables and bucket and serves the gateway. On error,
@@ -136,13 +153,53 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if opts.CORSOrigins == nil {
 		opts.CORSOrigins = DefaultCORSOrigins
 	}
-	users := newCacheUsers()
-	set, err := servers.StartAll(ctx, servers.RedisOptions{ACL: users.acl()})
+	if opts.FunctionLog == nil {
+		opts.FunctionLog = io.Discard
+	}
+	if opts.Runtime == "" {
+		if opts.Runtime, err = RuntimeFromEnv(); err != nil {
+			return nil, err
+		}
+	}
+	stack, err := readStack(stackName)
 	if err != nil {
 		return nil, err
 	}
+	// The bootstraps build while the servers start.
+	var built chan error
+	ls := lambdaState{runtime: opts.Runtime, stack: stack, aclMu: &sync.Mutex{}, streamsDone: &sync.WaitGroup{}}
+	if opts.Runtime == Lambda {
+		if ls.emulator, err = emulator.EmulatorPath(); err != nil {
+			return nil, err
+		}
+		if ls.buildDir, err = os.MkdirTemp("", "shop-bootstraps-"); err != nil {
+			return nil, err
+		}
+		built = make(chan error, 1)
+		go func() {
+			var err error
+			ls.bootstraps, err = buildBootstraps(ctx, ls.buildDir)
+			built <- err
+		}()
+	}
+	users := newCacheUsers()
+	set, err := servers.StartAll(ctx, servers.RedisOptions{ACL: users.acl()})
+	if built != nil {
+		if berr := <-built; berr != nil && err == nil {
+			set.Stop()
+			err = berr
+		}
+	}
+	if err != nil {
+		if ls.buildDir != "" {
+			_ = os.RemoveAll(ls.buildDir)
+		}
+		return nil, err
+	}
 	s := &Stage{Servers: set, opts: opts, guard: access.NewGuard(tablePrefix, bucket), cacheUsers: users, originSecret: rand.Text(),
-		settings: map[string]string{manifest.EnvLogLevel: manifest.DefaultLogLevel, manifest.EnvCartTTL: manifest.DefaultCartTTL}}
+		settings:    map[string]string{manifest.EnvLogLevel: stack.LogLevel, manifest.EnvCartTTL: stack.CartTTL},
+		lambdaState: ls}
+	s.secrets, s.keyOf = functionKeys()
 	if opts.UserLimits == nil {
 		opts.UserLimits = GenerousUserLimits
 		s.opts = opts
@@ -171,6 +228,9 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err = s.serveDynamoDB(); err != nil {
 		return nil, err
 	}
+	if err = s.serveSSM(); err != nil {
+		return nil, err
+	}
 	if err = s.serveS3(ctx); err != nil {
 		return nil, err
 	}
@@ -185,6 +245,13 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err := CreateBucket(ctx, s.Admin.S3, bucket); err != nil {
 		return nil, err
 	}
+	// In Lambda mode the products table's stream feeds the invalidator, as its event source
+	// mapping does in the cloud.
+	if s.runtime == Lambda {
+		if err := s.startStreams(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Seed {
 		if err := Seed(ctx, s.Admin); err != nil {
 			return nil, err
@@ -193,7 +260,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if s.Issuer, err = gateway.NewIssuer(Issuer, Audience, manifest.MaxTokenLifetime); err != nil {
 		return nil, err
 	}
-	gw, err := s.newGateway(ctx, s.Env)
+	gw, err := s.newGateway(ctx, s.EnvVars)
 	if err != nil {
 		return nil, err
 	}
@@ -209,10 +276,13 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	return s, nil
 }
 
-// newGateway builds every HTTP function with the environment envFor gives it, as separate
-// instances with their own clients, and a gateway serving the route table over them.
-func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) clients.Env) (*gateway.Gateway, error) {
-	// Every function refuses requests that did not pass the edge, as in the cloud.
+// newGateway builds every HTTP function with the environment envFor gives it, and a
+// gateway serving the route table over them: in Lambda mode each function's environments
+// (emulator.Pool), in-process separate instances with their own clients.
+func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) map[string]string) (*gateway.Gateway, error) {
+	// Every function refuses requests that did not pass the edge, as in the cloud: in
+	// Lambda mode it reads the secret from SSM itself (lambdaEnv), in-process the stage
+	// wraps its handler with the same check.
 	check, err := origin.New(s.originSecret)
 	if err != nil {
 		return nil, err
@@ -223,7 +293,16 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) c
 		if !ok {
 			return nil, fmt.Errorf("function %q is not in the route table's function list", name)
 		}
-		c, err := s.functionClients(ctx, fn, envFor(fn))
+		if s.runtime == Lambda {
+			p, err := s.newPool(fn, envFor(fn))
+			if err != nil {
+				return nil, err
+			}
+			handlers[name] = p.HTTP
+			continue
+		}
+		env := envFor(fn)
+		c, err := s.functionClients(ctx, fn, func(k string) string { return env[k] })
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
@@ -232,7 +311,7 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) c
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
 		// Behind the per-user limits, as the function's main puts it.
-		if router, err = ratelimit.Limit(c.Limiter, envFor(fn)(manifest.EnvUserLimits), router); err != nil {
+		if router, err = ratelimit.Limit(c.Limiter, env[manifest.EnvUserLimits], router); err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
 		handlers[name] = check.Wrap(router.Handle)
@@ -274,14 +353,10 @@ func (s *Stage) serve(ln net.Listener, h http.Handler) {
 // a cache, so every read is a DynamoDB read: the article's design, for comparison. It
 // returns the gateway's base URL; it stops with the stage.
 func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
-	gw, err := s.newGateway(ctx, func(fn manifest.Function) clients.Env {
-		env := s.Env(fn)
-		return func(k string) string {
-			if k == manifest.EnvRedisAddr {
-				return ""
-			}
-			return env(k)
-		}
+	gw, err := s.newGateway(ctx, func(fn manifest.Function) map[string]string {
+		env := s.EnvVars(fn)
+		delete(env, manifest.EnvRedisAddr)
+		return env
 	})
 	if err != nil {
 		return "", err
@@ -299,14 +374,12 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 // stage's edge and middleware); it stops with the stage.
 func (s *Stage) ServeWithUserLimits(ctx context.Context, limits map[string]manifest.UserLimit) (string, error) {
 	setting := manifest.UserLimitsSetting(limits)
-	gw, err := s.newGateway(ctx, func(fn manifest.Function) clients.Env {
-		env := s.Env(fn)
-		return func(k string) string {
-			if k == manifest.EnvUserLimits {
-				return setting
-			}
-			return env(k)
+	gw, err := s.newGateway(ctx, func(fn manifest.Function) map[string]string {
+		env := s.EnvVars(fn)
+		if _, ok := env[manifest.EnvUserLimits]; ok {
+			env[manifest.EnvUserLimits] = setting
 		}
+		return env
 	})
 	if err != nil {
 		return "", err
@@ -323,7 +396,7 @@ func (s *Stage) ServeWithUserLimits(ctx context.Context, limits map[string]manif
 // with the per-address rate rules rates; it returns the gateway's base URL; it stops with
 // the stage.
 func (s *Stage) ServeWithEdgeRates(ctx context.Context, rates gateway.AddressRates) (string, error) {
-	gw, err := s.newGateway(ctx, s.Env)
+	gw, err := s.newGateway(ctx, s.EnvVars)
 	if err != nil {
 		return "", err
 	}
@@ -384,9 +457,13 @@ func (s *Stage) Env(fn manifest.Function) clients.Env {
 // EnvVars is Env as a map, to start a function's binary with: the environment its entry in
 // functions/manifest implies, with the stage's settings, its resources' local names and its
 // cache user's password, and the SDK's region, credentials and endpoints of the local servers.
-// One in-process instance stands in for as many Lambda environments as requests are in
-// flight, each of which would have its own clients: it is sized for that.
+// In Lambda mode that is all (lambdaEnv). In-process, one instance stands in for as many
+// Lambda environments as requests are in flight, each of which would have its own clients:
+// it is sized for that.
 func (s *Stage) EnvVars(fn manifest.Function) map[string]string {
+	if s.runtime == Lambda {
+		return s.lambdaEnv(fn)
+	}
 	env := manifest.Environment(fn, s.links())
 	maps.Copy(env, s.awsEnv(fn))
 	env[manifest.EnvConcurrentRequests] = strconv.Itoa(concurrentRequests)
@@ -413,7 +490,10 @@ func (s *Stage) links() manifest.Links[string] {
 		// Its own ACL user, with the access string its ElastiCache user has in the cloud.
 		Cache: func(user string) map[string]string {
 			return map[string]string{
-				manifest.EnvRedisAddr:     s.Servers.Redis.Addr,
+				manifest.EnvRedisAddr: s.Servers.Redis.Addr,
+				// One node without TLS, where the cloud's is one node with TLS.
+				manifest.EnvRedisTLS:      "false",
+				manifest.EnvRedisCluster:  "false",
 				manifest.EnvRedisUser:     user,
 				manifest.EnvRedisPassword: s.cacheUsers[user],
 			}
@@ -421,12 +501,17 @@ func (s *Stage) links() manifest.Links[string] {
 	}
 }
 
-// awsEnv points the SDK at the local servers with the stage's credentials.
+// awsEnv points the SDK at the local servers with fn's credentials (the stage's own for
+// the admin).
 func (s *Stage) awsEnv(fn manifest.Function) map[string]string {
+	id, secret := accessKey, secretKey
+	if k, ok := s.keyOf[fn.Name]; ok {
+		id, secret = k, s.secrets[k]
+	}
 	return map[string]string{
 		"AWS_REGION":            region,
-		"AWS_ACCESS_KEY_ID":     accessKey,
-		"AWS_SECRET_ACCESS_KEY": secretKey,
+		"AWS_ACCESS_KEY_ID":     id,
+		"AWS_SECRET_ACCESS_KEY": secret,
 		// Each function's own path, by which the endpoint counts its requests.
 		"AWS_ENDPOINT_URL_DYNAMODB": s.dynamoURL + "/" + fn.Name,
 		"AWS_ENDPOINT_URL_S3":       s.s3URL,
@@ -448,8 +533,9 @@ func (s *Stage) adminEnv() clients.Env {
 }
 
 // FunctionClients builds the clients of one instance of fn, as its Lambda main does, with
-// the environment the stage gives it: its AWS requests pass the stage's IAM (Access), its
-// cache connection is its own ACL user. They are closed with the stage.
+// the environment the stage gives it: its AWS requests pass the stage's IAM (Access, at
+// the servers, which know fn by its endpoint and credentials), its cache connection is its
+// own ACL user. They are closed with the stage.
 func (s *Stage) FunctionClients(ctx context.Context, fn manifest.Function) (*clients.Clients, error) {
 	return s.functionClients(ctx, fn, s.Env(fn))
 }
@@ -459,13 +545,9 @@ func (s *Stage) functionClients(ctx context.Context, fn manifest.Function, env c
 	if err != nil {
 		return nil, err
 	}
-	c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) {
-		o.HTTPClient = s.guard.DynamoDB(fn, o.HTTPClient)
-		if wrap := s.opts.DynamoDBClient; wrap != nil {
-			o.HTTPClient = wrap(fn.Name, o.HTTPClient)
-		}
-	})
-	c.S3 = s3.New(c.S3.Options(), func(o *s3.Options) { o.HTTPClient = s.guard.S3(fn, o.HTTPClient) })
+	if wrap := s.opts.DynamoDBClient; wrap != nil {
+		c.DynamoDB = dynamodb.New(c.DynamoDB.Options(), func(o *dynamodb.Options) { o.HTTPClient = wrap(fn.Name, o.HTTPClient) })
+	}
 	if c.Redis != nil {
 		s.guard.WatchRedis(fn, c.Redis)
 	}
@@ -498,7 +580,8 @@ func (s *Stage) Token(sub string, groups ...string) (string, error) {
 	return s.Issuer.Issue(sub, groups, manifest.MaxTokenLifetime)
 }
 
-// Close stops the gateway and every server; safe to call more than once.
+// Close stops the gateway, every function's environments and every server; safe to call
+// more than once.
 func (s *Stage) Close() {
 	for _, srv := range s.servers {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -506,6 +589,7 @@ func (s *Stage) Close() {
 		cancel()
 	}
 	s.servers = nil
+	s.closePools()
 	for _, c := range s.clients {
 		_ = c.Close()
 	}

@@ -20,23 +20,47 @@ import (
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-// newImageCheck builds the image checker function with the environment the stage gives it.
-func (s *Stage) newImageCheck(ctx context.Context) (func(context.Context, events.S3Event) error, error) {
+// newImageCheck returns the image checker function, with the environment the stage gives
+// it: in Lambda mode its environments, in-process an instance of its own. It takes the
+// notification as S3 sends it.
+func (s *Stage) newImageCheck(ctx context.Context) (func(context.Context, []byte) error, error) {
 	fn, ok := manifest.FunctionByName(manifest.ImageCheck)
 	if !ok {
 		return nil, fmt.Errorf("function %q is not in the function list", manifest.ImageCheck)
+	}
+	if s.runtime == Lambda {
+		p, err := s.newPool(fn, s.EnvVars(fn))
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, event []byte) error {
+			_, err := p.Invoke(ctx, event)
+			return err
+		}, nil
 	}
 	c, err := s.FunctionClients(ctx, fn)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	return catalogadmin.CheckFunction(ctx, c)
+	check, err := catalogadmin.CheckFunction(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, raw []byte) error {
+		var ev events.S3Event
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return fmt.Errorf("object-created event: %w", err)
+		}
+		// Lambda's context: the invocation outlives the upload's request and has its own id.
+		lc := &lambdacontext.LambdaContext{AwsRequestID: uuid.NewString()}
+		return check(lambdacontext.NewContext(ctx, lc), ev)
+	}, nil
 }
 
 // notifyUploads is the images bucket's event notification: an object created under the
 // upload prefix invokes the checker with the event S3 would send. Locally the invocation
 // ends before the upload is answered, so a client sees the outcome at once.
-func (s *Stage) notifyUploads(check func(context.Context, events.S3Event) error) func(context.Context, s3proxy.Object) {
+func (s *Stage) notifyUploads(check func(context.Context, []byte) error) func(context.Context, s3proxy.Object) {
 	return func(ctx context.Context, obj s3proxy.Object) {
 		if obj.Bucket != bucket || !strings.HasPrefix(obj.Key, manifest.UploadPrefix) {
 			return
@@ -47,11 +71,10 @@ func (s *Stage) notifyUploads(check func(context.Context, events.S3Event) error)
 			signer, _ := manifest.FunctionByName(manifest.CatalogAdmin)
 			s.guard.Presigned(signer, access.Use{Action: manifest.PutObject, Bucket: obj.Bucket, Key: obj.Key})
 		}
-		ev, err := objectCreatedEvent(obj, time.Now())
+		raw, err := objectCreatedJSON(obj, time.Now())
 		if err == nil {
-			// Lambda's context: the invocation outlives the upload's request and has its own id.
-			lc := &lambdacontext.LambdaContext{AwsRequestID: uuid.NewString()}
-			err = check(lambdacontext.NewContext(context.WithoutCancel(ctx), lc), ev)
+			// The invocation outlives the upload's request.
+			err = check(context.WithoutCancel(ctx), raw)
 		}
 		if err != nil {
 			s.opts.Logger.ErrorContext(ctx, "image check failed", "key", obj.Key, "err", err)

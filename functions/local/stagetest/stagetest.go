@@ -43,6 +43,17 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 		return 1
 	}
 	opts.Middleware = validator.Wrap(opts.Middleware)
+	// The functions' environments write to a file of the test's; its path is printed when
+	// the run fails.
+	logFile, err := os.CreateTemp("", "shop-functions-*.log")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer logFile.Close()
+	if opts.FunctionLog == nil {
+		opts.FunctionLog = logFile
+	}
 	s, err := stage.Start(ctx, opts)
 	if err != nil {
 		// No skipping: a missing server is a failure, with the reason.
@@ -52,6 +63,11 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 	defer s.Close()
 	*st = s
 	code := m.Run()
+	if code != 0 {
+		fmt.Fprintln(os.Stderr, "the functions' environments logged to", logFile.Name())
+	} else {
+		defer os.Remove(logFile.Name())
+	}
 	// Drift is reported even when a test failed: it often says why.
 	var problems []string
 	for _, d := range validator.Drift() {
@@ -62,6 +78,9 @@ func run(m *testing.M, opts stage.Options, st **stage.Stage, unused bool) int {
 			fmt.Fprintln(os.Stderr, p)
 		}
 		return code
+	}
+	if err := s.DrainCacheRefusals(context.Background()); err != nil {
+		problems = append(problems, err.Error())
 	}
 	for _, d := range s.Access().Denied() {
 		problems = append(problems, "refused (not granted): "+d)
