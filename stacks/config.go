@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"slices"
@@ -69,6 +70,10 @@ type Config struct {
 	Encryption EncryptionConfig
 	Site       SiteConfig
 	Edge       EdgeConfig
+	// UserLimits is shop:userLimits, the per-user rates of the signed-in routes that write
+	// (manifest.LimitNames), enforced by the functions on Redis; a limit the stack does not
+	// set keeps manifest.DefaultUserLimits.
+	UserLimits map[string]manifest.UserLimit
 }
 
 // EdgeConfig is shop:edge, the CloudFront distribution and WAF web ACL in front of the API.
@@ -240,6 +245,7 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		Encryption:       EncryptionConfig{KeyDeletionDays: 30},
 		Site:             SiteConfig{Enabled: true, PriceClass: "PriceClass_100"},
 		Edge:             EdgeConfig{WindowSeconds: 300, RatePerAddress: 2000, OrdersRatePerAddress: 100, PriceClass: "PriceClass_100"},
+		UserLimits:       maps.Clone(manifest.DefaultUserLimits),
 	}
 	var errs []error
 	region, ok := ctx.GetConfig("aws:region")
@@ -268,6 +274,7 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		{"encryption", &c.Encryption},
 		{"site", &c.Site},
 		{"edge", &c.Edge},
+		{"userLimits", &c.UserLimits},
 	}
 	known := []string{"alarmEmail", originSecretKey}
 	for _, v := range settings {
@@ -505,6 +512,15 @@ func (c *Config) Validate() error {
 	oneOf("edge.priceClass", e.PriceClass, "PriceClass_100", "PriceClass_200", "PriceClass_All")
 	if d := e.Domain; d != nil && (d.Name == "" || !strings.HasPrefix(d.CertificateArn, "arn:aws:acm:us-east-1:")) {
 		bad("edge.domain", "needs name and certificateArn (an ACM certificate in us-east-1, as CloudFront requires)")
+	}
+
+	for _, name := range sortedKeys(c.UserLimits) {
+		l := c.UserLimits[name]
+		if _, ok := manifest.DefaultUserLimits[name]; !ok {
+			bad("userLimits", "%q is not a limit (%s)", name, strings.Join(manifest.LimitNames(), ", "))
+		} else if l.PerMinute < 1 || l.Burst < 1 {
+			bad("userLimits."+name, "needs a positive perMinute and burst")
+		}
 	}
 
 	switch c.Auth.Mode {

@@ -264,8 +264,14 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		if spec.ReadsOriginSecret() {
 			args.OriginSecretParameterArn = originSecret.Arn
 		}
-		if spec.Cache != nil {
-			args.Cache = &gofunc.CacheRef{Arn: kv.Arn, UserArn: kv.Users[spec.Name].Arn}
+		if spec.UsesCache() {
+			args.Cache = &gofunc.CacheRef{Arn: kv.Arn}
+			if spec.Cache != nil {
+				args.Cache.UserArn = kv.Users[spec.Name].Arn
+			}
+			if spec.LimiterAccess() != nil {
+				args.Cache.LimiterUserArn = kv.Users[spec.LimiterUser()].Arn
+			}
 			args.VPC = &gofunc.VPCConfig{
 				SubnetIDs:        net.PrivateSubnetIDs,
 				SecurityGroupIDs: pulumi.StringArray{net.FunctionSecurityGroupID},
@@ -473,6 +479,8 @@ func links(cfg *Config, tbls map[string]*table.Table, images *bucket.Bucket, kv 
 		Settings: map[string]pulumi.StringInput{
 			manifest.EnvLogLevel: pulumi.String(cfg.LogLevel),
 			manifest.EnvCartTTL:  pulumi.String(cfg.CartTTL),
+			// Limits are plain settings, not secrets: what a user may send is no secret.
+			manifest.EnvUserLimits: pulumi.String(manifest.UserLimitsSetting(cfg.UserLimits)),
 		},
 		Table: func(t tables.Table) pulumi.StringInput { return tbls[t.Name].Name },
 		Bucket: map[string]pulumi.StringInput{
@@ -493,13 +501,16 @@ func links(cfg *Config, tbls map[string]*table.Table, images *bucket.Bucket, kv 
 	}
 }
 
-// cacheUsers is one cache user per function that uses the cache, with the access its entry
-// in functions/manifest declares.
+// cacheUsers is one cache user per function that uses the cache and one per function that
+// limits (its limiter's), with the access its entry in functions/manifest declares.
 func cacheUsers() []cache.User {
 	var out []cache.User
 	for _, spec := range manifest.Functions {
 		if spec.Cache != nil {
 			out = append(out, cache.User{Name: spec.Name, AccessString: spec.Cache.AccessString()})
+		}
+		if a := spec.LimiterAccess(); a != nil {
+			out = append(out, cache.User{Name: spec.LimiterUser(), AccessString: a.AccessString()})
 		}
 	}
 	return out

@@ -397,21 +397,39 @@ func TestPolicyGrantsAsDeclared(t *testing.T) {
 				}
 			}
 
-			userID := "shop-" + stack + "-cache-" + spec.Name
-			u, hasUser := users[userID]
-			switch {
-			case spec.Cache == nil && (hasUser || connect != nil):
-				t.Errorf("%s uses no cache but has a cache user or elasticache:Connect", spec.Name)
-			case spec.Cache == nil:
-			case !hasUser:
-				t.Errorf("%s: no cache user %s", spec.Name, userID)
-			default:
-				if u.Inputs["accessString"] != spec.Cache.AccessString() || u.Inputs["userName"] != userID ||
-					get(u.Inputs, "authenticationMode", "type") != "iam" {
-					t.Errorf("%s: cache user %v", spec.Name, u.Inputs)
+			// The function's own user and its limiter's, each exactly where the spec has one,
+			// each with its declared access string, and Connect on the cache and those alone.
+			wantConnect := []string{":" + "replicationgroup:shop-" + stack + "-cache"}
+			for _, u := range []struct {
+				name   string
+				access *manifest.CacheAccess
+			}{{spec.Name, spec.Cache}, {spec.LimiterUser(), spec.LimiterAccess()}} {
+				userID := "shop-" + stack + "-cache-" + u.name
+				user, hasUser := users[userID]
+				switch {
+				case u.access == nil && hasUser:
+					t.Errorf("%s has cache user %s but declares no access for it", spec.Name, userID)
+				case u.access == nil:
+				case !hasUser:
+					t.Errorf("%s: no cache user %s", spec.Name, userID)
+				default:
+					if user.Inputs["accessString"] != u.access.AccessString() || user.Inputs["userName"] != userID ||
+						get(user.Inputs, "authenticationMode", "type") != "iam" {
+						t.Errorf("%s: cache user %v", spec.Name, user.Inputs)
+					}
+					wantConnect = append(wantConnect, ":user:"+userID)
 				}
-				if len(connect) != 2 || !strings.HasSuffix(connect[1], ":user:"+userID) || strings.Contains(connect[0], "*") {
-					t.Errorf("%s: elasticache:Connect on %v, want the cache and its own user", spec.Name, connect)
+			}
+			switch {
+			case !spec.UsesCache() && connect != nil:
+				t.Errorf("%s uses no cache but may elasticache:Connect", spec.Name)
+			case spec.UsesCache() && len(connect) != len(wantConnect):
+				t.Errorf("%s: elasticache:Connect on %v, want the cache and its own users", spec.Name, connect)
+			case spec.UsesCache():
+				for i, r := range connect {
+					if !strings.HasSuffix(r, wantConnect[i]) || strings.Contains(r, "*") {
+						t.Errorf("%s: elasticache:Connect on %v, want the cache and its own users", spec.Name, connect)
+					}
 				}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -53,6 +54,19 @@ func TestFunctionEnvironment(t *testing.T) {
 					t.Errorf("%s: cluster mode must follow serverless", spec.Name)
 				}
 			}
+			if spec.LimiterAccess() != nil {
+				want = append(want, manifest.EnvUserLimits)
+				for _, k := range []string{manifest.EnvRedisAddr, manifest.EnvRedisTLS, manifest.EnvRedisCluster,
+					manifest.EnvRedisUser, manifest.EnvRedisIAMCache, manifest.EnvRedisServerless} {
+					want = append(want, manifest.LimiterEnvPrefix+k)
+				}
+				if env[manifest.LimiterEnvPrefix+manifest.EnvRedisUser] != "shop-"+stack+"-cache-"+spec.LimiterUser() {
+					t.Errorf("%s: limiter identity %v", spec.Name, env[manifest.LimiterEnvPrefix+manifest.EnvRedisUser])
+				}
+				if _, err := manifest.ParseUserLimits(fmt.Sprint(env[manifest.EnvUserLimits])); err != nil {
+					t.Errorf("%s: %v", spec.Name, err)
+				}
+			}
 			if spec.Name == manifest.Cart {
 				want = append(want, manifest.EnvCartTTL)
 			}
@@ -67,8 +81,8 @@ func TestFunctionEnvironment(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("%s environment %v, want %v", spec.Name, got, want)
 			}
-			if _, inVPC := fn.Inputs["vpcConfig"]; inVPC != (spec.Cache != nil) {
-				t.Errorf("%s in VPC = %v, uses cache = %v", spec.Name, inVPC, spec.Cache)
+			if _, inVPC := fn.Inputs["vpcConfig"]; inVPC != spec.UsesCache() {
+				t.Errorf("%s in VPC = %v, uses the cache = %v", spec.Name, inVPC, spec.UsesCache())
 			}
 		}
 		esm := m.OfType("aws:lambda/eventSourceMapping:EventSourceMapping")

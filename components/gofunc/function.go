@@ -33,10 +33,13 @@ type TableRef struct {
 	Stream pulumi.StringInput
 }
 
-// CacheRef points a function at the cache and its own RBAC user.
+// CacheRef points a function at the cache and its own RBAC users.
 type CacheRef struct {
-	Arn     pulumi.StringInput
+	Arn pulumi.StringInput
+	// UserArn is the function's own user; required when Spec.Cache is set.
 	UserArn pulumi.StringInput
+	// LimiterUserArn is its limiter's user; required when Spec.LimiterAccess is set.
+	LimiterUserArn pulumi.StringInput
 }
 
 // VPCConfig places a function in private subnets.
@@ -369,11 +372,17 @@ func (a *FunctionArgs) validate() error {
 	if s.UploadsOf && s.StreamOf != nil {
 		errs = append(errs, errors.New("a function is fed by a stream or by uploads, not both"))
 	}
-	if s.Cache != nil && (a.Cache == nil || a.VPC == nil) {
+	if s.UsesCache() && (a.Cache == nil || a.VPC == nil) {
 		errs = append(errs, errors.New("cache access needs Cache and VPC"))
 	}
-	if s.Cache == nil && a.Cache != nil {
+	if !s.UsesCache() && a.Cache != nil {
 		errs = append(errs, errors.New("Cache given to a function whose spec does not use the cache"))
+	}
+	if a.Cache != nil && (s.Cache != nil) != (a.Cache.UserArn != nil) {
+		errs = append(errs, errors.New("Cache.UserArn is given exactly when the spec has a cache user"))
+	}
+	if a.Cache != nil && (s.LimiterAccess() != nil) != (a.Cache.LimiterUserArn != nil) {
+		errs = append(errs, errors.New("Cache.LimiterUserArn is given exactly when the spec limits routes"))
 	}
 	return errors.Join(errs...)
 }

@@ -39,10 +39,15 @@ func argsFor(spec manifest.Function) *gofunc.FunctionArgs {
 		a.BucketArn = pulumi.String("arn:aws:s3:::images")
 		a.BucketName = pulumi.String("images")
 	}
-	if spec.Cache != nil {
+	if spec.UsesCache() {
 		a.Cache = &gofunc.CacheRef{
-			Arn:     pulumi.String("arn:aws:elasticache:eu-central-1:123456789012:replicationgroup:shop-test-cache"),
-			UserArn: pulumi.String("arn:aws:elasticache:eu-central-1:123456789012:user:shop-test-cache-" + spec.Name),
+			Arn: pulumi.String("arn:aws:elasticache:eu-central-1:123456789012:replicationgroup:shop-test-cache"),
+		}
+		if spec.Cache != nil {
+			a.Cache.UserArn = pulumi.String("arn:aws:elasticache:eu-central-1:123456789012:user:shop-test-cache-" + spec.Name)
+		}
+		if spec.LimiterAccess() != nil {
+			a.Cache.LimiterUserArn = pulumi.String("arn:aws:elasticache:eu-central-1:123456789012:user:shop-test-cache-" + spec.LimiterUser())
 		}
 		a.VPC = &gofunc.VPCConfig{
 			SubnetIDs:        pulumi.ToStringArray([]string{"subnet-a", "subnet-b"}),
@@ -89,8 +94,8 @@ func TestFunction(t *testing.T) {
 			if logging["logFormat"] != "JSON" || logging["logGroup"] != "/aws/lambda/shop-test-"+spec.Name {
 				t.Errorf("loggingConfig = %v", logging)
 			}
-			if _, hasVPC := in["vpcConfig"]; hasVPC != (spec.Cache != nil) {
-				t.Errorf("vpcConfig present = %v, cache = %v", hasVPC, spec.Cache)
+			if _, hasVPC := in["vpcConfig"]; hasVPC != spec.UsesCache() {
+				t.Errorf("vpcConfig present = %v, uses the cache = %v", hasVPC, spec.UsesCache())
 			}
 			if _, reserved := in["reservedConcurrentExecutions"]; reserved {
 				t.Error("reserved concurrency set without being asked")
@@ -244,10 +249,15 @@ func expectedGrants(spec manifest.Function) map[string][]string {
 			add([]string{string(a)}, "arn:aws:s3:::images/"+g.Prefix+"*")
 		}
 	}
-	if spec.Cache != nil {
-		add([]string{"elasticache:Connect"},
-			"arn:aws:elasticache:eu-central-1:123456789012:replicationgroup:shop-test-cache",
-			"arn:aws:elasticache:eu-central-1:123456789012:user:shop-test-cache-"+spec.Name)
+	if spec.UsesCache() {
+		// The cache, the function's own user and its limiter's, each only where it has one.
+		add([]string{"elasticache:Connect"}, "arn:aws:elasticache:eu-central-1:123456789012:replicationgroup:shop-test-cache")
+		if spec.Cache != nil {
+			add([]string{"elasticache:Connect"}, "arn:aws:elasticache:eu-central-1:123456789012:user:shop-test-cache-"+spec.Name)
+		}
+		if spec.LimiterAccess() != nil {
+			add([]string{"elasticache:Connect"}, "arn:aws:elasticache:eu-central-1:123456789012:user:shop-test-cache-"+spec.LimiterUser())
+		}
 		add([]string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
 			"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}, "*")
 	}

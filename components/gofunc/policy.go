@@ -67,12 +67,18 @@ func Statements(a *FunctionArgs, logGroupArn pulumi.StringInput) []iampolicy.Sta
 			Resources: []pulumi.StringInput{pulumi.Sprintf("%s/%s*", a.BucketArn, g.Prefix)},
 		})
 	}
-	if s.Cache != nil && a.Cache != nil {
+	if s.UsesCache() && a.Cache != nil {
 		// IAM authentication checks both: the cache and the user the token names.
+		resources := []pulumi.StringInput{a.Cache.Arn}
+		for _, u := range []pulumi.StringInput{a.Cache.UserArn, a.Cache.LimiterUserArn} {
+			if u != nil {
+				resources = append(resources, u)
+			}
+		}
 		out = append(out, iampolicy.Statement{
 			Sid:       "ConnectCache",
 			Actions:   []string{"elasticache:Connect"},
-			Resources: []pulumi.StringInput{a.Cache.Arn, a.Cache.UserArn},
+			Resources: resources,
 		})
 	}
 	if s.ReadsOriginSecret() && a.OriginSecretParameterArn != nil {

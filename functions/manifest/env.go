@@ -64,8 +64,8 @@ const (
 // local stage. Which variables a function gets is decided by its entry alone (Environment);
 // a stage decides only their values.
 type Links[V any] struct {
-	// Settings are the stage's settings by variable: EnvLogLevel, and every variable a
-	// function's Settings name.
+	// Settings are the stage's settings by variable: EnvLogLevel, EnvUserLimits and every
+	// variable a function's Settings name.
 	Settings map[string]V
 	// Table is the deployed name of t.
 	Table func(t tables.Table) V
@@ -82,8 +82,9 @@ type Links[V any] struct {
 
 // Environment is the environment of f on the stage whose resources links describes: the log
 // level and the settings f reads, the names of the tables its grants name, the bucket's
-// variables when it has bucket grants, its cache user's connection when it has a cache, and
-// the origin secret's parameter when it checks the edge's header.
+// variables when it has bucket grants, its cache user's connection when it has a cache, the
+// per-user limits and its limiter user's connection (LimiterEnvPrefix) when a route of it is
+// limited, and the origin secret's parameter when it checks the edge's header.
 func Environment[V any](f Function, links Links[V]) map[string]V {
 	env := map[string]V{EnvLogLevel: links.Settings[EnvLogLevel]}
 	for _, k := range f.Settings {
@@ -97,6 +98,12 @@ func Environment[V any](f Function, links Links[V]) map[string]V {
 	}
 	if f.Cache != nil {
 		maps.Copy(env, links.Cache(f.Name))
+	}
+	if f.LimiterAccess() != nil {
+		env[EnvUserLimits] = links.Settings[EnvUserLimits]
+		for k, v := range links.Cache(f.LimiterUser()) {
+			env[LimiterEnvPrefix+k] = v
+		}
 	}
 	if links.OriginSecret != nil && f.ReadsOriginSecret() {
 		env[EnvOriginSecretParameter] = *links.OriginSecret

@@ -72,6 +72,8 @@ type Route struct {
 	Auth     Auth
 	// Throttle overrides the stage's default throttling for this route; nil keeps the default.
 	Throttle *Throttle
+	// Limit names the per-user limit (limits.go) the route counts against; empty: none.
+	Limit string
 }
 
 // Key is the API Gateway route key, "GET /products/{productId}".
@@ -307,6 +309,8 @@ var Functions = []Function{
 			{Table: tables.Orders, Actions: []Action{GetItem, PutItem}},
 			{Table: tables.Orders, Index: tables.OrdersByUser, Actions: []Action{Query}},
 			{Table: tables.Idempotency, Actions: []Action{GetItem, PutItem}},
+			// maxPerCustomer: the user's units of a limited product go up within the limit.
+			{Table: tables.Purchases, Actions: []Action{UpdateItem}, Attributes: []string{"userId", "productId", "units"}},
 		},
 		Cache: &CacheAccess{
 			Keys: slices.Concat(stockGateKeys, productCacheKeys),
@@ -352,16 +356,16 @@ var (
 	GetHealth      = Route{Method: "GET", Path: "/health", Auth: Public}
 	ListProducts   = Route{Method: "GET", Path: "/products", Auth: Public, Throttle: readThrottle}
 	GetProduct     = Route{Method: "GET", Path: "/products/{productId}", Auth: Public, Throttle: readThrottle}
-	CreateProduct  = Route{Method: "POST", Path: "/products", Auth: Admin, Throttle: writeThrottle}
-	ReplaceProduct = Route{Method: "PUT", Path: "/products/{productId}", Auth: Admin, Throttle: writeThrottle}
-	DeleteProduct  = Route{Method: "DELETE", Path: "/products/{productId}", Auth: Admin, Throttle: writeThrottle}
-	UploadImage    = Route{Method: "POST", Path: "/products/{productId}/image", Auth: Admin, Throttle: writeThrottle}
-	ImageUploadURL = Route{Method: "POST", Path: "/products/{productId}/image-upload-url", Auth: Admin, Throttle: writeThrottle}
+	CreateProduct  = Route{Method: "POST", Path: "/products", Auth: Admin, Throttle: writeThrottle, Limit: LimitAdmin}
+	ReplaceProduct = Route{Method: "PUT", Path: "/products/{productId}", Auth: Admin, Throttle: writeThrottle, Limit: LimitAdmin}
+	DeleteProduct  = Route{Method: "DELETE", Path: "/products/{productId}", Auth: Admin, Throttle: writeThrottle, Limit: LimitAdmin}
+	UploadImage    = Route{Method: "POST", Path: "/products/{productId}/image", Auth: Admin, Throttle: writeThrottle, Limit: LimitAdmin}
+	ImageUploadURL = Route{Method: "POST", Path: "/products/{productId}/image-upload-url", Auth: Admin, Throttle: writeThrottle, Limit: LimitAdmin}
 	ListReviews    = Route{Method: "GET", Path: "/products/{productId}/reviews", Auth: Public, Throttle: readThrottle}
-	CreateReview   = Route{Method: "POST", Path: "/products/{productId}/reviews", Auth: User, Throttle: writeThrottle}
+	CreateReview   = Route{Method: "POST", Path: "/products/{productId}/reviews", Auth: User, Throttle: writeThrottle, Limit: LimitReviews}
 	GetCart        = Route{Method: "GET", Path: "/cart", Auth: User}
-	PutCartItem    = Route{Method: "PUT", Path: "/cart/items/{productId}", Auth: User}
-	PlaceOrder     = Route{Method: "POST", Path: "/orders", Auth: User, Throttle: orderThrottle}
+	PutCartItem    = Route{Method: "PUT", Path: "/cart/items/{productId}", Auth: User, Limit: LimitCart}
+	PlaceOrder     = Route{Method: "POST", Path: "/orders", Auth: User, Throttle: orderThrottle, Limit: LimitCheckout}
 	ListOrders     = Route{Method: "GET", Path: "/orders", Auth: User}
 	GetOrder       = Route{Method: "GET", Path: "/orders/{orderId}", Auth: User}
 )

@@ -5,7 +5,8 @@ package main
 import (
 	"github.com/shop-serverless/shop/functions/internal/app/httpapp"
 	"github.com/shop-serverless/shop/functions/internal/orders"
+	"github.com/shop-serverless/shop/functions/internal/ratelimit"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-func main() { httpapp.Start(manifest.Orders, orders.Function) }
+func main() { httpapp.Start(manifest.Orders, ratelimit.Limited(orders.Function)) }

@@ -140,7 +140,18 @@ var (
 		TTLAttribute: "expiresAt",
 		CustomerData: true,
 	}
+	// Purchases counts the units each user has bought of each product that has a
+	// maxPerCustomer: one item per user and product ("units"), raised in the order's own
+	// transaction on condition that it stays within the limit, so concurrent checkouts of
+	// one user cannot buy more between them.
+	Purchases = Table{
+		Name:         "purchases",
+		EnvVar:       "PURCHASES_TABLE",
+		HashKey:      Key{"userId", String},
+		RangeKey:     &Key{"productId", String},
+		CustomerData: true,
+	}
 )
 
 // All lists every table, in a fixed order.
-var All = []Table{Products, Stock, Reviews, Carts, Orders, Idempotency}
+var All = []Table{Products, Stock, Reviews, Carts, Orders, Idempotency, Purchases}

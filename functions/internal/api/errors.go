@@ -16,7 +16,7 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
-	// RetryAfter is the Retry-After header in seconds (503 only).
+	// RetryAfter is the Retry-After header in seconds (503 and 429).
 	RetryAfter int
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/catalogadmin"
 	"github.com/shop-serverless/shop/functions/internal/clients"
+	"github.com/shop-serverless/shop/functions/internal/clients/redisclient"
 	"github.com/shop-serverless/shop/functions/internal/health"
 	"github.com/shop-serverless/shop/functions/internal/invalidator"
 	"github.com/shop-serverless/shop/functions/internal/orders"
@@ -80,6 +81,12 @@ func TestFunctionsBuildTheirDeclaredClients(t *testing.T) {
 			if err := build(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
+			// The limiter's connection, as ratelimit.Limited builds it in the main.
+			if fn.LimiterAccess() != nil {
+				if rdb, err := redisclient.LimiterOf(c); err != nil || rdb == nil {
+					t.Fatalf("limiter: %v, %v", rdb, err)
+				}
+			}
 			want := slices.Sorted(slices.Values(clients.Declared(fn)))
 			if got := c.Built(); !slices.Equal(got, want) {
 				t.Errorf("built %v, the manifest declares %v", got, want)
@@ -125,6 +132,10 @@ func TestFunctionsLinkOnlyTheirDeclaredClients(t *testing.T) {
 			}
 			for kind, pkg := range pkgs {
 				declared := slices.Contains(clients.Declared(fn), kind)
+				if kind == clients.Redis {
+					// The limiter's connection is go-redis too.
+					declared = declared || slices.Contains(clients.Declared(fn), clients.Limiter)
+				}
 				if linked := slices.Contains(deps, pkg); linked != declared {
 					t.Errorf("links %s: %v; declares a %s client: %v", pkg, linked, kind, declared)
 				}

@@ -21,8 +21,11 @@ type Product struct {
 	// only when it is 2 or more.
 	StockShards int     `json:"stockShards" dynamodbav:"stockShards,omitempty"`
 	ImageURL    *string `json:"imageUrl" dynamodbav:"imageUrl,omitempty"`
-	CreatedAt   string  `json:"createdAt" dynamodbav:"createdAt"`
-	UpdatedAt   string  `json:"updatedAt" dynamodbav:"updatedAt"`
+	// MaxPerCustomer is how many units one user may buy across all their orders; nil: no
+	// limit. Checkout enforces it (orders' purchases table).
+	MaxPerCustomer *int64 `json:"maxPerCustomer" dynamodbav:"maxPerCustomer,omitempty"`
+	CreatedAt      string `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt      string `json:"updatedAt" dynamodbav:"updatedAt"`
 }
 
 var categoryPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)

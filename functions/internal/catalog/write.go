@@ -42,6 +42,9 @@ type Draft struct {
 	// StockShards is how many shard items hold the stock, 1..MaxStockShards; 0: unchanged
 	// (new products: 1).
 	StockShards int
+	// MaxPerCustomer is the units one user may buy across all their orders, at least 1;
+	// nil: no limit (PUT removes one the product had).
+	MaxPerCustomer *int64
 }
 
 // Problems returns what is wrong with d, in field order; nil when it is valid.
@@ -64,6 +67,9 @@ func (d Draft) Problems() api.Problems {
 	if d.StockShards < 0 || d.StockShards > MaxStockShards {
 		p.Addf("stockShards must be an integer from 1 to %d", MaxStockShards)
 	}
+	if m := d.MaxPerCustomer; m != nil && (*m < 1 || *m > MaxAmount) {
+		p.Addf("maxPerCustomer must be null or an integer from 1 to %d", int64(MaxAmount))
+	}
 	return p
 }
 
@@ -71,7 +77,7 @@ func (d Draft) Problems() api.Problems {
 func (d Draft) NewProduct(id, now string) Product {
 	return Product{ProductID: id, Name: d.Name, Description: d.Description, Category: d.Category,
 		Price: d.Price, Currency: d.Currency, Stock: d.Stock, StockShards: max(1, d.StockShards),
-		CreatedAt: now, UpdatedAt: now}
+		MaxPerCustomer: d.MaxPerCustomer, CreatedAt: now, UpdatedAt: now}
 }
 
 var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -117,6 +123,11 @@ func (s *Store) Update(ctx context.Context, id string, d Draft, now string) (Pro
 		":currency":    &types.AttributeValueMemberS{Value: d.Currency},
 		":updatedAt":   &types.AttributeValueMemberS{Value: now},
 	}
+	if d.MaxPerCustomer != nil {
+		expr += ", #maxPerCustomer = :maxPerCustomer"
+		values[":maxPerCustomer"] = &types.AttributeValueMemberN{Value: fmt.Sprint(*d.MaxPerCustomer)}
+	}
+	names["#maxPerCustomer"] = "maxPerCustomer"
 	n, err := s.layStock(ctx, id, d)
 	if err != nil {
 		return Product{}, err
@@ -130,6 +141,9 @@ func (s *Store) Update(ctx context.Context, id string, d Draft, now string) (Pro
 		expr += ", #stock = :stock"
 		names["#stock"] = "stock"
 		values[":stock"] = &types.AttributeValueMemberN{Value: fmt.Sprint(d.Stock)}
+	}
+	if d.MaxPerCustomer == nil {
+		expr += " REMOVE #maxPerCustomer"
 	}
 	p, err := s.update(ctx, id, expr, names, values)
 	if err != nil {

@@ -18,6 +18,8 @@ type productBody struct {
 	Currency    *string `json:"currency"`
 	Stock       *int64  `json:"stock"`
 	StockShards *int64  `json:"stockShards"`
+	// MaxPerCustomer: absent and null both mean no limit.
+	MaxPerCustomer *int64 `json:"maxPerCustomer"`
 }
 
 // decodeDraft reads and validates a product body. A missing description is empty, in PUT
@@ -58,6 +60,7 @@ func decodeDraft(req api.Request) (catalog.Draft, error) {
 		}
 		d.StockShards = int(*b.StockShards)
 	}
+	d.MaxPerCustomer = b.MaxPerCustomer
 	if err := d.Problems().Err(); err != nil {
 		return catalog.Draft{}, err
 	}

@@ -43,7 +43,9 @@ type Config struct {
 	ImagesBucket  string
 	ImagesBaseURL string
 	Redis         RedisConfig
-	CartTTL       time.Duration
+	// Limiter is the connection of the function's limiter user (per-user rate limits).
+	Limiter RedisConfig
+	CartTTL time.Duration
 	// ConcurrentRequests is how many requests the process serves at once: 1 in Lambda.
 	ConcurrentRequests int
 }
@@ -129,6 +131,9 @@ func LoadConfig(env Env) (Config, error) {
 		}
 		c.CartTTL = d
 	}
+	limiter, err := limiterConfig(env)
+	c.Limiter = limiter
+	errs = append(errs, err)
 	return c, errors.Join(errs...)
 }
 
@@ -144,11 +149,13 @@ func (c Config) Table(t tables.Table) (string, error) {
 type Kind string
 
 // The clients a function may have: DynamoDB for its table grants, S3 for its bucket grants,
-// Redis for its cache user.
+// Redis for its cache user, Limiter for the routes that name a per-user limit.
 const (
 	DynamoDB Kind = "dynamodb"
 	S3       Kind = "s3"
 	Redis    Kind = "redis"
+	// Limiter is the connection of the function's limiter user (manifest.LimiterUser).
+	Limiter Kind = "limiter"
 )
 
 // Declared are the clients fn's entry declares, in the order of the kinds above.
@@ -162,6 +169,9 @@ func Declared(fn manifest.Function) []Kind {
 	}
 	if fn.Cache != nil {
 		out = append(out, Redis)
+	}
+	if fn.LimiterAccess() != nil {
+		out = append(out, Limiter)
 	}
 	return out
 }

@@ -125,7 +125,7 @@ func (c *Checkout) decide(ctx context.Context, userID, recKey, hash string, req 
 
 // finalCodes are the refusals a retry of the same request would meet again as long as
 // nothing else changes (a restock, a price change): the key keeps them as its answer.
-var finalCodes = map[string]bool{"out_of_stock": true, "not_found": true, "unprocessable": true}
+var finalCodes = map[string]bool{"out_of_stock": true, "not_found": true, "unprocessable": true, "purchase_limit": true}
 
 // finalRefusal returns err as the contract answers it when it is a final refusal.
 func finalRefusal(err error) (*Refusal, bool) {
@@ -239,6 +239,9 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, consis
 		}
 		if sharded := noteShards(&o, p); checkStock && !sharded && p.Stock < l.Quantity {
 			return Order{}, outOfStock(p.ProductID)
+		}
+		if err := noteLimit(&o, p, l.Quantity); err != nil {
+			return Order{}, err
 		}
 		if o.Currency == "" {
 			o.Currency = p.Currency

@@ -109,7 +109,7 @@ func Function(_ context.Context, c *clients.Clients) (api.Router, error) {
 	for _, x := range []struct {
 		dst   *string
 		table tables.Table
-	}{{&t.Products, tables.Products}, {&t.Stock, tables.Stock}, {&t.Orders, tables.Orders}, {&t.Idempotency, tables.Idempotency}} {
+	}{{&t.Products, tables.Products}, {&t.Stock, tables.Stock}, {&t.Orders, tables.Orders}, {&t.Idempotency, tables.Idempotency}, {&t.Purchases, tables.Purchases}} {
 		name, err := c.Config.Table(x.table)
 		if err != nil {
 			return nil, fmt.Errorf("orders: %w", err)

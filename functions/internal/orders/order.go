@@ -69,6 +69,8 @@ type Order struct {
 	// takes, the shards those lines take their units from in the next transaction.
 	shards map[string]int
 	takes  map[string][]shardTake
+	// limits is the maxPerCustomer of each line's product that has one, as read.
+	limits map[string]int64
 }
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)

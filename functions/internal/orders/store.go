@@ -34,6 +34,7 @@ type Tables struct {
 	Stock       string
 	Orders      string
 	Idempotency string
+	Purchases   string
 }
 
 // Store reads products and reads and writes orders and idempotency records in DynamoDB.
@@ -81,6 +82,8 @@ type Product struct {
 	Stock     int64  `dynamodbav:"stock"`
 	// StockShards is 2 or more when the stock is kept over shard items (Stock is then 0).
 	StockShards int `dynamodbav:"stockShards"`
+	// MaxPerCustomer is the units one user may buy across all their orders; nil: no limit.
+	MaxPerCustomer *int64 `dynamodbav:"maxPerCustomer"`
 }
 
 // Record returns the idempotency record under key, read strongly consistent so that a
@@ -164,8 +167,8 @@ func (s *Store) Products(ctx context.Context, ids []string, consistent bool) (ma
 	}
 	req := map[string]types.KeysAndAttributes{s.t.Products: {
 		Keys:                     keys,
-		ProjectionExpression:     aws.String("#id, #p, #c, #s, #n"),
-		ExpressionAttributeNames: withShardCount(productNames()),
+		ProjectionExpression:     aws.String("#id, #p, #c, #s, #n, #m"),
+		ExpressionAttributeNames: withLimit(withShardCount(productNames())),
 		ConsistentRead:           aws.Bool(consistent),
 	}}
 	found := make(map[string]Product, len(ids))
@@ -213,6 +216,9 @@ var (
 	errBusy = errors.New("transaction conflict or throttling")
 	// errOrderIDTaken: the new order id exists already (random ids: practically never).
 	errOrderIDTaken = errors.New("order id taken")
+	// errNoReason: DynamoDB cancelled the transaction without a reason on the writes
+	// classify knows.
+	errNoReason = errors.New("cancelled without a reason")
 )
 
 // shortError says DynamoDB found a product short of the quantity asked for.
@@ -256,8 +262,10 @@ func (s *Store) PutRefusal(ctx context.Context, rec Record) error {
 // Place writes the order in one transaction: for every line, the product's stock goes down
 // by the quantity on condition that it is at least the quantity and that the price and
 // currency are the ones the order carries; the order is put; the idempotency record is put
-// on condition that its key is new. All or nothing. When DynamoDB cancels the transaction,
-// the error says why: errKeyUsed, *shortError, *goneError, errProductChanged, errBusy.
+// on condition that its key is new; for every line of a limited product, the user's count
+// goes up within the limit (limits.go). All or nothing. When DynamoDB cancels the
+// transaction, the error says why: errKeyUsed, *shortError, *goneError, errProductChanged,
+// errBusy, or the contract's purchase_limit.
 func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 	orderItem, err := attributevalue.MarshalMap(o)
 	if err != nil {
@@ -298,6 +306,11 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 			ExpressionAttributeNames: map[string]string{"#k": tables.Idempotency.HashKey.Name},
 		}},
 	)
+	writes = append(writes, s.limitWrites(o)...)
+	if len(writes) > maxTransactionItems {
+		return api.Unprocessable("an order of these products needs %d writes, more than one transaction holds (%d); order fewer products at once",
+			len(writes), maxTransactionItems)
+	}
 	// The SDK gives the call a ClientRequestToken and keeps it across its own retries, so a
 	// retry of a call whose answer was lost cannot apply the transaction twice.
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: writes})
@@ -311,10 +324,16 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 		}
 		return fmt.Errorf("place order: %w", err)
 	}
-	if len(o.takes) > 0 {
-		return classifyTakes(o, tce.CancellationReasons, err)
-	}
-	return classify(o, tce.CancellationReasons, err)
+	return classifyPlace(o, tce.CancellationReasons, err)
+}
+
+// maxTransactionItems is the most writes one TransactWriteItems holds.
+const maxTransactionItems = 100
+
+// withLimit adds the purchase limit's placeholder (#m) to names.
+func withLimit(names map[string]string) map[string]string {
+	names["#m"] = "maxPerCustomer"
+	return names
 }
 
 // classify turns the reasons of a cancelled transaction (one per write, in order: the
@@ -375,7 +394,7 @@ func classify(o Order, reasons []types.CancellationReason, cause error) error {
 	if busy {
 		return errBusy
 	}
-	return fmt.Errorf("place order: cancelled without a reason: %w", cause)
+	return fmt.Errorf("place order: %w: %w", errNoReason, cause)
 }
 
 // isThrottling reports whether DynamoDB refused the call for capacity (after the SDK's own

@@ -39,11 +39,17 @@ func main() {
 	if siteAddr == "" {
 		siteAddr = "127.0.0.1:5173"
 	}
+	edgeRates, userLimits, err := devLimits("Pulumi.dev.yaml")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "make dev:", err)
+		os.Exit(1)
+	}
 	fmt.Fprintln(os.Stderr, "starting Redis, DynamoDB Local and s3rver ...")
 	st, err := site.StartStage(ctx, site.StageOptions{
-		Stage: stage.Options{Addr: addr, Seed: true, SeedImages: true, Logger: log, FunctionLog: os.Stderr},
-		Addr:  siteAddr,
-		Dir:   "storefront/dist",
+		Stage: stage.Options{Addr: addr, Seed: true, SeedImages: true, Logger: log, FunctionLog: os.Stderr,
+			EdgeRates: edgeRates, UserLimits: userLimits},
+		Addr: siteAddr,
+		Dir:  "storefront/dist",
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "make dev:", err)

@@ -14,7 +14,8 @@ import (
 const cacheAdmin = "admin"
 
 // cacheUsers are the local Redis's users and their passwords: one user per function that
-// uses the cache, named after it, and the admin. Passwords are random per stage: in the
+// uses the cache, named after it, one per function that limits (its LimiterUser), and the
+// admin. Passwords are random per stage: in the
 // cloud the same users authenticate with IAM tokens, which cannot be had locally.
 type cacheUsers map[string]string
 
@@ -23,6 +24,9 @@ func newCacheUsers() cacheUsers {
 	for _, fn := range manifest.Functions {
 		if fn.Cache != nil {
 			u[fn.Name] = randomPassword()
+		}
+		if fn.LimiterAccess() != nil {
+			u[fn.LimiterUser()] = randomPassword()
 		}
 	}
 	return u
@@ -39,6 +43,9 @@ func (u cacheUsers) acl() []string {
 	for _, fn := range manifest.Functions {
 		if fn.Cache != nil {
 			lines = append(lines, "user "+fn.Name+" "+fn.Cache.AccessString()+" >"+u[fn.Name])
+		}
+		if a := fn.LimiterAccess(); a != nil {
+			lines = append(lines, "user "+fn.LimiterUser()+" "+a.AccessString()+" >"+u[fn.LimiterUser()])
 		}
 	}
 	return lines

@@ -36,6 +36,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/health"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/internal/origin"
+	"github.com/shop-serverless/shop/functions/internal/ratelimit"
 	"github.com/shop-serverless/shop/functions/internal/reviews"
 	"github.com/shop-serverless/shop/functions/local/access"
 	"github.com/shop-serverless/shop/functions/local/dynproxy"
@@ -90,6 +91,15 @@ type Options struct {
 	DynamoDBLimits dynproxy.Limits
 	// Middleware, when set, wraps the gateways' handlers (not the S3 endpoint's).
 	Middleware func(http.Handler) http.Handler
+	// UserLimits are the per-user limits (manifest.EnvUserLimits) of the stage's functions,
+	// by name; nil: GenerousUserLimits, so that suites whose tests send many requests as one
+	// user are not refused. `make dev` gives dev's (stackconfig.Dev), a test of the limits
+	// its own tight ones (ServeWithUserLimits).
+	UserLimits map[string]manifest.UserLimit
+	// EdgeRates are the edge's per-address rate rules (the WAF's, shop:edge); nil: none, so
+	// that suites and benchmarks sending floods from one loopback address are not refused.
+	// `make dev` gives dev's, a test of the rules its own (ServeWithEdgeRates).
+	EdgeRates *gateway.AddressRates
 	// CORSOrigins are the browser origins (the storefront's) that may call the API and upload
 	// images to the stage's S3 endpoint, as the API's CORS configuration and the images
 	// bucket's CORS rule allow them in the cloud; nil: DefaultCORSOrigins.
@@ -196,6 +206,11 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 		settings:    map[string]string{manifest.EnvLogLevel: stack.LogLevel, manifest.EnvCartTTL: stack.CartTTL},
 		lambdaState: ls}
 	s.secrets, s.keyOf = functionKeys()
+	if opts.UserLimits == nil {
+		opts.UserLimits = GenerousUserLimits
+		s.opts = opts
+	}
+	s.settings[manifest.EnvUserLimits] = manifest.UserLimitsSetting(opts.UserLimits)
 	ln, err := listen(opts.Addr)
 	if err != nil {
 		set.Stop()
@@ -255,7 +270,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.serve(gateway.JSONRefusals(ln), s.edge(s.withMiddleware(gw)))
+	s.serve(gateway.JSONRefusals(ln), s.edgeWith(opts.EdgeRates, s.withMiddleware(gw)))
 	// The bare gateway, as the execute-api endpoint: outside the API's contract (its
 	// functions refuse every request without the origin header), so no middleware.
 	s.serve(gateway.JSONRefusals(direct), gw)
@@ -299,6 +314,10 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) m
 		}
 		router, err := build(ctx, c)
 		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", name, err)
+		}
+		// Behind the per-user limits, as the function's main puts it.
+		if router, err = ratelimit.Apply(c, env[manifest.EnvUserLimits], router); err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
 		handlers[name] = check.Wrap(router.Handle)
@@ -356,6 +375,63 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
+// ServeWithUserLimits serves a second gateway over the same servers and data whose
+// functions have the per-user limits limits; it returns the gateway's base URL (behind the
+// stage's edge and middleware); it stops with the stage.
+func (s *Stage) ServeWithUserLimits(ctx context.Context, limits map[string]manifest.UserLimit) (string, error) {
+	setting := manifest.UserLimitsSetting(limits)
+	gw, err := s.newGateway(ctx, func(fn manifest.Function) map[string]string {
+		env := s.EnvVars(fn)
+		if _, ok := env[manifest.EnvUserLimits]; ok {
+			env[manifest.EnvUserLimits] = setting
+		}
+		return env
+	})
+	if err != nil {
+		return "", err
+	}
+	ln, err := listen("")
+	if err != nil {
+		return "", err
+	}
+	s.serve(gateway.JSONRefusals(ln), s.edge(s.withMiddleware(gw)))
+	return "http://" + ln.Addr().String(), nil
+}
+
+// ServeWithEdgeRates serves a second gateway over the same servers and data behind an edge
+// with the per-address rate rules rates; it returns the gateway's base URL; it stops with
+// the stage.
+func (s *Stage) ServeWithEdgeRates(ctx context.Context, rates gateway.AddressRates) (string, error) {
+	gw, err := s.newGateway(ctx, s.EnvVars)
+	if err != nil {
+		return "", err
+	}
+	ln, err := listen("")
+	if err != nil {
+		return "", err
+	}
+	s.serve(gateway.JSONRefusals(ln), s.edgeWith(&rates, s.withMiddleware(gw)))
+	return "http://" + ln.Addr().String(), nil
+}
+
+// edgeWith is edge with the WAF's per-address rate rules in front where rates are given.
+func (s *Stage) edgeWith(rates *gateway.AddressRates, gw http.Handler) http.Handler {
+	h := s.edge(gw)
+	if rates != nil {
+		h = gateway.AddressRateRules(*rates)(h)
+	}
+	return h
+}
+
+// GenerousUserLimits are per-user limits no test or benchmark of one user reaches.
+var GenerousUserLimits = func() map[string]manifest.UserLimit {
+	out := map[string]manifest.UserLimit{}
+	for _, name := range manifest.LimitNames() {
+		out[name] = manifest.UserLimit{PerMinute: 1_000_000, Burst: 1_000_000}
+	}
+	return out
+}()
+
 // edge plays CloudFront in front of the gateway: it sets the origin header on every
 // request, replacing one a client sent, as CloudFront replaces a viewer's header of the
 // name of a custom origin header.
@@ -400,6 +476,10 @@ func (s *Stage) EnvVars(fn manifest.Function) map[string]string {
 	if fn.Cache != nil {
 		env[manifest.EnvRedisPoolSize] = strconv.Itoa(concurrentRequests)
 		env[manifest.EnvRedisTimeout] = "1s"
+	}
+	if fn.LimiterAccess() != nil {
+		env[manifest.LimiterEnvPrefix+manifest.EnvRedisPoolSize] = strconv.Itoa(concurrentRequests)
+		env[manifest.LimiterEnvPrefix+manifest.EnvRedisTimeout] = "1s"
 	}
 	return env
 }

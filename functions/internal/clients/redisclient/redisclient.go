@@ -27,6 +27,17 @@ func Of(c *clients.Clients) (redis.UniversalClient, error) {
 	})
 }
 
+// LimiterOf returns c's connection as its limiter user, building it the first time; nil
+// when the environment names no limiter (the function limits nothing).
+func LimiterOf(c *clients.Clients) (redis.UniversalClient, error) {
+	if c.Config.Limiter.Addr == "" {
+		return nil, nil
+	}
+	return clients.Get(c, clients.Limiter, func() (redis.UniversalClient, error) {
+		return newRedis(c.Config.Limiter, c.AWS), nil
+	})
+}
+
 // Set makes rdb c's Redis client.
 func Set(c *clients.Clients, rdb redis.UniversalClient) { clients.Set(c, clients.Redis, rdb) }
 

@@ -1,0 +1,20 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// make dev applies the dev stack file's limits, not defaults of its own.
+func TestDevLimitsAreDevStacks(t *testing.T) {
+	rates, limits, err := devLimits("../../../Pulumi.dev.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rates.Window != time.Minute || rates.PerAddress != 1000 || rates.OrdersPerAddress != 100 {
+		t.Errorf("edge rates %+v, want dev's 1000 / 100 per 60 s", rates)
+	}
+	if l := limits["checkout"]; l.PerMinute != 10 || l.Burst != 5 {
+		t.Errorf("checkout limit %+v, want dev's 10/min, burst 5", l)
+	}
+}
