@@ -2,9 +2,13 @@ package stage
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/shop-serverless/shop/functions/local/dynproxy"
 	"github.com/shop-serverless/shop/functions/manifest"
@@ -43,10 +47,42 @@ func (s *Stage) serveDynamoDB() error {
 		Account: localAccount,
 	})
 	// The stage's IAM checks each function's requests, known by its endpoint's path.
-	s.serve(ln, s.guard.DynamoDBHandler(func(r *http.Request) (manifest.Function, bool) {
+	var h http.Handler = s.guard.DynamoDBHandler(func(r *http.Request) (manifest.Function, bool) {
 		return manifest.FunctionByName(strings.Trim(r.URL.Path, "/"))
-	}, s.dynamo))
+	}, s.dynamo)
+	if wrap := s.opts.DynamoDBClient; wrap != nil && s.runtime == Lambda {
+		h = clientHook(wrap, h)
+	}
+	s.serve(ln, h)
 	return nil
+}
+
+// clientHook runs Options.DynamoDBClient at the endpoint for functions that run as processes
+// of their own (Lambda mode), where no hook can wrap their client: the hook sees each request
+// of the function the endpoint's path names, and what it answers is the function's answer.
+func clientHook(wrap func(string, dynamodb.HTTPClient) dynamodb.HTTPClient, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := wrap(strings.Trim(r.URL.Path, "/"), handlerClient{next}).Do(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})
+}
+
+// handlerClient is an HTTP client whose every request is served by a handler.
+type handlerClient struct{ h http.Handler }
+
+func (c handlerClient) Do(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	c.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
 }
 
 func keySchemaOf(t tables.Table) dynproxy.KeySchema {
