@@ -285,6 +285,8 @@ export interface components {
             stock?: number;
             /** @description How many shard items hold the stock; default 1 on POST, unchanged when absent on PUT. With stockShards and no stock, a PUT moves the current units to the new count. */
             stockShards?: number;
+            /** @description Units one user may buy across all their orders (checkout answers 409 `purchase_limit` beyond it); left out or null: no limit (PUT too: it replaces, it does not merge). */
+            maxPerCustomer?: number | null;
         };
         ImageUpload: {
             /** @description Standard base64, padded or not; line breaks are ignored. At most 5 MiB once decoded. */
