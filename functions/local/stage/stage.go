@@ -359,11 +359,17 @@ func (s *Stage) serve(ln net.Listener, h http.Handler) {
 // a cache, so every read is a DynamoDB read: the article's design, for comparison. It
 // returns the gateway's base URL; it stops with the stage.
 func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
-	gw, err := s.newGateway(ctx, func(fn manifest.Function) map[string]string {
+	return s.serveAnother(ctx, func(fn manifest.Function) map[string]string {
 		env := s.EnvVars(fn)
 		delete(env, manifest.EnvRedisAddr)
 		return env
 	})
+}
+
+// serveAnother serves a second gateway, behind the stage's edge and middleware, whose
+// functions get the environments envFor gives; it returns its base URL.
+func (s *Stage) serveAnother(ctx context.Context, envFor func(manifest.Function) map[string]string) (string, error) {
+	gw, err := s.newGateway(ctx, envFor)
 	if err != nil {
 		return "", err
 	}
@@ -380,22 +386,13 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 // stage's edge and middleware); it stops with the stage.
 func (s *Stage) ServeWithUserLimits(ctx context.Context, limits map[string]manifest.UserLimit) (string, error) {
 	setting := manifest.UserLimitsSetting(limits)
-	gw, err := s.newGateway(ctx, func(fn manifest.Function) map[string]string {
+	return s.serveAnother(ctx, func(fn manifest.Function) map[string]string {
 		env := s.EnvVars(fn)
 		if _, ok := env[manifest.EnvUserLimits]; ok {
 			env[manifest.EnvUserLimits] = setting
 		}
 		return env
 	})
-	if err != nil {
-		return "", err
-	}
-	ln, err := listen("")
-	if err != nil {
-		return "", err
-	}
-	s.serve(gateway.JSONRefusals(ln), s.edge(s.withMiddleware(gw)))
-	return "http://" + ln.Addr().String(), nil
 }
 
 // ServeWithEdgeRates serves a second gateway over the same servers and data behind an edge
