@@ -2,7 +2,7 @@
 // timing, from navigation start, the first byte of the document and the first product card
 // visible on screen. Printed as JSON: [{"ttfbMs": ..., "firstCardMs": ...}, ...].
 // $FIRSTCARD_URL is the page, $FIRSTCARD_RUNS the navigations, $PLAYWRIGHT_CORE
-// playwright-core's folder, $CHROME_PATH the browser.
+// playwright-core's folder, $CHROME_PATH the browser, $CHROME_FLAGS its flags.
 const { chromium } = require(process.env.PLAYWRIGHT_CORE);
 const os = require('os');
 const fs = require('fs');
@@ -37,7 +37,7 @@ async function main() {
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROME_PATH,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: process.env.CHROME_FLAGS.split(' '),
   });
   const out = [];
   try {

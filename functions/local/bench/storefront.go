@@ -19,17 +19,11 @@ import (
 	"time"
 
 	"github.com/shop-serverless/shop/components/gofunc"
+	"github.com/shop-serverless/shop/functions/local/chromium"
 	"github.com/shop-serverless/shop/functions/local/servers"
 	"github.com/shop-serverless/shop/functions/local/site"
 	"github.com/shop-serverless/shop/functions/local/stage"
 )
-
-// chromeFlags are the flags Chromium needs on the shared machines (no sandbox, GPU, QUIC or
-// background traffic); Lighthouse and Playwright each give it a fresh profile.
-const chromeFlags = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync"
-
-// chromePath is Debian's chromium, which make installs for the browser tests.
-const chromePath = "/usr/bin/chromium"
 
 // firstCardRuns is how many fresh navigations time the first product card.
 const firstCardRuns = 5
@@ -52,9 +46,9 @@ func runStorefront(ctx context.Context, r *Report) error {
 	lighthouse := filepath.Join(tools, "lighthouse", "node_modules", "lighthouse", "cli", "index.js")
 	playwright := filepath.Join(root, "storefront", "node_modules", "playwright-core")
 	for path, hint := range map[string]string{
-		lighthouse: "make bench installs lighthouse into .tools/lighthouse",
-		playwright: "make storefront installs the storefront's packages",
-		chromePath: "make chromium installs Debian's chromium",
+		lighthouse:    "make bench installs lighthouse into .tools/lighthouse",
+		playwright:    "make storefront installs the storefront's packages",
+		chromium.Path: "make chromium installs Debian's chromium",
 		filepath.Join(root, "storefront", "dist", "index.html"): "make storefront builds it",
 	} {
 		if _, err := os.Stat(path); err != nil {
@@ -166,8 +160,8 @@ func runLighthouse(ctx context.Context, cli, pageURL, out string) (*lighthouseRe
 	cmd := exec.CommandContext(ctx, "node", cli, pageURL,
 		"--output=json", "--output-path="+out, "--quiet",
 		"--only-categories=performance,accessibility,best-practices",
-		"--chrome-flags="+chromeFlags)
-	cmd.Env = append(os.Environ(), "CHROME_PATH="+chromePath)
+		"--chrome-flags="+strings.Join(chromium.Flags, " "))
+	cmd.Env = append(os.Environ(), "CHROME_PATH="+chromium.Path)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -227,7 +221,7 @@ func timeFirstCard(ctx context.Context, playwright, pageURL string) (FirstCard, 
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "-e", firstCardScript)
-	cmd.Env = append(os.Environ(), "CHROME_PATH="+chromePath, "PLAYWRIGHT_CORE="+playwright,
+	cmd.Env = append(os.Environ(), "CHROME_PATH="+chromium.Path, "CHROME_FLAGS="+strings.Join(chromium.Flags, " "), "PLAYWRIGHT_CORE="+playwright,
 		"FIRSTCARD_URL="+pageURL, fmt.Sprintf("FIRSTCARD_RUNS=%d", firstCardRuns))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shop-serverless/shop/functions/local/chromium"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
@@ -45,13 +45,10 @@ func TestDocsPageRendersEveryRoute(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	// The budget is virtual time: the page's scripts run until idle, however loaded the machine.
-	out, err := exec.CommandContext(ctx, "chromium", "--headless", "--no-sandbox", "--disable-gpu",
-		"--virtual-time-budget=30000", "--dump-dom", st.URL+"/_local/docs").Output()
+	dom, err := chromium.DumpDOM(ctx, t.TempDir(), st.URL+"/_local/docs", 30000)
 	if err != nil {
-		t.Fatalf("chromium (make chromium installs it): %v", err)
+		t.Fatalf("make chromium installs it: %v", err)
 	}
-	dom := string(out)
 	for _, rt := range manifest.All {
 		if !strings.Contains(dom, htmlEscape(manifest.Descriptions[rt.Key()])) {
 			t.Errorf("the rendered reference does not show %s (%q)", rt.Key(), manifest.Descriptions[rt.Key()])
