@@ -39,7 +39,7 @@ func main() {
 	if siteAddr == "" {
 		siteAddr = "127.0.0.1:5173"
 	}
-	edgeRates, userLimits, err := devLimits("Pulumi.dev.yaml")
+	edgeRates, userLimits, err := stage.StackLimits()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "make dev:", err)
 		os.Exit(1)

@@ -192,3 +192,30 @@ func TestLimiterUsersKeepToTheirKeys(t *testing.T) {
 		}
 	}
 }
+
+// A gateway without user limits refuses no user, and its functions count nothing in Redis:
+// no limiter runs at all, where the default stage's generous limits still count every
+// request.
+func TestGatewayWithoutUserLimitsCountsNothing(t *testing.T) {
+	ctx := context.Background()
+	url, err := st.ServeWithoutUserLimits(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := putStockedProduct(t, "unlimited-checkout", 100, 100, "USD")
+	req := orderOf(orders.Line{ProductID: p, Quantity: 1})
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 10)
+	unlimited, counted := "unlimited-"+suffix, "counted-"+suffix
+	c := asUser(t, url, unlimited)
+	for i := range 6 {
+		c.Do(t, "POST", "/orders", req, "Idempotency-Key", fmt.Sprintf("u%d", i)).Expect(t, http.StatusCreated, "")
+	}
+	asUser(t, st.URL, counted).Do(t, "POST", "/orders", req, "Idempotency-Key", "c0").Expect(t, http.StatusCreated, "")
+	keyOf := func(user string) string { return "rate:" + manifest.LimiterKey(manifest.Orders, manifest.LimitCheckout, user) }
+	if n, err := st.Admin.Redis.Exists(ctx, keyOf(counted)).Result(); err != nil || n != 1 {
+		t.Fatalf("the default stage's limiter key %s: %d, %v; want it counted", keyOf(counted), n, err)
+	}
+	if n, err := st.Admin.Redis.Exists(ctx, keyOf(unlimited)).Result(); err != nil || n != 0 {
+		t.Errorf("limiter key %s: %d, %v; want none without user limits", keyOf(unlimited), n, err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,7 +94,7 @@ type Options struct {
 	Middleware func(http.Handler) http.Handler
 	// UserLimits are the per-user limits (manifest.EnvUserLimits) of the stage's functions,
 	// by name; nil: GenerousUserLimits, so that suites whose tests send many requests as one
-	// user are not refused. `make dev` gives dev's (stackconfig.Dev), a test of the limits
+	// user are not refused. `make dev` gives dev's (StackLimits), a test of the limits
 	// its own tight ones (ServeWithUserLimits).
 	UserLimits map[string]manifest.UserLimit
 	// EdgeRates are the edge's per-address rate rules (the WAF's, shop:edge); nil: none, so
@@ -390,6 +391,23 @@ func (s *Stage) ServeWithUserLimits(ctx context.Context, limits map[string]manif
 		env := s.EnvVars(fn)
 		if _, ok := env[manifest.EnvUserLimits]; ok {
 			env[manifest.EnvUserLimits] = setting
+		}
+		return env
+	})
+}
+
+// ServeWithoutUserLimits serves a second gateway over the same servers and data whose
+// functions have no limiter at all, as a stack without per-user limits would run them (not
+// even the limiter's round trip to Redis); it returns the gateway's base URL (behind the
+// stage's edge and middleware); it stops with the stage.
+func (s *Stage) ServeWithoutUserLimits(ctx context.Context) (string, error) {
+	return s.serveAnother(ctx, func(fn manifest.Function) map[string]string {
+		env := s.EnvVars(fn)
+		// Without its address a function's limiter limits nothing (clients.Config.Limiter).
+		for k := range env {
+			if strings.HasPrefix(k, manifest.LimiterEnvPrefix) {
+				delete(env, k)
+			}
 		}
 		return env
 	})
