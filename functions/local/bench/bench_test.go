@@ -13,23 +13,28 @@ import (
 // smoke runs every scenario for seconds: it checks correctness, never timing (the machines
 // are shared; speed is what `make bench` reports).
 var smoke = Config{
-	Workers:           4,
-	HotReadDuration:   time.Second,
-	RedisDownDuration: 1500 * time.Millisecond,
-	StampedeRequests:  200,
-	StampedeInstances: 8,
-	FlashStock:        10,
-	FlashAttempts:     200,
-	FlashRetryPercent: 10,
-	ColdStarts:        2,
-	LimitScale:        0.1,
-	HotSKUStock:       20,
-	HotSKUShoppers:    200,
-	HotSKUShards:      10,
-	HotSKUScale:       0.01,
-	CostReadDuration:  time.Second,
-	CostSaleStock:     10,
-	CostSaleAttempts:  100,
+	Workers:              4,
+	HotReadDuration:      time.Second,
+	RedisDownDuration:    1500 * time.Millisecond,
+	StampedeRequests:     200,
+	StampedeInstances:    8,
+	FlashStock:           10,
+	FlashAttempts:        200,
+	FlashRetryPercent:    10,
+	ColdStarts:           2,
+	LimitScale:           0.1,
+	HotSKUStock:          20,
+	HotSKUShoppers:       200,
+	HotSKUShards:         10,
+	HotSKUScale:          0.01,
+	CostReadDuration:     time.Second,
+	CostSaleStock:        10,
+	CostSaleAttempts:     100,
+	AbuseShoppers:        20,
+	AbuseShopperRequests: 4,
+	AbuseDuration:        2 * time.Second,
+	AbuseStock:           30,
+	AbuseMaxPerCustomer:  2,
 }
 
 // TestBenchSmoke runs every scenario, or those $BENCH_SCENARIOS names (comma-separated).
@@ -87,6 +92,9 @@ func TestBenchSmoke(t *testing.T) {
 	if ran("cost") {
 		checkCost(t, rep.Cost)
 	}
+	if ran("abuse") {
+		checkAbuse(t, rep)
+	}
 	var table strings.Builder
 	printTable(&table, rep)
 	t.Log("\n" + table.String())
@@ -141,5 +149,39 @@ func checkCost(t *testing.T, c *CostReport) {
 		if s.PerMillionCached.Total <= 0 || s.PerMillionNaive.Total <= s.PerMillionCached.Total || s.PerThousandGated.Total <= 0 {
 			t.Errorf("cost %s: %+v", s.Stack, s)
 		}
+	}
+}
+
+// checkAbuse: in every run the bot got at most its maxPerCustomer and nothing was
+// oversold; the per-user limit refused the bot where it was on and nobody where it was
+// off; no shopper was refused for their rate and no 429 came from a per-address rule.
+// The error rates' target is a figure for `make bench` (DynamoDB's per-key limit throttles
+// by the clock).
+func checkAbuse(t *testing.T, rep *Report) {
+	t.Helper()
+	a := rep.Abuse
+	if a == nil || len(a.Runs) != 3 {
+		t.Fatalf("abuse: %+v", a)
+	}
+	for _, r := range a.Runs {
+		if r.BotUnits > int64(a.MaxPerCustomer) || r.Oversold != 0 || r.ShopperUnits == 0 || r.BotEdgeRefused != 0 ||
+			r.ShopperAnswers["429 rate_limited"] != 0 || r.ShopperRequests < a.Shoppers*a.ShopperRequests-1 || r.Bot != (r.BotRequests > 0) {
+			t.Errorf("abuse, %s: %+v", r.name(), r)
+		}
+	}
+	if on, off := a.Runs[1], a.Runs[2]; !on.UserLimits || on.BotRateLimited == 0 || off.UserLimits || off.BotRateLimited != 0 {
+		t.Errorf("abuse: the bot's 429s %d with the limit on (%v), %d off (%v); want some, then none", on.BotRateLimited, on.UserLimits, off.BotRateLimited, off.UserLimits)
+	}
+	var targets int
+	for _, tg := range rep.Targets {
+		if strings.HasPrefix(tg.Name, "abuse:") {
+			targets++
+			if strings.Contains(tg.Name, "maxPerCustomer") && !tg.Met {
+				t.Errorf("target missed: %s: %s", tg.Name, tg.Measured)
+			}
+		}
+	}
+	if targets != 2 {
+		t.Errorf("%d abuse targets, want 2", targets)
 	}
 }

@@ -159,30 +159,38 @@ func runFlashSale(ctx context.Context, st *stage.Stage, m *meter, cfg Config, bu
 
 // ordersOf scans the orders table for the orders of product: how many, and how many units.
 func ordersOf(ctx context.Context, st *stage.Stage, product string) (count int, units int64, err error) {
+	err = eachOrder(ctx, st, func(o orders.Order) {
+		for _, it := range o.Items {
+			if it.ProductID == product {
+				count++
+				units += it.Quantity
+			}
+		}
+	})
+	return count, units, err
+}
+
+// eachOrder calls f with every order of the orders table (a consistent scan).
+func eachOrder(ctx context.Context, st *stage.Stage, f func(orders.Order)) error {
 	table, err := st.Admin.Config.Table(tables.Orders)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	p := dynamodb.NewScanPaginator(st.Admin.DynamoDB, &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return 0, 0, err
+			return err
 		}
 		var os []orders.Order
 		if err := attributevalue.UnmarshalListOfMaps(page.Items, &os); err != nil {
-			return 0, 0, err
+			return err
 		}
 		for _, o := range os {
-			for _, it := range o.Items {
-				if it.ProductID == product {
-					count++
-					units += it.Quantity
-				}
-			}
+			f(o)
 		}
 	}
-	return count, units, nil
+	return nil
 }
 
 // maxBusy bounds how long the busy loops of a loaded sale spin, should the sale hang.

@@ -1,6 +1,7 @@
 // Command bench is `make bench`: it runs the local stage on real servers and measures the
 // shop against references taken in the same run (the machines are shared and noisy, so only
-// ratios mean anything): hot reads, a cache stampede, a flash sale, a Redis outage, cold
+// ratios mean anything): hot reads, a cache stampede, a flash sale, one with a bot among the
+// shoppers, a Redis outage, cold
 // starts, artifact sizes and the storefront in a real browser. It prints a table, writes a JSON report to $BENCH_REPORT
 // (default bench-report.json) and a latency plot beside it (.png).
 package main
@@ -55,31 +56,41 @@ type Config struct {
 	// sold to CostSaleAttempts shoppers, with the gate and without.
 	CostReadDuration                time.Duration
 	CostSaleStock, CostSaleAttempts int
+	// AbuseShoppers each send AbuseShopperRequests orders over AbuseDuration to a sale of
+	// AbuseStock units, AbuseMaxPerCustomer per user, beside a bot at 50 times that rate.
+	AbuseShoppers, AbuseShopperRequests int
+	AbuseDuration                       time.Duration
+	AbuseStock, AbuseMaxPerCustomer     int
 	// Only, when set, runs just these scenarios ($BENCH_SCENARIOS, comma-separated).
 	Only []string
 }
 
 // Full is `make bench`.
 var Full = Config{
-	Workers:           8,
-	HotReadDuration:   10 * time.Second,
-	RedisDownDuration: 9 * time.Second,
-	StampedeRequests:  1000,
-	StampedeInstances: 8,
-	FlashStock:        100,
-	FlashAttempts:     5000,
-	FlashRetryPercent: 10,
-	ColdStarts:        20,
-	CleanRebuild:      true,
-	Storefront:        true,
-	LimitScale:        0.1,
-	HotSKUStock:       50,
-	HotSKUShoppers:    2000,
-	HotSKUShards:      10,
-	HotSKUScale:       0.02,
-	CostReadDuration:  5 * time.Second,
-	CostSaleStock:     100,
-	CostSaleAttempts:  2000,
+	Workers:              8,
+	HotReadDuration:      10 * time.Second,
+	RedisDownDuration:    9 * time.Second,
+	StampedeRequests:     1000,
+	StampedeInstances:    8,
+	FlashStock:           100,
+	FlashAttempts:        5000,
+	FlashRetryPercent:    10,
+	ColdStarts:           20,
+	CleanRebuild:         true,
+	Storefront:           true,
+	LimitScale:           0.1,
+	HotSKUStock:          50,
+	HotSKUShoppers:       2000,
+	HotSKUShards:         10,
+	HotSKUScale:          0.02,
+	CostReadDuration:     5 * time.Second,
+	CostSaleStock:        100,
+	CostSaleAttempts:     2000,
+	AbuseShoppers:        100,
+	AbuseShopperRequests: 4,
+	AbuseDuration:        10 * time.Second,
+	AbuseStock:           150,
+	AbuseMaxPerCustomer:  2,
 }
 
 func main() {
@@ -158,6 +169,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		{"flash_sale", true, func() error { return runFlashSale(ctx, st, m, cfg, 0, &rep.FlashSale) }},
 		{"flash_sale_loaded", true, func() error { return runFlashSale(ctx, st, m, cfg, runtime.NumCPU(), &rep.FlashSaleLoaded) }},
 		{"hot_sku", true, func() error { return runHotSKU(ctx, st, cfg, rep) }},
+		{"abuse", true, func() error { return runAbuse(ctx, st, cfg, rep) }},
 		{"cost", false, func() error { return runCost(ctx, st, naiveURL, cfg, rep) }},
 		{"redis_down", false, func() error { return runRedisDown(ctx, st, cfg.Workers, cfg.RedisDownDuration, rep) }},
 		{"cold_start", false, func() error { return runColdStart(ctx, st, cfg.ColdStarts, rep) }},
@@ -225,6 +237,7 @@ func evaluate(r *Report) []Target {
 	}
 	ts = append(ts, hotSKUTargets(r)...)
 	ts = append(ts, costTargets(r)...)
+	ts = append(ts, abuseTargets(r)...)
 	if sf := r.Storefront; sf != nil {
 		for _, page := range sortedKeys(sf.Pages) {
 			p := sf.Pages[page]
@@ -279,6 +292,7 @@ func printTable(w io.Writer, r *Report) {
 	}
 	printHotSKU(tw, r.HotSKU)
 	printCost(tw, r.Cost)
+	printAbuse(tw, r.Abuse)
 	d := r.RedisDown
 	if ran("redis_down") {
 		fmt.Fprintf(tw, "redis_down\terrors, p99 during outage\t%d, %.2f ms  (%d requests)\n", d.Errors, d.P99Ms, d.Requests)

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/shop-serverless/shop/functions/manifest"
+
 // Report is the JSON report `make bench` writes to $BENCH_REPORT. Every figure is measured in
 // one run; targets are ratios against references of the same run.
 type Report struct {
@@ -16,6 +18,7 @@ type Report struct {
 	Artifacts       map[string]Artifact  `json:"artifacts"`
 	HotSKU          *HotSKU              `json:"hot_sku,omitempty"`
 	Cost            *CostReport          `json:"cost,omitempty"`
+	Abuse           *Abuse               `json:"abuse,omitempty"`
 	// Storefront is nil when the run leaves the storefront out (the smoke test).
 	Storefront *Storefront          `json:"storefront,omitempty"`
 	Targets    []Target             `json:"targets"`
@@ -204,3 +207,49 @@ type StackCost struct {
 // spanned: each function instance may spend one write per lease to learn a product is sold
 // out when the Redis gate cannot decide.
 func (f FlashSale) soldOutLeases() int64 { return int64(f.Seconds) + 1 }
+
+// Abuse is a flash sale with one bot user among the shoppers, with the per-user limits and
+// without (abuse.go).
+type Abuse struct {
+	Shoppers int `json:"shoppers"`
+	// ShopperRequests is each shopper's requests over the sale's Seconds; the bot sends
+	// BotFactor times as many.
+	ShopperRequests int     `json:"shopper_requests"`
+	Seconds         float64 `json:"seconds"`
+	BotFactor       int     `json:"bot_factor"`
+	Stock           int     `json:"stock"`
+	MaxPerCustomer  int     `json:"max_per_customer"`
+	// CheckoutLimit is the dev stack's per-user limit of POST /orders, the runs' with the
+	// limit on.
+	CheckoutLimit manifest.UserLimit `json:"checkout_limit"`
+	// Runs are the sale without the bot and with it, per-user limit on; and with the bot,
+	// no limiter.
+	Runs []AbuseRun `json:"runs"`
+}
+
+// AbuseRun is one sale of Abuse.
+type AbuseRun struct {
+	Bot        bool `json:"bot"`
+	UserLimits bool `json:"user_limits"`
+	// ShopperErrors are the shoppers' answers other than 201 and 409 out_of_stock or
+	// purchase_limit; ShopperErrorRate their share in percent.
+	ShopperRequests  int     `json:"shopper_requests"`
+	ShopperErrors    int     `json:"shopper_errors"`
+	ShopperErrorRate float64 `json:"shopper_error_rate_percent"`
+	ShopperP50Ms     float64 `json:"shopper_p50_ms"`
+	ShopperP99Ms     float64 `json:"shopper_p99_ms"`
+	ShopperUnits     int64   `json:"shopper_units"`
+	BotRequests      int     `json:"bot_requests"`
+	BotUnits         int64   `json:"bot_units"`
+	// BotRateLimited counts the bot's 429s from the per-user limit, BotEdgeRefused those
+	// from the edge's per-address rule (none: the bench's edge has none).
+	BotRateLimited int `json:"bot_rate_limited"`
+	BotEdgeRefused int `json:"bot_edge_refused"`
+	Oversold       int `json:"oversold"`
+	// Throttled is how many DynamoDB requests of the orders function on the products and
+	// stock tables the endpoint refused for the per-key limit during the run.
+	Throttled int64 `json:"throttled"`
+	// ShopperAnswers and BotAnswers count the answers by status and error code.
+	ShopperAnswers map[string]int `json:"shopper_answers"`
+	BotAnswers     map[string]int `json:"bot_answers,omitempty"`
+}
