@@ -239,12 +239,12 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		Network:          NetworkConfig{CIDR: "10.0.0.0/16", AZCount: 2, NATMode: network.NATNone, FlowLogTrafficType: "ALL"},
 		Cache:            CacheConfig{Engine: cache.Valkey, Mode: cache.Nodes, NodeType: "cache.t4g.micro", Nodes: 1},
 		Tables:           TablesConfig{BillingMode: table.OnDemand, TableClass: "STANDARD"},
-		Images:           ImagesConfig{PriceClass: "PriceClass_100"},
+		Images:           ImagesConfig{PriceClass: bucket.CheapestPriceClass},
 		API:              APIConfig{Throttle: Throttle{RateLimit: 100, BurstLimit: 200}},
 		Auth:             AuthConfig{Mode: "cognito", MFA: "OPTIONAL", ThreatProtection: "OFF"},
 		Encryption:       EncryptionConfig{KeyDeletionDays: 30},
-		Site:             SiteConfig{Enabled: true, PriceClass: "PriceClass_100"},
-		Edge:             EdgeConfig{WindowSeconds: 300, RatePerAddress: 2000, OrdersRatePerAddress: 100, PriceClass: "PriceClass_100"},
+		Site:             SiteConfig{Enabled: true, PriceClass: bucket.CheapestPriceClass},
+		Edge:             EdgeConfig{WindowSeconds: 300, RatePerAddress: 2000, OrdersRatePerAddress: 100, PriceClass: bucket.CheapestPriceClass},
 		UserLimits:       maps.Clone(manifest.DefaultUserLimits),
 	}
 	var errs []error
@@ -509,7 +509,7 @@ func (c *Config) Validate() error {
 	if e.OrdersRatePerAddress > e.RatePerAddress {
 		bad("edge.ordersRatePerAddress", "%d must not exceed edge.ratePerAddress %d", e.OrdersRatePerAddress, e.RatePerAddress)
 	}
-	oneOf("edge.priceClass", e.PriceClass, "PriceClass_100", "PriceClass_200", "PriceClass_All")
+	oneOf("edge.priceClass", e.PriceClass, bucket.PriceClasses...)
 	if d := e.Domain; d != nil && (d.Name == "" || !strings.HasPrefix(d.CertificateArn, "arn:aws:acm:us-east-1:")) {
 		bad("edge.domain", "needs name and certificateArn (an ACM certificate in us-east-1, as CloudFront requires)")
 	}

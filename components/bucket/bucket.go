@@ -78,7 +78,7 @@ func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulum
 		a.AbortIncompleteUploadDays = 1
 	}
 	if a.PriceClass == "" {
-		a.PriceClass = "PriceClass_100"
+		a.PriceClass = CheapestPriceClass
 	}
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("bucket %q: %w", name, err)
@@ -249,8 +249,11 @@ func (a *BucketArgs) validate() error {
 	return errors.Join(errs...)
 }
 
-// PriceClasses are CloudFront's price classes, from the cheapest (fewest edge locations).
-var PriceClasses = []string{"PriceClass_100", "PriceClass_200", "PriceClass_All"}
+// CheapestPriceClass is every distribution's default price class: the fewest edge locations.
+const CheapestPriceClass = "PriceClass_100"
+
+// PriceClasses are CloudFront's price classes, from the cheapest.
+var PriceClasses = []string{CheapestPriceClass, "PriceClass_200", "PriceClass_All"}
 
 // CheckPriceClass refuses what is not one of the PriceClasses.
 func CheckPriceClass(pc string) error {

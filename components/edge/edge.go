@@ -115,7 +115,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	}
 	a := *args
 	if a.PriceClass == "" {
-		a.PriceClass = "PriceClass_100"
+		a.PriceClass = bucket.CheapestPriceClass
 	}
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("edge %q: %w", name, err)

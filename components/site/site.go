@@ -67,7 +67,7 @@ func NewSite(ctx *pulumi.Context, name string, args *SiteArgs, opts ...pulumi.Re
 	}
 	a := *args
 	if a.PriceClass == "" {
-		a.PriceClass = "PriceClass_100"
+		a.PriceClass = bucket.CheapestPriceClass
 	}
 	if err := a.validate(); err != nil {
 		return nil, fmt.Errorf("site %q: %w", name, err)

@@ -21,6 +21,18 @@ import (
 // stage gives fn, outside the stage's refusal log (these tests are refused on purpose).
 func cacheAs(t *testing.T, name string) redis.UniversalClient {
 	t.Helper()
+	c, cfg := clientsOf(t, name)
+	rdb, err := redisclient.Of(c)
+	if err != nil || cfg.Redis.User != name {
+		t.Fatalf("%s connects to Redis as %q: %v", name, cfg.Redis.User, err)
+	}
+	return rdb
+}
+
+// clientsOf builds the clients of function name from its environment on the stage, as its
+// own process does, closed when the test ends.
+func clientsOf(t *testing.T, name string) (*clients.Clients, clients.Config) {
+	t.Helper()
 	fn, _ := manifest.FunctionByName(name)
 	env := st.Env(fn)
 	cfg, err := clients.LoadConfig(env)
@@ -30,16 +42,13 @@ func cacheAs(t *testing.T, name string) redis.UniversalClient {
 	// A test's client on a loaded machine: the 100 ms a function's call gets is too short
 	// to tell a refusal from a slow answer.
 	cfg.Redis.Timeout = time.Second
+	cfg.Limiter.Timeout = time.Second
 	c, err := clients.NewFor(context.Background(), fn, cfg, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	rdb, err := redisclient.Of(c)
-	if err != nil || cfg.Redis.User != name {
-		t.Fatalf("%s connects to Redis as %q: %v", name, cfg.Redis.User, err)
-	}
-	return rdb
+	return c, cfg
 }
 
 // Each function's cache user reaches its own keys, made by the packages' key builders, with

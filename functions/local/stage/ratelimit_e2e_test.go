@@ -12,7 +12,6 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/clients/redisclient"
 	"github.com/shop-serverless/shop/functions/internal/orders"
 	"github.com/shop-serverless/shop/functions/local/access"
@@ -106,16 +105,7 @@ func TestUserLimitsAreOffWhileRedisIsDown(t *testing.T) {
 func limiterAs(t *testing.T, name string) redis.UniversalClient {
 	t.Helper()
 	fn, _ := manifest.FunctionByName(name)
-	env := st.Env(fn)
-	cfg, err := clients.LoadConfig(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := clients.NewFor(context.Background(), fn, cfg, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	c, cfg := clientsOf(t, name)
 	rdb, err := redisclient.LimiterOf(c)
 	if err != nil || rdb == nil || cfg.Limiter.User != fn.LimiterUser() {
 		t.Fatalf("%s's limiter connects as %q: %v", name, cfg.Limiter.User, err)
@@ -145,6 +135,14 @@ func TestLimiterUsersKeepToTheirKeys(t *testing.T) {
 			t.Errorf("%s has no limiter", want)
 		}
 	}
+	// Refused on purpose: kept out of the stage's refusals, as in TestCacheUsersKeepToTheirKeys.
+	if err := st.ForgetCacheRefusals(ctx, func() { limiterRefusals(t, limited) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func limiterRefusals(t *testing.T, limited map[string]bool) {
+	ctx := context.Background()
 	allow := func(r redis.UniversalClient, key string) error {
 		_, err := redis_rate.NewLimiter(r).Allow(ctx, key, redis_rate.PerMinute(10))
 		return err
