@@ -15,6 +15,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/orders"
+	"github.com/shop-serverless/shop/functions/local/dynproxy"
 	"github.com/shop-serverless/shop/functions/local/stage"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
@@ -43,9 +44,9 @@ func runAbuse(ctx context.Context, st *stage.Stage, cfg Config, rep *Report) err
 		return err
 	}
 	checkout := limits[manifest.LimitCheckout]
-	// A shopper sends ShopperRequests evenly over the sale (a pacer may add one): all
-	// within their burst, so that what the limit refuses is the bot's alone.
-	if cfg.AbuseShopperRequests+1 > checkout.Burst {
+	// A shopper sends ShopperRequests evenly over the sale, all within their burst, so
+	// that what the limit refuses is the bot's alone.
+	if cfg.AbuseShopperRequests > checkout.Burst {
 		return fmt.Errorf("%d requests a shopper would be over the checkout burst of %d", cfg.AbuseShopperRequests, checkout.Burst)
 	}
 	limited, err := st.ServeWithUserLimits(ctx, limits)
@@ -112,23 +113,24 @@ func abuseSale(ctx context.Context, st *stage.Stage, base string, bot bool, cfg 
 	}
 	body, _ := json.Marshal(orders.Request{Items: []orders.Line{{ProductID: id, Quantity: 1}}})
 	dur := cfg.AbuseDuration
-	perShopper := vegeta.Rate{Freq: cfg.AbuseShopperRequests, Per: dur}
 
 	throttledBefore := throttledOn(st, tables.Products) + throttledOn(st, tables.Stock)
+	transactionsBefore := transactionsOn(st, tables.Products)
 	var wg sync.WaitGroup
 	var botResults []vegeta.Result
 	if bot {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rate := vegeta.Rate{Freq: botFactor * perShopper.Freq, Per: perShopper.Per}
-			botResults = paced(ctx, "bot", orderTargeter(base+"/orders", id+"-bot", body, []string{botToken}), rate, dur)
+			n := botFactor * cfg.AbuseShopperRequests
+			botResults = paced(ctx, "bot", orderTargeter(base+"/orders", id+"-bot", body, []string{botToken}), vegeta.Rate{Freq: n, Per: dur}, n)
 		}()
 	}
-	rate := vegeta.Rate{Freq: cfg.AbuseShoppers * perShopper.Freq, Per: perShopper.Per}
-	shopperResults := paced(ctx, "shoppers", orderTargeter(base+"/orders", id, body, shoppers), rate, dur)
+	n := cfg.AbuseShoppers * cfg.AbuseShopperRequests
+	shopperResults := paced(ctx, "shoppers", orderTargeter(base+"/orders", id, body, shoppers), vegeta.Rate{Freq: n, Per: dur}, n)
 	wg.Wait()
 	run.Throttled = throttledOn(st, tables.Products) + throttledOn(st, tables.Stock) - throttledBefore
+	run.Transactions = transactionsOn(st, tables.Products) - transactionsBefore
 
 	var latencies []time.Duration
 	for _, r := range shopperResults {
@@ -173,13 +175,22 @@ func abuseSale(ctx context.Context, st *stage.Stage, base string, bot bool, cfg 
 	return run, nil
 }
 
-// paced sends targeter's requests at rate for dur (open loop: a late answer does not delay
-// the next request) and returns every result with its body.
-func paced(ctx context.Context, name string, targeter vegeta.Targeter, rate vegeta.Rate, dur time.Duration) []vegeta.Result {
-	atk := vegeta.NewAttacker(vegeta.Workers(10), vegeta.MaxWorkers(1000), vegeta.Connections(1000),
+// transactionsOn is how many transactions on table the orders function sent the DynamoDB
+// endpoint so far: a checkout's, whether it confirms the order or is cancelled.
+func transactionsOn(st *stage.Stage, t tables.Table) int64 {
+	name, _ := st.Admin.Config.Table(t)
+	return st.DynamoDB().Usage()[dynproxy.Caller{Function: "orders", Table: name}].Operations["TransactWriteItems"]
+}
+
+// paced sends n of targeter's requests at rate (open loop: a late answer does not delay
+// the next request) and returns every result with its body. It stops after n requests, not
+// at a time, so that every planned request is sent even where the pacer falls behind the
+// clock on a busy machine.
+func paced(ctx context.Context, name string, targeter vegeta.Targeter, rate vegeta.Rate, n int) []vegeta.Result {
+	atk := vegeta.NewAttacker(vegeta.Workers(100), vegeta.MaxWorkers(1000), vegeta.Connections(1000),
 		vegeta.KeepAlive(true), vegeta.MaxBody(-1), vegeta.Timeout(30*time.Second))
 	var out []vegeta.Result
-	results, done := atk.Attack(targeter, rate, dur, name), ctx.Done()
+	results, done := atk.Attack(targeter, countPacer{rate, uint64(n)}, 0, name), ctx.Done()
 	for {
 		select {
 		case r, ok := <-results:
@@ -193,6 +204,21 @@ func paced(ctx context.Context, name string, targeter vegeta.Targeter, rate vege
 		}
 	}
 }
+
+// countPacer paces as its rate does and stops after n requests.
+type countPacer struct {
+	rate vegeta.Rate
+	n    uint64
+}
+
+func (p countPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if hits >= p.n {
+		return 0, true
+	}
+	return p.rate.Pace(elapsed, hits)
+}
+
+func (p countPacer) Rate(elapsed time.Duration) float64 { return p.rate.Rate(elapsed) }
 
 // orderTargeter orders one unit of the body's product per request, each under a new
 // Idempotency-Key, as the users of tokens in turn.
@@ -275,7 +301,7 @@ func printAbuse(w io.Writer, a *Abuse) {
 		if run.Bot {
 			fmt.Fprintf(w, "\t  bot: units, 429s of requests\t%d, %d of %d  (edge 429s %d)\n", run.BotUnits, run.BotRateLimited, run.BotRequests, run.BotEdgeRefused)
 		}
-		fmt.Fprintf(w, "\t  units to shoppers, oversold, DynamoDB requests throttled\t%d, %d, %d\n", run.ShopperUnits, run.Oversold, run.Throttled)
+		fmt.Fprintf(w, "\t  units to shoppers, oversold; checkout transactions, throttled\t%d, %d; %d, %d\n", run.ShopperUnits, run.Oversold, run.Transactions, run.Throttled)
 		fmt.Fprintf(w, "\t  answers\tshoppers %v, bot %v\n", run.ShopperAnswers, run.BotAnswers)
 	}
 }

@@ -165,7 +165,7 @@ func checkAbuse(t *testing.T, rep *Report) {
 	}
 	for _, r := range a.Runs {
 		if r.BotUnits > int64(a.MaxPerCustomer) || r.Oversold != 0 || r.ShopperUnits == 0 || r.BotEdgeRefused != 0 ||
-			r.ShopperAnswers["429 rate_limited"] != 0 || r.ShopperRequests < a.Shoppers*a.ShopperRequests-1 || r.Bot != (r.BotRequests > 0) {
+			r.ShopperAnswers["429 rate_limited"] != 0 || r.ShopperRequests != a.Shoppers*a.ShopperRequests || r.BotRequests != map[bool]int{true: botFactor * a.ShopperRequests}[r.Bot] {
 			t.Errorf("abuse, %s: %+v", r.name(), r)
 		}
 	}

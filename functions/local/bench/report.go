@@ -166,6 +166,8 @@ type HotSale struct {
 	Unreadable int `json:"unreadable"`
 	// Throttled is how many DynamoDB requests the endpoint refused for the key's limit.
 	Throttled int64 `json:"throttled"`
+	// Transactions counts the checkout transactions sent, confirmed or cancelled.
+	Transactions int64 `json:"transactions"`
 	// Answers counts the answers by status; OutOfContract those outside 2xx, 409 and 503
 	// with Retry-After.
 	Answers       map[int]int `json:"answers"`
@@ -249,6 +251,8 @@ type AbuseRun struct {
 	// Throttled is how many DynamoDB requests of the orders function on the products and
 	// stock tables the endpoint refused for the per-key limit during the run.
 	Throttled int64 `json:"throttled"`
+	// Transactions counts the checkout transactions sent, confirmed or cancelled.
+	Transactions int64 `json:"transactions"`
 	// ShopperAnswers and BotAnswers count the answers by status and error code.
 	ShopperAnswers map[string]int `json:"shopper_answers"`
 	BotAnswers     map[string]int `json:"bot_answers,omitempty"`
