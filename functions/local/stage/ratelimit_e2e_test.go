@@ -209,7 +209,9 @@ func TestGatewayWithoutUserLimitsCountsNothing(t *testing.T) {
 		c.Do(t, "POST", "/orders", req, "Idempotency-Key", fmt.Sprintf("u%d", i)).Expect(t, http.StatusCreated, "")
 	}
 	asUser(t, st.URL, counted).Do(t, "POST", "/orders", req, "Idempotency-Key", "c0").Expect(t, http.StatusCreated, "")
-	keyOf := func(user string) string { return "rate:" + manifest.LimiterKey(manifest.Orders, manifest.LimitCheckout, user) }
+	keyOf := func(user string) string {
+		return "rate:" + manifest.LimiterKey(manifest.Orders, manifest.LimitCheckout, user)
+	}
 	if n, err := st.Admin.Redis.Exists(ctx, keyOf(counted)).Result(); err != nil || n != 1 {
 		t.Fatalf("the default stage's limiter key %s: %d, %v; want it counted", keyOf(counted), n, err)
 	}
