@@ -124,7 +124,7 @@ func environments(st *stage.Stage) string {
 	var parts []string
 	for _, name := range slices.Sorted(maps.Keys(counts)) {
 		c := counts[name]
-		parts = append(parts, fmt.Sprintf("%s %d (%d running, %d idle)", name, c.Started, c.Running, c.Idle))
+		parts = append(parts, fmt.Sprintf("%s %d (%d up, %d of them idle)", name, c.Started, c.Running, c.Idle))
 	}
-	return "environments started: " + strings.Join(parts, ", ")
+	return "environments started (cold starts): " + strings.Join(parts, ", ")
 }

@@ -90,7 +90,7 @@ func StartRedisCluster(ctx context.Context, n int) (_ *Cluster, err error) {
 		return nil, fmt.Errorf("redis-cli --cluster create: %w; its output:\n%s", err, strings.TrimSpace(string(out)))
 	}
 	for _, node := range c.Nodes {
-		if err := node.waitReady(ctx, 30*time.Second, clusterStateOK(node.Addr)); err != nil {
+		if err := node.waitReady(ctx, startTimeout, clusterStateOK(node.Addr)); err != nil {
 			return nil, err
 		}
 	}

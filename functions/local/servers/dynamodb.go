@@ -39,7 +39,7 @@ func startDynamoDB(ctx context.Context, java, dir string, port int) (*Process, e
 	if err != nil {
 		return nil, err
 	}
-	if err := p.waitReady(ctx, 60*time.Second, httpAnswers(p.URL())); err != nil {
+	if err := p.waitReady(ctx, 3*startTimeout, httpAnswers(p.URL())); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -87,7 +87,7 @@ func startS3(ctx context.Context, node, script, dataDir string, port int) (*Proc
 	if err != nil {
 		return nil, err
 	}
-	if err := p.waitReady(ctx, 30*time.Second, httpAnswers(p.URL())); err != nil {
+	if err := p.waitReady(ctx, startTimeout, httpAnswers(p.URL())); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -63,7 +63,7 @@ func startRedis(ctx context.Context, bin string, opts RedisOptions, port int) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := p.waitReady(ctx, 10*time.Second, redisPing(addr)); err != nil {
+	if err := p.waitReady(ctx, startTimeout, redisPing(addr)); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -86,6 +86,11 @@ func start(name, addr string, argv []string, dir string) (*Process, error) {
 	return p, nil
 }
 
+// startTimeout bounds how long a server may take to answer after it started (DynamoDB
+// Local's JVM gets three): generous, because the machines are shared and DynamoDB Local
+// took over a minute under a load of 30; a server that exits is reported at once.
+const startTimeout = time.Minute
+
 // waitReady polls ready until it succeeds, the process exits or the deadline passes.
 func (p *Process) waitReady(ctx context.Context, timeout time.Duration, ready func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)

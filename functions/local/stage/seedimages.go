@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,9 +12,11 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -73,9 +76,10 @@ func abs(v int) int {
 }
 
 // SeedImages gives every sample product its picture the way an admin's browser does: it asks
-// POST /products/{id}/image-upload-url for a presigned POST and posts the form, fields then
-// file, straight to the S3 endpoint. The image checker then publishes each one.
-func (s *Stage) SeedImages(ctx context.Context) error {
+// the gateway at api for POST /products/{id}/image-upload-url (waiting as its Retry-After
+// says when the admin's write limit answers 429) and posts the form, fields then file,
+// straight to the S3 endpoint. The image checker then publishes each one.
+func (s *Stage) SeedImages(ctx context.Context, api string) error {
 	token, err := s.Token("seed", "admin")
 	if err != nil {
 		return err
@@ -88,7 +92,7 @@ func (s *Stage) SeedImages(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if err := s.uploadImage(ctx, token, p.ProductID, img); err != nil {
+			if err := uploadImage(ctx, api, token, p.ProductID, img); err != nil {
 				return fmt.Errorf("seed image of %s: %w", p.ProductID, err)
 			}
 			return nil
@@ -97,20 +101,23 @@ func (s *Stage) SeedImages(ctx context.Context) error {
 	return g.Wait()
 }
 
-// uploadImage uploads a PNG for a product through the gateway's presigned POST.
-func (s *Stage) uploadImage(ctx context.Context, token, productID string, img []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/products/"+productID+"/image-upload-url",
-		strings.NewReader(`{"contentType":"image/png"}`))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
+// uploadImage uploads a PNG for a product through the presigned POST of the gateway at api.
+func uploadImage(ctx context.Context, api, token, productID string, img []byte) error {
 	var target struct {
 		UploadURL string            `json:"uploadUrl"`
 		Fields    map[string]string `json:"fields"`
 	}
-	if err := send(req, &target); err != nil {
+	err := sendPaced(ctx, func() (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/products/"+productID+"/image-upload-url",
+			strings.NewReader(`{"contentType":"image/png"}`))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		return req, nil
+	}, &target)
+	if err != nil {
 		return fmt.Errorf("upload URL: %w", err)
 	}
 	var form bytes.Buffer
@@ -141,22 +148,58 @@ func (s *Stage) uploadImage(ctx context.Context, token, productID string, img []
 	return nil
 }
 
+// sendPaced sends the request newReq builds until it is not refused with 429, waiting as
+// long as each refusal's Retry-After says, as a well-behaved client of a rate-limited API
+// does; then it is send.
+func sendPaced(ctx context.Context, newReq func() (*http.Request, error), out any) error {
+	var refused error
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		req, err := newReq()
+		if err != nil {
+			return struct{}{}, backoff.Permanent(err)
+		}
+		wait, err := sendOnce(req, out)
+		if wait > 0 {
+			refused = err
+			return struct{}{}, backoff.RetryAfter(int(wait / time.Second))
+		}
+		return struct{}{}, backoff.Permanent(err)
+	}, backoff.WithMaxElapsedTime(2*time.Minute))
+	if _, ok := errors.AsType[*backoff.RetryAfterError](err); ok {
+		return refused // the last refusal says more than how long it asked to wait
+	}
+	return err
+}
+
 // send does req and, when the answer is a success, decodes its JSON into out.
 func send(req *http.Request, out any) error {
+	_, err := sendOnce(req, out)
+	return err
+}
+
+// sendOnce is send that also returns, for a 429, the wait its Retry-After asks for.
+func sendOnce(req *http.Request, out any) (retryAfter time.Duration, err error) {
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if err != nil {
-		return err
+		return 0, err
+	}
+	if res.StatusCode == http.StatusTooManyRequests {
+		secs, perr := strconv.Atoi(res.Header.Get("Retry-After"))
+		if perr != nil || secs < 1 {
+			secs = 1
+		}
+		return time.Duration(secs) * time.Second, fmt.Errorf("HTTP %d: %s", res.StatusCode, body)
 	}
 	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("HTTP %d: %s", res.StatusCode, body)
+		return 0, fmt.Errorf("HTTP %d: %s", res.StatusCode, body)
 	}
 	if out != nil {
-		return json.Unmarshal(body, out)
+		return 0, json.Unmarshal(body, out)
 	}
-	return nil
+	return 0, nil
 }

@@ -276,7 +276,7 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	// functions refuse every request without the origin header), so no middleware.
 	s.serve(gateway.JSONRefusals(direct), gw)
 	if opts.Seed && opts.SeedImages {
-		if err := s.SeedImages(ctx); err != nil {
+		if err := s.SeedImages(ctx, s.URL); err != nil {
 			return nil, err
 		}
 	}
