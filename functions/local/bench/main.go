@@ -1,9 +1,9 @@
 // Command bench is `make bench`: it runs the local stage on real servers and measures the
 // shop against references taken in the same run (the machines are shared and noisy, so only
 // ratios mean anything): hot reads, a cache stampede, a flash sale, one with a bot among the
-// shoppers, a Redis outage, cold
-// starts, artifact sizes and the storefront in a real browser. It prints a table, writes a JSON report to $BENCH_REPORT
-// (default bench-report.json) and a latency plot beside it (.png).
+// shoppers, a Redis outage, cold starts, artifact sizes and the storefront in a real browser.
+// It prints a table, writes a JSON report to $BENCH_REPORT (default bench-report.json) and a
+// latency plot beside it (.png).
 package main
 
 import (

@@ -364,12 +364,13 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 		env := s.EnvVars(fn)
 		delete(env, manifest.EnvRedisAddr)
 		return env
-	})
+	}, nil)
 }
 
-// serveAnother serves a second gateway, behind the stage's edge and middleware, whose
-// functions get the environments envFor gives; it returns its base URL.
-func (s *Stage) serveAnother(ctx context.Context, envFor func(manifest.Function) map[string]string) (string, error) {
+// serveAnother serves a second gateway, behind the stage's edge (with the per-address rate
+// rules rates, where given) and middleware, whose functions get the environments envFor
+// gives; it returns its base URL.
+func (s *Stage) serveAnother(ctx context.Context, envFor func(manifest.Function) map[string]string, rates *gateway.AddressRates) (string, error) {
 	gw, err := s.newGateway(ctx, envFor)
 	if err != nil {
 		return "", err
@@ -378,7 +379,7 @@ func (s *Stage) serveAnother(ctx context.Context, envFor func(manifest.Function)
 	if err != nil {
 		return "", err
 	}
-	s.serve(gateway.JSONRefusals(ln), s.edge(s.withMiddleware(gw)))
+	s.serve(gateway.JSONRefusals(ln), s.edgeWith(rates, s.withMiddleware(gw)))
 	return "http://" + ln.Addr().String(), nil
 }
 
@@ -393,7 +394,7 @@ func (s *Stage) ServeWithUserLimits(ctx context.Context, limits map[string]manif
 			env[manifest.EnvUserLimits] = setting
 		}
 		return env
-	})
+	}, nil)
 }
 
 // ServeWithoutUserLimits serves a second gateway over the same servers and data whose
@@ -410,23 +411,14 @@ func (s *Stage) ServeWithoutUserLimits(ctx context.Context) (string, error) {
 			}
 		}
 		return env
-	})
+	}, nil)
 }
 
 // ServeWithEdgeRates serves a second gateway over the same servers and data behind an edge
 // with the per-address rate rules rates; it returns the gateway's base URL; it stops with
 // the stage.
 func (s *Stage) ServeWithEdgeRates(ctx context.Context, rates gateway.AddressRates) (string, error) {
-	gw, err := s.newGateway(ctx, s.EnvVars)
-	if err != nil {
-		return "", err
-	}
-	ln, err := listen("")
-	if err != nil {
-		return "", err
-	}
-	s.serve(gateway.JSONRefusals(ln), s.edgeWith(&rates, s.withMiddleware(gw)))
-	return "http://" + ln.Addr().String(), nil
+	return s.serveAnother(ctx, s.EnvVars, &rates)
 }
 
 // edgeWith is edge with the WAF's per-address rate rules in front where rates are given.
