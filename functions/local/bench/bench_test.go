@@ -18,6 +18,7 @@ var smoke = Config{
 	RedisDownDuration:    1500 * time.Millisecond,
 	StampedeRequests:     200,
 	StampedeInstances:    8,
+	StampedeEnvironments: 10,
 	FlashStock:           10,
 	FlashAttempts:        200,
 	FlashRetryPercent:    10,
@@ -58,6 +59,13 @@ func TestBenchSmoke(t *testing.T) {
 	// shows the stampede the fill lock prevents.
 	if s := rep.Stampede; ran("stampede") && (s.DBReads != 1 || s.NaiveDBReads < 2) {
 		t.Errorf("stampede: %+v, want 1 read for ours and more than one for naive", s)
+	}
+	// Over environments, separate processes whose only common ground is Redis and the
+	// DynamoDB endpoint, the burst is served by several of them and still reads once.
+	if e := rep.Stampede.Environments; ran("stampede") && (e.DBReads != 1 || e.Served < 2 || e.Provisioned < cfg.StampedeEnvironments ||
+		e.ColdStarts != 0 || e.Requests != cfg.StampedeRequests || e.Cache["miss"] != 1) {
+		t.Errorf("stampede over environments: %+v, want 1 read (1 miss) by several of the %d environments provisioned, none started during the burst",
+			e, cfg.StampedeEnvironments)
 	}
 	f := rep.FlashSale
 	if ran("flash_sale") && (f.Confirmed != f.Stock || f.Oversold != 0 || f.Duplicates != 0 || f.SoldOutDBWrites != 0 || f.Errors != 0) {

@@ -48,12 +48,31 @@ type HotRead struct {
 	Seconds        float64 `json:"seconds"`
 }
 
-// Stampede counts DynamoDB reads behind concurrent misses for one product.
+// Stampede counts DynamoDB reads behind concurrent misses for one product: over Instances
+// in-process catalog instances (own clients and state), and over Lambda environments.
 type Stampede struct {
 	Requests     int   `json:"requests"`
 	Instances    int   `json:"instances"`
 	DBReads      int64 `json:"db_reads"`
 	NaiveDBReads int64 `json:"naive_db_reads"`
+	// Environments is the burst through the gateway in Lambda mode.
+	Environments StampedeEnvironments `json:"environments"`
+}
+
+// StampedeEnvironments is a burst of concurrent misses for one product through the gateway in
+// Lambda mode: each catalog environment a process of its own, its reads counted by the
+// DynamoDB endpoint, where every process's requests arrive.
+type StampedeEnvironments struct {
+	Requests int `json:"requests"`
+	// Provisioned environments were started, idle, before the burst was released; Served is
+	// how many environments served its requests, ColdStarts how many started during it.
+	Provisioned int `json:"provisioned"`
+	Served      int `json:"served"`
+	ColdStarts  int `json:"cold_starts"`
+	// DBReads counts the catalog function's GetItem requests at the endpoint.
+	DBReads int64 `json:"db_reads"`
+	// Cache counts the answers by X-Cache (hit: filled by another environment meanwhile).
+	Cache map[string]int `json:"x_cache"`
 }
 
 // FlashSale is the checkout of the last units of one product.

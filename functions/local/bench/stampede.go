@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -78,11 +79,15 @@ func newInstances(ctx context.Context, st *stage.Stage, n int, reads *atomic.Int
 	return out, nil
 }
 
+// stampedeProduct is the product every request of a stampede reads.
+const stampedeProduct = "electronics-07"
+
 // runStampede sends requests concurrent reads of one product, with the cache empty, spread
 // over instances independent function instances sharing Redis and DynamoDB; then the same
-// with the naive cache-aside (GET, on a miss read DynamoDB and SET).
-func runStampede(ctx context.Context, st *stage.Stage, requests, instances int, rep *Report) error {
-	const id = "electronics-07"
+// with the naive cache-aside (GET, on a miss read DynamoDB and SET); then the same burst
+// over environments catalog environments of the Lambda stage l.
+func runStampede(ctx context.Context, st *stage.Stage, l *lambdaStage, requests, instances, environments int, rep *Report) error {
+	const id = stampedeProduct
 	var reads, naiveReads atomic.Int64
 	ours, err := newInstances(ctx, st, instances, &reads)
 	if err != nil {
@@ -128,7 +133,83 @@ func runStampede(ctx context.Context, st *stage.Stage, requests, instances int, 
 		return fmt.Errorf("naive stampede: %d of %d reads failed", failures, requests)
 	}
 	rep.Stampede = Stampede{Requests: requests, Instances: instances, DBReads: reads.Load(), NaiveDBReads: naiveReads.Load()}
+	over, err := stampedeOverEnvironments(ctx, l, requests, environments)
+	if err != nil {
+		return err
+	}
+	rep.Stampede.Environments = over
 	return nil
+}
+
+// stampedeOverEnvironments provisions environments of the catalog function in the Lambda
+// stage, empties the cache and releases requests reads of one product at once through the
+// gateway, each GetItem delayed as in-process. It counts the catalog's GetItem requests at
+// the DynamoDB endpoint, and which environments served the burst.
+func stampedeOverEnvironments(ctx context.Context, l *lambdaStage, requests, environments int) (StampedeEnvironments, error) {
+	const id = stampedeProduct
+	var out StampedeEnvironments
+	st, err := l.get(ctx)
+	if err != nil {
+		return out, err
+	}
+	pool := st.Pool(manifest.Catalog)
+	if pool == nil {
+		return out, fmt.Errorf("the stage runs %s, not in environments", st.Runtime())
+	}
+	if pool.Concurrency() < environments {
+		return out, fmt.Errorf("the catalog function runs at most %d environments, want %d", pool.Concurrency(), environments)
+	}
+	if err := pool.Provision(ctx, environments); err != nil {
+		return out, err
+	}
+	if err := st.Admin.Redis.Del(ctx, "c:{"+catalog.CacheKey(id)+"}").Err(); err != nil {
+		return out, err
+	}
+	out.Provisioned = pool.Stats().Running
+	servedBefore, startedBefore, readsBefore := pool.Served(), pool.Stats().Started, catalogGetItems(st)
+
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: requests}}
+	defer client.CloseIdleConnections()
+	var mu sync.Mutex
+	out.Cache = map[string]int{}
+	l.slowReads.Store(true)
+	failures := burst(requests, func(int) bool {
+		resp, err := client.Get(st.URL + "/products/" + id)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		mu.Lock()
+		out.Cache[resp.Header.Get("X-Cache")]++
+		mu.Unlock()
+		return resp.StatusCode == http.StatusOK
+	})
+	l.slowReads.Store(false)
+	if failures > 0 {
+		return out, fmt.Errorf("stampede over environments: %d of %d reads failed", failures, requests)
+	}
+	out.Requests = requests
+	out.DBReads = catalogGetItems(st) - readsBefore
+	out.ColdStarts = pool.Stats().Started - startedBefore
+	for env, n := range pool.Served() {
+		if n > servedBefore[env] {
+			out.Served++
+		}
+	}
+	return out, nil
+}
+
+// catalogGetItems counts the catalog function's GetItem requests so far, on every table, at
+// the stage's DynamoDB endpoint.
+func catalogGetItems(st *stage.Stage) int64 {
+	var n int64
+	for caller, u := range st.DynamoDB().Usage() {
+		if caller.Function == manifest.Catalog {
+			n += u.Operations["GetItem"]
+		}
+	}
+	return n
 }
 
 // burst runs n calls at once (all released together) and returns how many failed.
