@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // smoke runs every scenario for seconds: it checks correctness, never timing (the machines
@@ -52,8 +54,13 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	ran := func(name string) bool { return slices.Contains(rep.Scenarios, name) }
 	h := rep.HotRead
-	if ran("hot_read") && (h.CachedRPS <= 0 || h.NaiveRPS <= 0 || h.CachedP50Ms <= 0 || h.FloorHTTPP50Ms <= 0 || h.RedisGetP50Ms <= 0) {
+	if ran("hot_read") && (h.CachedRPS <= 0 || h.NaiveRPS <= 0 || h.CachedP50Ms <= 0 || h.FloorHTTPP50Ms <= 0 || h.FloorHTTPRPS <= 0 || h.RedisGetP50Ms <= 0) {
 		t.Errorf("hot_read figures missing: %+v", h)
+	}
+	// The Lambda mode's loads ran in environments: at least one of each function's.
+	if l := h.Lambda; ran("hot_read") && (l.CachedRPS <= 0 || l.CachedP50Ms <= 0 || l.FloorHTTPRPS <= 0 || l.FloorHTTPP50Ms <= 0 ||
+		l.Environments[manifest.Catalog] < 1 || l.Environments[manifest.Health] < 1) {
+		t.Errorf("hot_read in Lambda mode: %+v", l)
 	}
 	// How many naive instances miss together depends on scheduling; that more than one does
 	// shows the stampede the fill lock prevents.

@@ -35,17 +35,35 @@ type Machine struct {
 	Date   string `json:"date"`
 }
 
-// HotRead compares warm cached reads with the floor and with the article's naive path.
+// HotRead compares warm cached reads with the floor and with the article's naive path, with
+// the functions in-process; Lambda is the cached reads and the floor again in Lambda mode.
 type HotRead struct {
+	CachedP50Ms    float64       `json:"cached_p50_ms"`
+	CachedP99Ms    float64       `json:"cached_p99_ms"`
+	CachedRPS      float64       `json:"cached_rps"`
+	FloorHTTPP50Ms float64       `json:"floor_http_p50_ms"`
+	FloorHTTPP99Ms float64       `json:"floor_http_p99_ms"`
+	FloorHTTPRPS   float64       `json:"floor_http_rps"`
+	RedisGetP50Ms  float64       `json:"redis_get_p50_ms"`
+	NaiveP50Ms     float64       `json:"naive_p50_ms"`
+	NaiveRPS       float64       `json:"naive_rps"`
+	Lambda         HotReadLambda `json:"lambda"`
+	Workers        int           `json:"workers"`
+	Seconds        float64       `json:"seconds"`
+}
+
+// HotReadLambda is the same cached reads and floor (GET /health) through the gateway of a
+// stage in Lambda mode, where each request is an invocation of an emulator's environment:
+// beside the in-process figures, what the runtime's hop costs.
+type HotReadLambda struct {
 	CachedP50Ms    float64 `json:"cached_p50_ms"`
 	CachedP99Ms    float64 `json:"cached_p99_ms"`
 	CachedRPS      float64 `json:"cached_rps"`
 	FloorHTTPP50Ms float64 `json:"floor_http_p50_ms"`
-	RedisGetP50Ms  float64 `json:"redis_get_p50_ms"`
-	NaiveP50Ms     float64 `json:"naive_p50_ms"`
-	NaiveRPS       float64 `json:"naive_rps"`
-	Workers        int     `json:"workers"`
-	Seconds        float64 `json:"seconds"`
+	FloorHTTPP99Ms float64 `json:"floor_http_p99_ms"`
+	FloorHTTPRPS   float64 `json:"floor_http_rps"`
+	// Environments counts the environments each function started by the end.
+	Environments map[string]int `json:"environments"`
 }
 
 // Stampede counts DynamoDB reads behind concurrent misses for one product: over Instances
