@@ -323,7 +323,8 @@ func printTable(w io.Writer, r *Report) {
 	s := r.Stampede
 	if ran("stampede") {
 		e := s.Environments
-		fmt.Fprintf(tw, "stampede\tDynamoDB reads, ours / naive\t%d / %d  (%d requests, %d in-process instances)\n", s.DBReads, s.NaiveDBReads, s.Requests, s.Instances)
+		fmt.Fprintf(tw, "stampede\tDynamoDB reads, ours / naive\t%d / %d  (%d requests, %d in-process instances; naive throttled %d)\n",
+			s.DBReads, s.NaiveDBReads, s.Requests, s.Instances, s.NaiveThrottled)
 		fmt.Fprintf(tw, "\tLambda mode: DynamoDB reads\t%d  (%d requests, served by %d environments of %d provisioned, %d cold starts)\n",
 			e.DBReads, e.Requests, e.Served, e.Provisioned, e.ColdStarts)
 	}

@@ -73,6 +73,9 @@ type Stampede struct {
 	Instances    int   `json:"instances"`
 	DBReads      int64 `json:"db_reads"`
 	NaiveDBReads int64 `json:"naive_db_reads"`
+	// NaiveThrottled counts the naive reads refused past the SDK's retries by the key's
+	// limit (the scenario runs with the limits on).
+	NaiveThrottled int `json:"naive_throttled"`
 	// Environments is the burst through the gateway in Lambda mode.
 	Environments StampedeEnvironments `json:"environments"`
 }
