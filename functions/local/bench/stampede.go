@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/clients"
 	"github.com/shop-serverless/shop/functions/internal/clients/dynamoclient"
@@ -173,7 +174,8 @@ func stampedeOverEnvironments(ctx context.Context, l *lambdaStage, requests, env
 	if err := pool.Provision(ctx, environments); err != nil {
 		return out, err
 	}
-	if err := st.Admin.Redis.Del(ctx, "c:{"+catalog.CacheKey(id)+"}").Err(); err != nil {
+	value, lock := cache.Keys(catalog.CacheKey(id))
+	if err := st.Admin.Redis.Del(ctx, value, lock).Err(); err != nil {
 		return out, err
 	}
 	out.Provisioned = pool.Stats().Running
