@@ -19,8 +19,11 @@ type Product struct {
 	Stock       int64  `json:"stock" dynamodbav:"stock"`
 	// StockShards is how many shard items hold the stock (shards.go); the item keeps it
 	// only when it is 2 or more.
-	StockShards int     `json:"stockShards" dynamodbav:"stockShards,omitempty"`
-	ImageURL    *string `json:"imageUrl" dynamodbav:"imageUrl,omitempty"`
+	StockShards int `json:"stockShards" dynamodbav:"stockShards,omitempty"`
+	// StockGen is the generation of the shards' layout (shards.go); "" when the product is
+	// not sharded, or its shards predate generations. Not part of the document.
+	StockGen string  `json:"-" dynamodbav:"stockGen,omitempty"`
+	ImageURL *string `json:"imageUrl" dynamodbav:"imageUrl,omitempty"`
 	// MaxPerCustomer is how many units one user may buy across all their orders; nil: no
 	// limit. Checkout enforces it (orders' purchases table).
 	MaxPerCustomer *int64 `json:"maxPerCustomer" dynamodbav:"maxPerCustomer,omitempty"`

@@ -58,6 +58,9 @@ func DecodeCursor(cursor string, want ...string) (map[string]types.AttributeValu
 	return key, nil
 }
 
+// MaxTransactItems is the most items one TransactWriteItems holds.
+const MaxTransactItems = 100
+
 // IsConditionFailed reports whether err is a failed condition expression.
 func IsConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException

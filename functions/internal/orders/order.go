@@ -65,10 +65,10 @@ type Order struct {
 	Currency  string `json:"currency" dynamodbav:"currency"`
 	CreatedAt string `json:"createdAt" dynamodbav:"createdAt"`
 
-	// shards is the shard count of each line's product whose stock is sharded, as read;
+	// layouts is the shard layout of each line's product whose stock is sharded, as read;
 	// takes, the shards those lines take their units from in the next transaction.
-	shards map[string]int
-	takes  map[string][]shardTake
+	layouts map[string]layout
+	takes   map[string][]shardTake
 	// limits is the maxPerCustomer of each line's product that has one, as read.
 	limits map[string]int64
 }

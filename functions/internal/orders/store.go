@@ -82,6 +82,8 @@ type Product struct {
 	Stock     int64  `dynamodbav:"stock"`
 	// StockShards is 2 or more when the stock is kept over shard items (Stock is then 0).
 	StockShards int `dynamodbav:"stockShards"`
+	// StockGen is the generation of the shards' layout, which every shard carries.
+	StockGen string `dynamodbav:"stockGen"`
 	// MaxPerCustomer is the units one user may buy across all their orders; nil: no limit.
 	MaxPerCustomer *int64 `dynamodbav:"maxPerCustomer"`
 }
@@ -167,8 +169,8 @@ func (s *Store) Products(ctx context.Context, ids []string, consistent bool) (ma
 	}
 	req := map[string]types.KeysAndAttributes{s.t.Products: {
 		Keys:                     keys,
-		ProjectionExpression:     aws.String("#id, #p, #c, #s, #n, #m"),
-		ExpressionAttributeNames: withLimit(withShardCount(productNames())),
+		ProjectionExpression:     aws.String("#id, #p, #c, #s, #n, #g, #m"),
+		ExpressionAttributeNames: withLimit(withLayout(productNames())),
 		ConsistentRead:           aws.Bool(consistent),
 	}}
 	found := make(map[string]Product, len(ids))
@@ -278,7 +280,7 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 	writes := make([]types.TransactWriteItem, 0, 2*len(o.Items)+2)
 	for _, it := range o.Items {
 		if takes, ok := o.takes[it.ProductID]; ok {
-			writes = append(writes, s.takeWrites(it, o.shards[it.ProductID], takes)...)
+			writes = append(writes, s.takeWrites(it, o.layouts[it.ProductID], takes)...)
 			continue
 		}
 		writes = append(writes, types.TransactWriteItem{Update: &types.Update{
@@ -307,9 +309,9 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 		}},
 	)
 	writes = append(writes, s.limitWrites(o)...)
-	if len(writes) > maxTransactionItems {
+	if len(writes) > dynamo.MaxTransactItems {
 		return api.Unprocessable("an order of these products needs %d writes, more than one transaction holds (%d); order fewer products at once",
-			len(writes), maxTransactionItems)
+			len(writes), dynamo.MaxTransactItems)
 	}
 	// The SDK gives the call a ClientRequestToken and keeps it across its own retries, so a
 	// retry of a call whose answer was lost cannot apply the transaction twice.
@@ -326,9 +328,6 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 	}
 	return classifyPlace(o, tce.CancellationReasons, err)
 }
-
-// maxTransactionItems is the most writes one TransactWriteItems holds.
-const maxTransactionItems = 100
 
 // withLimit adds the purchase limit's placeholder (#m) to names.
 func withLimit(names map[string]string) map[string]string {
@@ -361,6 +360,10 @@ func classify(o Order, reasons []types.CancellationReason, cause error) error {
 			var p Product
 			if err := attributevalue.UnmarshalMap(old, &p); err != nil {
 				return fmt.Errorf("decode product %s: %w", it.ProductID, err)
+			}
+			if p.StockShards >= 2 { // sharded since it was read: its item holds no stock
+				changed = errProductChanged
+				continue
 			}
 			if p.Stock < it.Quantity {
 				return &shortError{ProductID: it.ProductID, Stock: p.Stock}
