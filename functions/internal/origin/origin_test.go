@@ -58,4 +58,3 @@ func TestNewRefusesEmptySecret(t *testing.T) {
 		t.Fatal("an empty secret would let requests without the header through")
 	}
 }
-
