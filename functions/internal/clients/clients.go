@@ -204,15 +204,16 @@ type Clients struct {
 // at every cold start for credentials Lambda never gets from them. Of what it resolves, the
 // functions keep its defaults explicitly (checksums when supported, account-id endpoints
 // preferred, SDK warnings to stderr) and set the retryer; endpoints come from
-// AWS_ENDPOINT_URL_<SERVICE> (LoadConfig) as before.
+// AWS_ENDPOINT_URL_<SERVICE> (LoadConfig) as before. Without credentials every AWS call
+// fails with ErrNoCredentials.
 func New(ctx context.Context, cfg Config, env Env) (*Clients, error) {
-	id, secret := env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")
-	if id == "" || secret == "" {
-		return nil, errors.New("aws config: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them for the execution role)")
+	var creds aws.CredentialsProvider = missingCredentials{}
+	if id, secret := env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		creds = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, env("AWS_SESSION_TOKEN")))
 	}
 	awsCfg := aws.Config{
 		Region:      cfg.Region,
-		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, env("AWS_SESSION_TOKEN"))),
+		Credentials: creds,
 		Retryer:     func() aws.Retryer { return newRetryer(cfg.ConcurrentRequests) },
 		Logger:      logging.NewStandardLogger(os.Stderr),
 		// LoadDefaultConfig's defaults, which a service client would otherwise leave unset
@@ -222,6 +223,16 @@ func New(ctx context.Context, cfg Config, env Env) (*Clients, error) {
 		AccountIDEndpointMode:      aws.AccountIDEndpointModePreferred,
 	}
 	return &Clients{Config: cfg, AWS: awsCfg, built: map[Kind]any{}}, nil
+}
+
+// ErrNoCredentials fails each AWS call of a process started without credentials (never in
+// Lambda): a function that calls no AWS service still starts.
+var ErrNoCredentials = errors.New("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them for the execution role)")
+
+type missingCredentials struct{}
+
+func (missingCredentials) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{}, ErrNoCredentials
 }
 
 // NewFor is New for the function fn: only the clients its entry declares may be built.

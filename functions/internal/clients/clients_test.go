@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -64,8 +65,13 @@ func TestNewReadsLambdasVariables(t *testing.T) {
 		t.Errorf("checksums %v, %v: want the SDK's default, when supported", c.AWS.RequestChecksumCalculation, c.AWS.ResponseChecksumValidation)
 	}
 
+	// Without credentials a function that calls no AWS service starts; every call fails.
 	delete(vars, "AWS_SECRET_ACCESS_KEY")
-	if _, err := New(context.Background(), cfg, env); err == nil {
-		t.Error("built a configuration without credentials")
+	c, err = New(context.Background(), cfg, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AWS.Credentials.Retrieve(context.Background()); !errors.Is(err, ErrNoCredentials) {
+		t.Errorf("credentials without the variables: %v, want ErrNoCredentials", err)
 	}
 }
