@@ -108,8 +108,10 @@ func TestFunctionsBuildTheirDeclaredClients(t *testing.T) {
 }
 
 // neverLinked are SDK packages no function links: the SSM client (the origin check signs
-// its one call itself), and the SDK's configuration chain with the clients it links for
-// credentials Lambda never gets from them (clients.New reads Lambda's variables instead).
+// its one call itself); the SDK's configuration chain with the clients it links for
+// credentials Lambda never gets from them (clients.New reads Lambda's variables instead);
+// and the schemas of DynamoDB's schema-based serialisation, which go.mod keeps out by the
+// versions it requires.
 var neverLinked = []string{
 	"github.com/aws/aws-sdk-go-v2/service/ssm",
 	"github.com/aws/aws-sdk-go-v2/config",
@@ -120,6 +122,8 @@ var neverLinked = []string{
 	"github.com/aws/aws-sdk-go-v2/service/sso",
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc",
 	"github.com/aws/aws-sdk-go-v2/service/signin",
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/schemas",
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/schemas",
 }
 
 // A function's binary links the SDK package of a client only when its entry declares that
