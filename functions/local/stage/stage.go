@@ -83,9 +83,9 @@ type Options struct {
 	SeedImages bool
 	// Logger receives the gateway's and the functions' logs; default: discard.
 	Logger *slog.Logger
-	// DynamoDBClient, when set, wraps the HTTP client of each function's DynamoDB client
-	// (in-process only: in Lambda mode the clients live in the environments); the
-	// benchmarks count a function's DynamoDB requests with it.
+	// DynamoDBClient, when set, wraps the HTTP client of each function's DynamoDB client in
+	// process mode; in Lambda mode, where the clients live in the environments, the stage's
+	// DynamoDB endpoint runs it on each request of the function its path names.
 	DynamoDBClient func(function string, next dynamodb.HTTPClient) dynamodb.HTTPClient
 	// DynamoDBLimits are the per-key throughput limits of the stage's DynamoDB endpoint
 	// (dynproxy.ServiceLimits.Scaled(f)); zero: capacity is metered and counted, never limited.
