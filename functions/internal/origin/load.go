@@ -27,12 +27,16 @@ const (
 	ssmContentType = "application/x-amz-json-1.1"
 	// maxAnswer bounds what is read of SSM's answer; a parameter's value is at most 8 KB.
 	maxAnswer = 1 << 20
+	// attemptTimeout bounds each attempt, so that a connection that hangs is retried within
+	// Lambda's 10 s init rather than spending all of it.
+	attemptTimeout = 2 * time.Second
 )
 
 // Load reads the secret from the SecureString parameter name (with its version selector),
 // decrypted, with SSM's GetParameter at endpoint (empty: the regional endpoint of
-// cfg.Region), signed with cfg.Credentials and retried by cfg.Retryer (the SDK's standard
-// retryer where it is nil) on what that retryer deems transient. A refusal (the parameter
+// cfg.Region), signed with cfg.Credentials, each attempt within attemptTimeout and retried
+// by cfg.Retryer (the SDK's standard retryer where it is nil) on what that retryer deems
+// transient. A refusal (the parameter
 // missing, access denied) fails at once with SSM's error code; no error carries the value.
 func Load(ctx context.Context, cfg aws.Config, endpoint, name string) (*Check, error) {
 	if endpoint == "" {
@@ -57,7 +61,12 @@ func Load(ctx context.Context, cfg aws.Config, endpoint, name string) (*Check, e
 		return nil, fmt.Errorf("origin secret %s: %w", name, err)
 	}
 	for attempt := 1; ; attempt++ {
-		value, err := getParameter(ctx, cfg, client, strings.TrimSuffix(endpoint, "/")+"/", body)
+		try := func() (string, error) {
+			ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+			defer cancel()
+			return getParameter(ctx, cfg, client, strings.TrimSuffix(endpoint, "/")+"/", body)
+		}
+		value, err := try()
 		if err == nil {
 			return New(value)
 		}

@@ -3,6 +3,7 @@ package origin
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -157,6 +158,29 @@ func TestLoadRetriesTransientErrors(t *testing.T) {
 	}
 	if n := calls.Load(); n != 3 {
 		t.Errorf("%d calls, want the retryer's 3 attempts", n)
+	}
+}
+
+// An attempt that hangs is abandoned after attemptTimeout and retried.
+func TestLoadRetriesAHungAttempt(t *testing.T) {
+	var seen atomic.Int64
+	url, calls := endpoint(t, func(w http.ResponseWriter, r *http.Request) bool {
+		if seen.Add(1) == 1 {
+			_, _ = io.Copy(io.Discard, r.Body) // so the server sees the client go
+			select {
+			case <-r.Context().Done():
+			case <-time.After(3 * attemptTimeout):
+			}
+			return true
+		}
+		return false
+	})
+	t0 := time.Now()
+	if _, err := Load(context.Background(), config("AKIDREADER", "reader-secret"), url, parameter); err != nil {
+		t.Fatalf("after a hung attempt: %v", err)
+	}
+	if n, took := calls.Load(), time.Since(t0); n != 2 || took > 2*attemptTimeout {
+		t.Errorf("%d calls in %v, want 2 within %v", n, took, 2*attemptTimeout)
 	}
 }
 
