@@ -3,8 +3,7 @@
 package catalog
 
 import (
-	"regexp"
-
+	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/productkey"
 )
 
@@ -31,10 +30,10 @@ type Product struct {
 	UpdatedAt      string `json:"updatedAt" dynamodbav:"updatedAt"`
 }
 
-var categoryPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
-
 // ValidCategory reports whether s is a well-formed category: 1..64 of [a-z0-9-].
-func ValidCategory(s string) bool { return categoryPattern.MatchString(s) }
+func ValidCategory(s string) bool {
+	return api.MadeOf(s, 1, 64, func(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' })
+}
 
 // CacheKey is the cache key of a product document.
 func CacheKey(productID string) string { return productkey.Cache(productID) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -80,8 +79,6 @@ func (d Draft) NewProduct(id, now string) Product {
 		MaxPerCustomer: d.MaxPerCustomer, CreatedAt: now, UpdatedAt: now}
 }
 
-var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
-
 // tenderCodes is the set of ISO 4217 codes that are legal tender somewhere today (CLDR data).
 var tenderCodes = sync.OnceValue(func() map[string]bool {
 	set := map[string]bool{}
@@ -92,7 +89,9 @@ var tenderCodes = sync.OnceValue(func() map[string]bool {
 })
 
 // ValidCurrency reports whether s is an upper-case ISO 4217 code of a currency in use.
-func ValidCurrency(s string) bool { return currencyPattern.MatchString(s) && tenderCodes()[s] }
+func ValidCurrency(s string) bool {
+	return api.MadeOf(s, 3, 3, func(c byte) bool { return 'A' <= c && c <= 'Z' }) && tenderCodes()[s]
+}
 
 func key(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: id}}

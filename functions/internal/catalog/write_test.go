@@ -48,6 +48,18 @@ func TestValidCurrency(t *testing.T) {
 	}
 }
 
+func TestValidCategory(t *testing.T) {
+	for c, ok := range map[string]bool{
+		"kitchen": true, "home-office": true, "a": true, "2026": true, strings.Repeat("a", 64): true,
+		"": false, strings.Repeat("a", 65): false, "Kitchen": false, "home_office": false,
+		"home office": false, "café": false, "a/b": false,
+	} {
+		if ValidCategory(c) != ok {
+			t.Errorf("ValidCategory(%q) = %v", c, !ok)
+		}
+	}
+}
+
 // recordingDB records the requests of the store; only the methods a test calls are set.
 type recordingDB struct {
 	DB

@@ -21,7 +21,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -73,15 +72,13 @@ type Order struct {
 	limits map[string]int64
 }
 
-var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-
 // IdempotencyKey returns the request's Idempotency-Key header, which is required.
 func IdempotencyKey(req api.Request) (string, error) {
 	k := api.Header(req, "Idempotency-Key")
 	if k == "" {
 		return "", api.Invalid("the Idempotency-Key header is required")
 	}
-	if !keyPattern.MatchString(k) {
+	if !api.MadeOf(k, 1, 128, api.URLSafe) {
 		return "", api.Invalid("Idempotency-Key must be 1 to 128 characters of A-Z a-z 0-9 _ -")
 	}
 	return k, nil
