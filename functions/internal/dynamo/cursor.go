@@ -1,5 +1,5 @@
-// Package dynamo holds the shop's small DynamoDB conventions: opaque list cursors and the
-// recognition of condition failures.
+// Package dynamo holds the shop's small DynamoDB conventions: opaque list cursors, batch reads
+// that ask again for unprocessed keys, and the recognition of condition failures.
 package dynamo
 
 import (

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
-	"github.com/cenkalti/backoff/v5"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/dynamo"
@@ -167,39 +166,28 @@ func (s *Store) Products(ctx context.Context, ids []string, consistent bool) (ma
 	for i, id := range ids {
 		keys[i] = map[string]types.AttributeValue{tables.Products.HashKey.Name: str(id)}
 	}
-	req := map[string]types.KeysAndAttributes{s.t.Products: {
+	items, err := dynamo.BatchGet(ctx, s.db, s.t.Products, types.KeysAndAttributes{
 		Keys:                     keys,
 		ProjectionExpression:     aws.String("#id, #p, #c, #s, #n, #g, #m"),
 		ExpressionAttributeNames: withLimit(withLayout(productNames())),
 		ConsistentRead:           aws.Bool(consistent),
-	}}
-	found := make(map[string]Product, len(ids))
-	// BatchGetItem may leave keys unprocessed under load; ask again for those, with backoff.
-	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return struct{}{}, backoff.Permanent(fmt.Errorf("batch get products: %w", err))
-		}
-		var ps []Product
-		if err := attributevalue.UnmarshalListOfMaps(out.Responses[s.t.Products], &ps); err != nil {
-			return struct{}{}, backoff.Permanent(fmt.Errorf("decode products: %w", err))
-		}
-		for _, p := range ps {
-			found[p.ProductID] = p
-		}
-		if len(out.UnprocessedKeys) == 0 {
-			return struct{}{}, nil
-		}
-		req = out.UnprocessedKeys
-		return struct{}{}, errUnprocessed
-	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(6))
-	if errors.Is(err, errUnprocessed) {
+	}, newBackOff(), 6)
+	switch {
+	case errors.Is(err, dynamo.ErrUnprocessed):
 		return nil, fmt.Errorf("batch get products: %w", api.ErrUnavailable)
+	case err != nil:
+		return nil, fmt.Errorf("products: %w", err)
 	}
-	return found, err
+	var ps []Product
+	if err := attributevalue.UnmarshalListOfMaps(items, &ps); err != nil {
+		return nil, fmt.Errorf("decode products: %w", err)
+	}
+	found := make(map[string]Product, len(ps))
+	for _, p := range ps {
+		found[p.ProductID] = p
+	}
+	return found, nil
 }
-
-var errUnprocessed = errors.New("unprocessed keys")
 
 // productNames are the attribute name placeholders of the expressions on products.
 func productNames() map[string]string {
