@@ -300,12 +300,10 @@ var Functions = []Function{
 			{Table: tables.Products, Actions: []Action{BatchGetItem}},
 			// Checkout's stock decrement, conditioned on the price and currency the order carries.
 			{Table: tables.Products, Actions: []Action{UpdateItem}, Attributes: []string{"productId", "stock", "price", "currency"}},
-			// A sharded line's check of the product item: it exists, priced as the order, with
-			// the shard count the line was planned with.
-			{Table: tables.Products, Actions: []Action{ConditionCheckItem}, Attributes: []string{"productId", "price", "currency", "stockShards"}},
-			// Sharded stock: reading a product's shards and taking units from them.
+			// Sharded stock: reading a product's shards and taking units from them, conditioned
+			// on the price, currency and layout generation each shard carries.
 			{Table: tables.Stock, Actions: []Action{Query}},
-			{Table: tables.Stock, Actions: []Action{UpdateItem}, Attributes: []string{"productId", "shard", "units"}},
+			{Table: tables.Stock, Actions: []Action{UpdateItem}, Attributes: []string{"productId", "shard", "units", "price", "currency", "gen"}},
 			{Table: tables.Orders, Actions: []Action{GetItem, PutItem}},
 			{Table: tables.Orders, Index: tables.OrdersByUser, Actions: []Action{Query}},
 			{Table: tables.Idempotency, Actions: []Action{GetItem, PutItem}},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,10 +104,8 @@ func Header(req Request, name string) string {
 	return req.Headers[strings.ToLower(name)]
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
 // ValidID reports whether s is a well-formed id: 1..64 URL-safe characters.
-func ValidID(s string) bool { return idPattern.MatchString(s) }
+func ValidID(s string) bool { return MadeOf(s, 1, 64, URLSafe) }
 
 // PathID returns the path parameter name, which must be a well-formed id.
 func PathID(req Request, name string) (string, error) {

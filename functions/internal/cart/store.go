@@ -171,36 +171,26 @@ func (s *Store) Products(ctx context.Context, ids []string) (map[string]Product,
 	for i, id := range ids {
 		keys[i] = map[string]types.AttributeValue{"productId": str(id)}
 	}
-	req := map[string]types.KeysAndAttributes{s.products: {
+	items, err := dynamo.BatchGet(ctx, s.db, s.products, types.KeysAndAttributes{
 		Keys:                     keys,
 		ProjectionExpression:     aws.String("#id, #n, #p, #c"),
 		ExpressionAttributeNames: map[string]string{"#id": "productId", "#n": "name", "#p": "price", "#c": "currency"},
-	}}
-	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return struct{}{}, backoff.Permanent(fmt.Errorf("batch get products: %w", err))
-		}
-		var ps []Product
-		if err := attributevalue.UnmarshalListOfMaps(out.Responses[s.products], &ps); err != nil {
-			return struct{}{}, backoff.Permanent(fmt.Errorf("decode products: %w", err))
-		}
-		for _, p := range ps {
-			found[p.ProductID] = p
-		}
-		if len(out.UnprocessedKeys) == 0 {
-			return struct{}{}, nil
-		}
-		req = out.UnprocessedKeys
-		return struct{}{}, errUnprocessed
-	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(6))
-	if errors.Is(err, errUnprocessed) {
+	}, newBackOff(), 6)
+	switch {
+	case errors.Is(err, dynamo.ErrUnprocessed):
 		return nil, fmt.Errorf("batch get products: %w", api.ErrUnavailable)
+	case err != nil:
+		return nil, fmt.Errorf("products: %w", err)
 	}
-	return found, err
+	var ps []Product
+	if err := attributevalue.UnmarshalListOfMaps(items, &ps); err != nil {
+		return nil, fmt.Errorf("decode products: %w", err)
+	}
+	for _, p := range ps {
+		found[p.ProductID] = p
+	}
+	return found, nil
 }
-
-var errUnprocessed = errors.New("unprocessed keys")
 
 func newBackOff() *backoff.ExponentialBackOff {
 	b := backoff.NewExponentialBackOff()

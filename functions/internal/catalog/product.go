@@ -3,8 +3,7 @@
 package catalog
 
 import (
-	"regexp"
-
+	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/productkey"
 )
 
@@ -19,8 +18,11 @@ type Product struct {
 	Stock       int64  `json:"stock" dynamodbav:"stock"`
 	// StockShards is how many shard items hold the stock (shards.go); the item keeps it
 	// only when it is 2 or more.
-	StockShards int     `json:"stockShards" dynamodbav:"stockShards,omitempty"`
-	ImageURL    *string `json:"imageUrl" dynamodbav:"imageUrl,omitempty"`
+	StockShards int `json:"stockShards" dynamodbav:"stockShards,omitempty"`
+	// StockGen is the generation of the shards' layout (shards.go); "" when the product is
+	// not sharded, or its shards predate generations. Not part of the document.
+	StockGen string  `json:"-" dynamodbav:"stockGen,omitempty"`
+	ImageURL *string `json:"imageUrl" dynamodbav:"imageUrl,omitempty"`
 	// MaxPerCustomer is how many units one user may buy across all their orders; nil: no
 	// limit. Checkout enforces it (orders' purchases table).
 	MaxPerCustomer *int64 `json:"maxPerCustomer" dynamodbav:"maxPerCustomer,omitempty"`
@@ -28,10 +30,10 @@ type Product struct {
 	UpdatedAt      string `json:"updatedAt" dynamodbav:"updatedAt"`
 }
 
-var categoryPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
-
 // ValidCategory reports whether s is a well-formed category: 1..64 of [a-z0-9-].
-func ValidCategory(s string) bool { return categoryPattern.MatchString(s) }
+func ValidCategory(s string) bool {
+	return api.MadeOf(s, 1, 64, func(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' })
+}
 
 // CacheKey is the cache key of a product document.
 func CacheKey(productID string) string { return productkey.Cache(productID) }

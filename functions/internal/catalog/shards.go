@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
+	"github.com/shop-serverless/shop/functions/internal/dynamo"
 	"github.com/shop-serverless/shop/functions/tables"
 )
 
@@ -28,18 +29,39 @@ import (
 // The shard items are the truth of the layout: checkout reads them all to decide "sold
 // out", and the product item's stockShards is what the admin set (it trails a layout
 // change by one write).
+//
+// Every shard also carries the product's price and currency and the generation ("gen") of
+// the admin write that laid it out, which the product item keeps as "stockGen". Checkout
+// conditions a take on the shard's own copy (price, currency, gen as it read them from the
+// product item), so an order's transaction writes nothing of the product item and checks
+// nothing on it. Every admin write of a sharded product (lock.go) writes its shards with a
+// new generation before its item, so an order that read the product before the write can no
+// longer take units at the old price or from the old layout: it is priced and planned again.
+//
+// Shards written before shards carried these (no gen, no price) are migrated by the
+// product's next admin write; until then checkout takes from them on condition that they
+// still have no gen, which the first admin write breaks.
 
 // MaxStockShards is the largest shard count of a product.
 const MaxStockShards = 100
-
-// maxTransactItems is DynamoDB's limit of items in one transaction.
-const maxTransactItems = 100
 
 // Shard is one item of the stock table.
 type Shard struct {
 	ProductID string `dynamodbav:"productId"`
 	Shard     int    `dynamodbav:"shard"`
 	Units     int64  `dynamodbav:"units"`
+	// Price, Currency and Gen are the product's when the shard was laid out; a shard laid
+	// out before they were kept has none (Gen "").
+	Price    int64  `dynamodbav:"price"`
+	Currency string `dynamodbav:"currency"`
+	Gen      string `dynamodbav:"gen"`
+}
+
+// stamp is what every shard of one layout carries besides its units.
+type stamp struct {
+	price    int64
+	currency string
+	gen      string
 }
 
 // ShardsQuery is the query of all of a product's shard items, strongly consistent.
@@ -123,10 +145,10 @@ func (s *Store) withStock(ctx context.Context, p *Product) error {
 
 // putShards writes a new product's shard items (before its item, so no reader sees the
 // product without its stock).
-func (s *Store) putShards(ctx context.Context, id string, total int64, n int) error {
+func (s *Store) putShards(ctx context.Context, id string, total int64, n int, st stamp) error {
 	var writes []types.TransactWriteItem
 	for i, units := range Spread(total, n) {
-		writes = append(writes, s.putShard(id, i, units, nil))
+		writes = append(writes, s.putShard(id, i, units, nil, st))
 	}
 	if _, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: writes}); err != nil {
 		return fmt.Errorf("put stock shards: %w", err)
@@ -134,11 +156,14 @@ func (s *Store) putShards(ctx context.Context, id string, total int64, n int) er
 	return nil
 }
 
-// putShard is the write of shard i with units; with was set, only if the shard holds
+// putShard is the write of shard i with units, stamped st; with was set, only if the shard holds
 // exactly *was units (or does not exist, for a negative *was).
-func (s *Store) putShard(id string, i int, units int64, was *int64) types.TransactWriteItem {
+func (s *Store) putShard(id string, i int, units int64, was *int64, st stamp) types.TransactWriteItem {
 	item := ShardKey(id, i)
 	item["units"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(units, 10)}
+	item["price"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(st.price, 10)}
+	item["currency"] = &types.AttributeValueMemberS{Value: st.currency}
+	item["gen"] = &types.AttributeValueMemberS{Value: st.gen}
 	put := &types.Put{TableName: aws.String(s.stock), Item: item}
 	if was != nil {
 		s.condition(&put.ConditionExpression, &put.ExpressionAttributeNames, &put.ExpressionAttributeValues, *was)
@@ -178,18 +203,18 @@ const layoutPatience = 8 * time.Second
 // count) to n. With total set, the product then holds *total units, spread over the
 // shards; without, the units it holds now are moved, each transaction conditioned on every
 // shard (or the item's stock) it read, and read again when an order took units meanwhile:
-// none is lost or counted twice. A layout change that would exceed one transaction's items
-// goes through two shards.
-func (s *Store) relayout(ctx context.Context, id string, from, n int, total *int64) error {
-	if (from == 1 && n > maxTransactItems-1) || (n == 1 && from > maxTransactItems-1) {
-		if err := s.relayout(ctx, id, from, 2, total); err != nil {
+// none is lost or counted twice. Every shard written carries st. A layout change that would
+// exceed one transaction's items goes through two shards.
+func (s *Store) relayout(ctx context.Context, id string, from, n int, total *int64, st stamp) error {
+	if (from == 1 && n > dynamo.MaxTransactItems-1) || (n == 1 && from > dynamo.MaxTransactItems-1) {
+		if err := s.relayout(ctx, id, from, 2, total, st); err != nil {
 			return err
 		}
 		from = 2
 	}
 	deadline := time.Now().Add(layoutPatience)
 	for delay := 5 * time.Millisecond; time.Now().Before(deadline); delay = min(2*delay, 100*time.Millisecond) {
-		err := s.relayoutOnce(ctx, id, from, n, total)
+		err := s.relayoutOnce(ctx, id, from, n, total, st)
 		if !errors.Is(err, errLayoutRaced) {
 			return err
 		}
@@ -202,7 +227,7 @@ func (s *Store) relayout(ctx context.Context, id string, from, n int, total *int
 }
 
 // relayoutOnce reads the product's units and writes the new layout in one transaction.
-func (s *Store) relayoutOnce(ctx context.Context, id string, from, n int, total *int64) error {
+func (s *Store) relayoutOnce(ctx context.Context, id string, from, n int, total *int64, st stamp) error {
 	move := total == nil
 	var was []int64 // units read, per shard (or the item's stock when from == 1)
 	if from == 1 {
@@ -211,6 +236,7 @@ func (s *Store) relayoutOnce(ctx context.Context, id string, from, n int, total 
 			return err
 		}
 		if p.StockShards >= 2 {
+			// Under the product's lock only a step of this same change shards it.
 			return fmt.Errorf("product %s was sharded meanwhile: %w", id, api.ErrConflict)
 		}
 		was = []int64{p.Stock}
@@ -247,9 +273,9 @@ func (s *Store) relayoutOnce(ctx context.Context, id string, from, n int, total 
 	var writes []types.TransactWriteItem
 	switch {
 	case from == 1: // the item's stock moves to n shards
-		writes = append(writes, s.itemToShards(id, n, cond(0)))
+		writes = append(writes, s.itemToShards(id, n, cond(0), st.gen))
 		for i, u := range Spread(units, n) {
-			writes = append(writes, s.putShard(id, i, u, nil))
+			writes = append(writes, s.putShard(id, i, u, nil, st))
 		}
 	case n == 1: // the shards move back into the item
 		writes = append(writes, s.shardsToItem(id, units))
@@ -260,7 +286,7 @@ func (s *Store) relayoutOnce(ctx context.Context, id string, from, n int, total 
 		}
 	default:
 		for i, u := range Spread(units, n) {
-			writes = append(writes, s.putShard(id, i, u, cond(i)))
+			writes = append(writes, s.putShard(id, i, u, cond(i), st))
 		}
 		for i := n; i < len(was); i++ {
 			if was[i] >= 0 {
@@ -279,16 +305,20 @@ func (s *Store) relayoutOnce(ctx context.Context, id string, from, n int, total 
 	return nil
 }
 
-// itemToShards is the product item's side of moving its stock to n shards: its stock goes,
-// its count is set, on condition that it exists and, with was set, still holds *was units.
-func (s *Store) itemToShards(id string, n int, was *int64) types.TransactWriteItem {
+// itemToShards is the product item's side of moving its stock to n shards of generation
+// gen: its stock goes, its count and generation are set, on condition that it exists and,
+// with was set, still holds *was units.
+func (s *Store) itemToShards(id string, n int, was *int64, gen string) types.TransactWriteItem {
 	u := &types.Update{
-		TableName:                 aws.String(s.table),
-		Key:                       key(id),
-		UpdateExpression:          aws.String("REMOVE #s SET #n = :n"),
-		ConditionExpression:       aws.String("attribute_exists(productId)"),
-		ExpressionAttributeNames:  map[string]string{"#s": "stock", "#n": "stockShards"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.Itoa(n)}},
+		TableName:                aws.String(s.table),
+		Key:                      key(id),
+		UpdateExpression:         aws.String("REMOVE #s SET #n = :n, #g = :g"),
+		ConditionExpression:      aws.String("attribute_exists(productId)"),
+		ExpressionAttributeNames: map[string]string{"#s": "stock", "#n": "stockShards", "#g": "stockGen"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":n": &types.AttributeValueMemberN{Value: strconv.Itoa(n)},
+			":g": &types.AttributeValueMemberS{Value: gen},
+		},
 	}
 	if was != nil {
 		u.ConditionExpression = aws.String("attribute_exists(productId) AND #s = :was")
@@ -298,15 +328,15 @@ func (s *Store) itemToShards(id string, n int, was *int64) types.TransactWriteIt
 }
 
 // shardsToItem is the product item's side of moving its shards back into it: it holds
-// stock units again, on condition that it exists and is still sharded (its count may trail
+// stock units again and has no generation, on condition that it exists and is still sharded (its count may trail
 // an earlier step of the same change).
 func (s *Store) shardsToItem(id string, stock int64) types.TransactWriteItem {
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName:                 aws.String(s.table),
 		Key:                       key(id),
-		UpdateExpression:          aws.String("SET #s = :stock REMOVE #n"),
+		UpdateExpression:          aws.String("SET #s = :stock REMOVE #n, #g"),
 		ConditionExpression:       aws.String("attribute_exists(productId) AND attribute_exists(#n)"),
-		ExpressionAttributeNames:  map[string]string{"#s": "stock", "#n": "stockShards"},
+		ExpressionAttributeNames:  map[string]string{"#s": "stock", "#n": "stockShards", "#g": "stockGen"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":stock": &types.AttributeValueMemberN{Value: strconv.FormatInt(stock, 10)}},
 	}}
 }

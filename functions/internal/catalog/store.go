@@ -115,16 +115,20 @@ func (s *Store) List(ctx context.Context, category string, limit int, cursor str
 }
 
 // Put writes p as a new product; it fails with api.ErrConflict if the id exists. With
-// StockShards of 2 or more its stock is spread over that many shard items, written first.
+// StockShards of 2 or more its stock is spread over that many shard items of a new
+// generation, written first.
 func (s *Store) Put(ctx context.Context, p Product) error {
+	if p.StockShards >= 2 {
+		p.StockGen = newToken()
+		if err := s.putShards(ctx, p.ProductID, p.Stock, p.StockShards, stamp{p.Price, p.Currency, p.StockGen}); err != nil {
+			return err
+		}
+	}
 	item, err := attributevalue.MarshalMap(p)
 	if err != nil {
 		return fmt.Errorf("encode product: %w", err)
 	}
 	if p.StockShards >= 2 {
-		if err := s.putShards(ctx, p.ProductID, p.Stock, p.StockShards); err != nil {
-			return err
-		}
 		delete(item, "stock")
 	} else {
 		delete(item, "stockShards")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -80,8 +79,6 @@ func (d Draft) NewProduct(id, now string) Product {
 		MaxPerCustomer: d.MaxPerCustomer, CreatedAt: now, UpdatedAt: now}
 }
 
-var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
-
 // tenderCodes is the set of ISO 4217 codes that are legal tender somewhere today (CLDR data).
 var tenderCodes = sync.OnceValue(func() map[string]bool {
 	set := map[string]bool{}
@@ -92,73 +89,83 @@ var tenderCodes = sync.OnceValue(func() map[string]bool {
 })
 
 // ValidCurrency reports whether s is an upper-case ISO 4217 code of a currency in use.
-func ValidCurrency(s string) bool { return currencyPattern.MatchString(s) && tenderCodes()[s] }
+func ValidCurrency(s string) bool {
+	return api.MadeOf(s, 3, 3, func(c byte) bool { return 'A' <= c && c <= 'Z' }) && tenderCodes()[s]
+}
 
 func key(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: id}}
 }
 
 // Update replaces the fields of d on the product id and sets updatedAt; it returns the
-// product as stored, or an error wrapping api.ErrNotFound.
+// product as stored, or an error wrapping api.ErrNotFound (api.ErrUnavailable while another
+// admin write of the product runs).
 //
-// It is an UpdateItem of exactly those fields, conditioned on the product existing: stock
-// changes made concurrently by checkout (UpdateItem ADD) and attributes this write does not
-// own (imageUrl, createdAt, anything another function keeps on the item) are never
-// overwritten with a stale copy, as a read-modify-PutItem would.
+// It is an UpdateItem of exactly those fields: stock changes made concurrently by checkout
+// (UpdateItem ADD) and attributes this write does not own (imageUrl, createdAt, anything
+// another function keeps on the item) are never overwritten with a stale copy, as a
+// read-modify-PutItem would.
 //
-// Sharded stock (StockShards, or a product that has shards) is laid out first: the new
-// stock spread over the shards, or with KeepStock the units the product has moved to the
-// new count; then the item's own fields are written.
+// It runs under the product's lock (lock.go). Sharded stock (StockShards, or a product that
+// has shards) is laid out first, every shard stamped with the new price, currency and a new
+// generation: the new stock spread over the shards, or with KeepStock the units the product
+// has moved to the new count; then the item's own fields and generation are written.
 func (s *Store) Update(ctx context.Context, id string, d Draft, now string) (Product, error) {
-	// Every name goes through a placeholder: several are DynamoDB reserved words.
-	expr := "SET #name = :name, #description = :description, #category = :category, #price = :price, " +
-		"#currency = :currency, #updatedAt = :updatedAt"
-	names := map[string]string{"#name": "name", "#description": "description", "#category": "category",
-		"#price": "price", "#currency": "currency", "#updatedAt": "updatedAt"}
-	values := map[string]types.AttributeValue{
-		":name":        &types.AttributeValueMemberS{Value: d.Name},
-		":description": &types.AttributeValueMemberS{Value: d.Description},
-		":category":    &types.AttributeValueMemberS{Value: d.Category},
-		":price":       &types.AttributeValueMemberN{Value: fmt.Sprint(d.Price)},
-		":currency":    &types.AttributeValueMemberS{Value: d.Currency},
-		":updatedAt":   &types.AttributeValueMemberS{Value: now},
-	}
-	if d.MaxPerCustomer != nil {
-		expr += ", #maxPerCustomer = :maxPerCustomer"
-		values[":maxPerCustomer"] = &types.AttributeValueMemberN{Value: fmt.Sprint(*d.MaxPerCustomer)}
-	}
-	names["#maxPerCustomer"] = "maxPerCustomer"
-	n, err := s.layStock(ctx, id, d)
-	if err != nil {
-		return Product{}, err
-	}
-	switch {
-	case n >= 2:
-		expr += ", #stockShards = :stockShards"
-		names["#stockShards"] = "stockShards"
-		values[":stockShards"] = &types.AttributeValueMemberN{Value: fmt.Sprint(n)}
-	case !d.KeepStock:
-		expr += ", #stock = :stock"
-		names["#stock"] = "stock"
-		values[":stock"] = &types.AttributeValueMemberN{Value: fmt.Sprint(d.Stock)}
-	}
-	if d.MaxPerCustomer == nil {
-		expr += " REMOVE #maxPerCustomer"
-	}
-	p, err := s.update(ctx, id, expr, names, values)
+	var p Product
+	err := s.locked(ctx, id, func(ctx context.Context, cur Product, token string) error {
+		// Every name goes through a placeholder: several are DynamoDB reserved words.
+		expr := "SET #name = :name, #description = :description, #category = :category, #price = :price, " +
+			"#currency = :currency, #updatedAt = :updatedAt"
+		names := map[string]string{"#name": "name", "#description": "description", "#category": "category",
+			"#price": "price", "#currency": "currency", "#updatedAt": "updatedAt"}
+		values := map[string]types.AttributeValue{
+			":name":        &types.AttributeValueMemberS{Value: d.Name},
+			":description": &types.AttributeValueMemberS{Value: d.Description},
+			":category":    &types.AttributeValueMemberS{Value: d.Category},
+			":price":       &types.AttributeValueMemberN{Value: fmt.Sprint(d.Price)},
+			":currency":    &types.AttributeValueMemberS{Value: d.Currency},
+			":updatedAt":   &types.AttributeValueMemberS{Value: now},
+		}
+		if d.MaxPerCustomer != nil {
+			expr += ", #maxPerCustomer = :maxPerCustomer"
+			values[":maxPerCustomer"] = &types.AttributeValueMemberN{Value: fmt.Sprint(*d.MaxPerCustomer)}
+		}
+		names["#maxPerCustomer"] = "maxPerCustomer"
+		st := stamp{price: d.Price, currency: d.Currency, gen: newToken()}
+		n, err := s.layStock(ctx, id, cur, d, st)
+		if err != nil {
+			return err
+		}
+		switch {
+		case n >= 2:
+			expr += ", #stockShards = :stockShards, #stockGen = :stockGen"
+			names["#stockShards"], names["#stockGen"] = "stockShards", "stockGen"
+			values[":stockShards"] = &types.AttributeValueMemberN{Value: fmt.Sprint(n)}
+			values[":stockGen"] = &types.AttributeValueMemberS{Value: st.gen}
+		case !d.KeepStock:
+			expr += ", #stock = :stock"
+			names["#stock"] = "stock"
+			values[":stock"] = &types.AttributeValueMemberN{Value: fmt.Sprint(d.Stock)}
+		}
+		expr += " REMOVE " + unlocking(names)
+		if d.MaxPerCustomer == nil {
+			expr += ", #maxPerCustomer"
+		}
+		p, err = s.updateIf(ctx, id, lockHeld(token, names, values), expr, names, values)
+		if errors.Is(err, api.ErrNotFound) {
+			return s.whyRefused(ctx, id)
+		}
+		return err
+	})
 	if err != nil {
 		return Product{}, err
 	}
 	return p, s.withStock(ctx, &p)
 }
 
-// layStock lays out the stock d asks for and returns the product's shard count after it.
-// An unsharded product that stays so is left to the item's update.
-func (s *Store) layStock(ctx context.Context, id string, d Draft) (int, error) {
-	cur, err := s.Get(ctx, id)
-	if err != nil {
-		return 0, err
-	}
+// layStock lays out the stock d asks for, every shard stamped st, and returns the product's
+// shard count after it. An unsharded product that stays so is left to the item's update.
+func (s *Store) layStock(ctx context.Context, id string, cur Product, d Draft, st stamp) (int, error) {
 	n := cur.StockShards
 	if d.StockShards != 0 {
 		n = d.StockShards
@@ -170,7 +177,7 @@ func (s *Store) layStock(ctx context.Context, id string, d Draft) (int, error) {
 	if !d.KeepStock {
 		total = &d.Stock
 	}
-	return n, s.relayout(ctx, id, cur.StockShards, n, total)
+	return n, s.relayout(ctx, id, cur.StockShards, n, total, st)
 }
 
 // SetImage sets the product's imageUrl and updatedAt; it returns the product as stored, or
@@ -273,21 +280,31 @@ func (s *Store) updateIf(ctx context.Context, id, condition, expr string, names 
 	return p, nil
 }
 
-// Delete removes the product, or returns an error wrapping api.ErrNotFound.
+// Delete removes the product, or returns an error wrapping api.ErrNotFound
+// (api.ErrUnavailable while another admin write of the product runs). Under the product's
+// lock its shards go first: from then on no order can take units of it, and an order that
+// read it before is priced again, which finds it gone.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(id),
-		ConditionExpression: aws.String("attribute_exists(productId)"),
-	})
-	if dynamo.IsConditionFailed(err) {
-		return fmt.Errorf("product %s: %w", id, api.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("delete product: %w", err)
-	}
-	if s.stock == "" {
+	return s.locked(ctx, id, func(ctx context.Context, cur Product, token string) error {
+		if s.stock != "" {
+			if err := s.deleteShards(ctx, id); err != nil {
+				return err
+			}
+		}
+		names, values := map[string]string{}, map[string]types.AttributeValue{}
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       key(id),
+			ConditionExpression:       aws.String(lockHeld(token, names, values)),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		})
+		if dynamo.IsConditionFailed(err) {
+			return s.whyRefused(ctx, id)
+		}
+		if err != nil {
+			return fmt.Errorf("delete product: %w", err)
+		}
 		return nil
-	}
-	return s.deleteShards(ctx, id)
+	})
 }

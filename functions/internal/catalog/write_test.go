@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -47,11 +48,23 @@ func TestValidCurrency(t *testing.T) {
 	}
 }
 
+func TestValidCategory(t *testing.T) {
+	for c, ok := range map[string]bool{
+		"kitchen": true, "home-office": true, "a": true, "2026": true, strings.Repeat("a", 64): true,
+		"": false, strings.Repeat("a", 65): false, "Kitchen": false, "home_office": false,
+		"home office": false, "café": false, "a/b": false,
+	} {
+		if ValidCategory(c) != ok {
+			t.Errorf("ValidCategory(%q) = %v", c, !ok)
+		}
+	}
+}
+
 // recordingDB records the requests of the store; only the methods a test calls are set.
 type recordingDB struct {
 	DB
-	get    *dynamodb.GetItemInput
-	update *dynamodb.UpdateItemInput
+	get     *dynamodb.GetItemInput
+	updates []*dynamodb.UpdateItemInput
 }
 
 func (r *recordingDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
@@ -60,12 +73,14 @@ func (r *recordingDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ..
 }
 
 func (r *recordingDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	r.update = in
+	r.updates = append(r.updates, in)
 	return &dynamodb.UpdateItemOutput{}, nil
 }
 
 // The read that fills the cache must see the latest write, and PUT must be a conditional
-// UpdateItem of its own fields, never a PutItem of the whole item.
+// UpdateItem of its own fields, never a PutItem of the whole item, under the product's lock:
+// the first update takes it if the product exists, the last writes the fields if it still
+// holds it.
 func TestStoreRequests(t *testing.T) {
 	db := &recordingDB{}
 	s := NewStore(db, "products")
@@ -74,8 +89,15 @@ func TestStoreRequests(t *testing.T) {
 		t.Error("Get is not a strongly consistent read")
 	}
 	_, _ = s.Update(context.Background(), "p1", Draft{Name: "n", Category: "c", Currency: "USD"}, "2026-01-01T00:00:00Z")
-	u := db.update
-	if u == nil || aws.ToString(u.ConditionExpression) != "attribute_exists(productId)" ||
+	if len(db.updates) != 2 {
+		t.Fatalf("%d updates, want the lock's and the fields'", len(db.updates))
+	}
+	if c := aws.ToString(db.updates[0].ConditionExpression); !strings.HasPrefix(c, "attribute_exists(productId) AND ") {
+		t.Errorf("lock taken on condition %q", c)
+	}
+	u := db.updates[1]
+	if aws.ToString(u.ConditionExpression) != "#lock = :lock" || !reflect.DeepEqual(u.ExpressionAttributeValues[":lock"], db.updates[0].ExpressionAttributeValues[":lock"]) ||
+		!strings.Contains(aws.ToString(u.UpdateExpression), "REMOVE #lock, #until") ||
 		strings.Contains(aws.ToString(u.UpdateExpression), "imageUrl") || strings.Contains(aws.ToString(u.UpdateExpression), "createdAt") {
 		t.Errorf("update %+v", u)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -50,8 +49,22 @@ func CheckFunction(ctx context.Context, c *clients.Clients) (func(context.Contex
 	return NewChecker(a).Handle, nil
 }
 
-// uploadKeyPattern is what uploadKey writes: uploads/<product id>/<32 hex>.<ext>.
-var uploadKeyPattern = regexp.MustCompile(`^` + regexp.QuoteMeta(manifest.UploadPrefix) + `([A-Za-z0-9_-]{1,128})/[0-9a-f]{32}\.(png|jpg|webp)$`)
+// parseUploadKey reads what uploadKey writes, <manifest.UploadPrefix><product id>/<32 lower-case
+// hex>.<png|jpg|webp>; ok is false for any other key.
+func parseUploadKey(key string) (productID, ext string, ok bool) {
+	rest, ok := strings.CutPrefix(key, manifest.UploadPrefix)
+	if !ok {
+		return "", "", false
+	}
+	productID, file, _ := strings.Cut(rest, "/")
+	name, ext, _ := strings.Cut(file, ".")
+	hex := func(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
+	if !api.MadeOf(productID, 1, 128, api.URLSafe) || !api.MadeOf(name, 32, 32, hex) ||
+		(ext != "png" && ext != "jpg" && ext != "webp") {
+		return "", "", false
+	}
+	return productID, ext, true
+}
 
 // Handle checks every upload of the event. A failure to reach S3, DynamoDB or Redis fails
 // the invocation, which Lambda retries; a bad upload does not.
@@ -77,12 +90,11 @@ func (c *Checker) check(ctx context.Context, log *slog.Logger, rec events.S3Even
 		return nil
 	}
 	log = log.With("key", key)
-	m := uploadKeyPattern.FindStringSubmatch(key)
-	if m == nil {
+	productID, ext, ok := parseUploadKey(key)
+	if !ok {
 		log.WarnContext(ctx, "upload deleted: not an upload key")
 		return b.Delete(ctx, key)
 	}
-	productID, ext := m[1], m[2]
 	pending, err := c.admin.store.PendingUpload(ctx, productID)
 	if err != nil && !errors.Is(err, api.ErrNotFound) {
 		return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,8 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
@@ -38,6 +39,8 @@ type Config struct {
 	Region           string
 	DynamoDBEndpoint string
 	S3Endpoint       string
+	// SSMEndpoint is where the origin secret is read (origin.Load); empty: the regional one.
+	SSMEndpoint string
 	// Tables maps a logical table name (tables.Table.Name) to its deployed name.
 	Tables        map[string]string
 	ImagesBucket  string
@@ -71,6 +74,7 @@ func LoadConfig(env Env) (Config, error) {
 		Region:           first(env("AWS_REGION"), env("AWS_DEFAULT_REGION"), "us-east-1"),
 		DynamoDBEndpoint: first(env("AWS_ENDPOINT_URL_DYNAMODB"), env("AWS_ENDPOINT_URL")),
 		S3Endpoint:       first(env("AWS_ENDPOINT_URL_S3"), env("AWS_ENDPOINT_URL")),
+		SSMEndpoint:      first(env("AWS_ENDPOINT_URL_SSM"), env("AWS_ENDPOINT_URL")),
 		Tables:           map[string]string{},
 		ImagesBucket:     env(manifest.EnvImagesBucket),
 		ImagesBaseURL:    strings.TrimSuffix(env(manifest.EnvImagesBaseURL), "/"),
@@ -192,21 +196,43 @@ type Clients struct {
 	built   map[Kind]any
 }
 
-// New builds the AWS configuration described by cfg, for clients of any kind. Static
-// credentials in env (the local stage's) take precedence; otherwise the SDK's default chain
-// (the Lambda role) applies.
+// New builds the AWS configuration described by cfg, for clients of any kind, from the
+// variables Lambda sets: the region and the execution role's credentials (AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; valid as long as the environment lives), as
+// the local stage sets them too. It is not the SDK's config.LoadDefaultConfig: that chain
+// links the SSO, SSO OIDC, STS, sign-in and IMDS clients, whose package initialisation ran
+// at every cold start for credentials Lambda never gets from them. Of what it resolves, the
+// functions keep its defaults explicitly (checksums when supported, account-id endpoints
+// preferred, SDK warnings to stderr) and set the retryer; endpoints come from
+// AWS_ENDPOINT_URL_<SERVICE> (LoadConfig) as before. Without credentials every AWS call
+// fails with ErrNoCredentials.
 func New(ctx context.Context, cfg Config, env Env) (*Clients, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region),
-		config.WithRetryer(func() aws.Retryer { return newRetryer(cfg.ConcurrentRequests) })}
+	var creds aws.CredentialsProvider = missingCredentials{}
 	if id, secret := env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
-		opts = append(opts, config.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(id, secret, env("AWS_SESSION_TOKEN"))))
+		creds = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, env("AWS_SESSION_TOKEN")))
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+	awsCfg := aws.Config{
+		Region:      cfg.Region,
+		Credentials: creds,
+		Retryer:     func() aws.Retryer { return newRetryer(cfg.ConcurrentRequests) },
+		Logger:      logging.NewStandardLogger(os.Stderr),
+		// LoadDefaultConfig's defaults, which a service client would otherwise leave unset
+		// (S3 would then compute and check no checksum it is not required to).
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
+		AccountIDEndpointMode:      aws.AccountIDEndpointModePreferred,
 	}
 	return &Clients{Config: cfg, AWS: awsCfg, built: map[Kind]any{}}, nil
+}
+
+// ErrNoCredentials fails each AWS call of a process started without credentials (never in
+// Lambda): a function that calls no AWS service still starts.
+var ErrNoCredentials = errors.New("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them for the execution role)")
+
+type missingCredentials struct{}
+
+func (missingCredentials) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{}, ErrNoCredentials
 }
 
 // NewFor is New for the function fn: only the clients its entry declares may be built.

@@ -1,5 +1,5 @@
-// Package dynamo holds the shop's small DynamoDB conventions: opaque list cursors and the
-// recognition of condition failures.
+// Package dynamo holds the shop's small DynamoDB conventions: opaque list cursors, batch reads
+// that ask again for unprocessed keys, and the recognition of condition failures.
 package dynamo
 
 import (
@@ -57,6 +57,9 @@ func DecodeCursor(cursor string, want ...string) (map[string]types.AttributeValu
 	}
 	return key, nil
 }
+
+// MaxTransactItems is the most items one TransactWriteItems holds.
+const MaxTransactItems = 100
 
 // IsConditionFailed reports whether err is a failed condition expression.
 func IsConditionFailed(err error) bool {

@@ -177,6 +177,7 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 			}
 			o = fresh
 			rec.OrderID, rec.CreatedAt = o.OrderID, o.CreatedAt
+			misses = shardMisses{} // of a layout that may be gone
 			return o, err
 		case errors.Is(err, errBusy):
 			return o, err

@@ -21,7 +21,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -65,15 +64,13 @@ type Order struct {
 	Currency  string `json:"currency" dynamodbav:"currency"`
 	CreatedAt string `json:"createdAt" dynamodbav:"createdAt"`
 
-	// shards is the shard count of each line's product whose stock is sharded, as read;
+	// layouts is the shard layout of each line's product whose stock is sharded, as read;
 	// takes, the shards those lines take their units from in the next transaction.
-	shards map[string]int
-	takes  map[string][]shardTake
+	layouts map[string]layout
+	takes   map[string][]shardTake
 	// limits is the maxPerCustomer of each line's product that has one, as read.
 	limits map[string]int64
 }
-
-var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 // IdempotencyKey returns the request's Idempotency-Key header, which is required.
 func IdempotencyKey(req api.Request) (string, error) {
@@ -81,7 +78,7 @@ func IdempotencyKey(req api.Request) (string, error) {
 	if k == "" {
 		return "", api.Invalid("the Idempotency-Key header is required")
 	}
-	if !keyPattern.MatchString(k) {
+	if !api.MadeOf(k, 1, 128, api.URLSafe) {
 		return "", api.Invalid("Idempotency-Key must be 1 to 128 characters of A-Z a-z 0-9 _ -")
 	}
 	return k, nil

@@ -13,9 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
-	"github.com/shop-serverless/shop/functions/tables"
 )
 
 // Checkout over sharded stock (catalog's shards.go): a line of a product whose stock is
@@ -23,10 +21,12 @@ import (
 // orders spread over the shards' partitions), or, after blindTries shards turned out short
 // for this request, from the shards a strongly consistent read of all of them shows have
 // units, several in the same transaction when no single one holds the quantity. Only that
-// read decides "sold out". The product's item is not written: the line's transaction
-// takes units from shard items and checks the product item (it exists, with the price and
-// currency the order carries and the shard count the line was planned with), so an order
-// never confirms for a product deleted or repriced since it was read.
+// read decides "sold out". The product's item is neither written nor checked: each shard
+// carries the product's price, currency and layout generation (catalog's shards.go), and a
+// take is conditioned on them being those the line read from the product item, so an order
+// never confirms for a product deleted, repriced or laid out again since it was read: the
+// shard's condition fails, and the order is priced and planned again from the product as it
+// is (gone: 404).
 
 // blindTries is how many shards a line tries at random before it reads them all.
 const blindTries = 2
@@ -49,16 +49,23 @@ func (e *shardShortError) Error() string {
 	return fmt.Sprintf("shard %d of product %s has %d units", e.Shard, e.ProductID, e.Units)
 }
 
+// layout is how a product's stock was laid out over shards when checkout read it.
+type layout struct {
+	shards int
+	// gen is the layout's generation; "" for shards laid out before shards carried one.
+	gen string
+}
+
 // noteShards records on o that product p keeps its stock over shards; it reports whether
 // it does.
 func noteShards(o *Order, p Product) bool {
 	if p.StockShards < 2 {
 		return false
 	}
-	if o.shards == nil {
-		o.shards = map[string]int{}
+	if o.layouts == nil {
+		o.layouts = map[string]layout{}
 	}
-	o.shards[p.ProductID] = p.StockShards
+	o.layouts[p.ProductID] = layout{shards: p.StockShards, gen: p.StockGen}
 	return true
 }
 
@@ -77,10 +84,11 @@ func (m shardMisses) add(e *shardShortError) {
 func (c *Checkout) planTakes(ctx context.Context, o *Order, misses shardMisses) error {
 	o.takes = nil
 	for _, it := range o.Items {
-		n, ok := o.shards[it.ProductID]
+		l, ok := o.layouts[it.ProductID]
 		if !ok {
 			continue
 		}
+		n := l.shards
 		if o.takes == nil {
 			o.takes = map[string][]shardTake{}
 		}
@@ -103,29 +111,7 @@ func (c *Checkout) planTakes(ctx context.Context, o *Order, misses shardMisses) 
 		}
 		o.takes[it.ProductID] = takes
 	}
-	if n := transactionWrites(*o); n > maxTransactItems {
-		return api.Unprocessable("the order needs %d writes, more than one transaction holds (%d); order fewer products at once",
-			n, maxTransactItems)
-	}
 	return nil
-}
-
-// maxTransactItems is DynamoDB's limit of items in one transaction.
-const maxTransactItems = 100
-
-// transactionWrites is how many items the order's transaction writes or checks: per
-// unsharded line its product, per sharded line its shards and its product's check, then
-// the order and its idempotency record.
-func transactionWrites(o Order) int {
-	n := 2
-	for _, it := range o.Items {
-		if takes, ok := o.takes[it.ProductID]; ok {
-			n += len(takes) + 1
-		} else {
-			n++
-		}
-	}
-	return n
 }
 
 // takeLargestFirst takes q units from the fullest shards, as few as hold them; nil when
@@ -180,44 +166,58 @@ func (s *Store) shardedStock(ctx context.Context, productID string) (int64, erro
 }
 
 // takeWrites are the transaction's writes of a line that takes its units from shards:
-// each shard's units go down on condition that it holds them, and the product item is
-// checked, last, as the unsharded line's update conditions it: it exists, with the line's
-// price and currency, and still keeps its stock over shards shards (a product moved back
-// into its item, or to another count, is priced and planned again).
-func (s *Store) takeWrites(it Item, shards int, takes []shardTake) []types.TransactWriteItem {
-	out := make([]types.TransactWriteItem, len(takes), len(takes)+1)
-	productID := it.ProductID
+// each shard's units go down on condition that it holds them and still carries the price,
+// currency and generation of the layout the line read (shards without a generation: that
+// it still has none, as the product's next admin write gives every shard one).
+func (s *Store) takeWrites(it Item, l layout, takes []shardTake) []types.TransactWriteItem {
+	cond := "#u >= :q AND #p = :p AND #c = :c AND #g = :g"
+	names := map[string]string{"#u": "units", "#p": "price", "#c": "currency", "#g": "gen"}
+	if l.gen == "" {
+		cond = "#u >= :q AND attribute_not_exists(#g)"
+		names = map[string]string{"#u": "units", "#g": "gen"}
+	}
+	out := make([]types.TransactWriteItem, len(takes))
 	for i, t := range takes {
+		values := map[string]types.AttributeValue{":q": num(t.Units)}
+		if l.gen != "" {
+			values[":p"], values[":c"], values[":g"] = num(it.Price), str(it.Currency), str(l.gen)
+		}
 		out[i] = types.TransactWriteItem{Update: &types.Update{
 			TableName:                           aws.String(s.t.Stock),
-			Key:                                 catalog.ShardKey(productID, t.Shard),
+			Key:                                 catalog.ShardKey(it.ProductID, t.Shard),
 			UpdateExpression:                    aws.String("SET #u = #u - :q"),
-			ConditionExpression:                 aws.String("#u >= :q"),
-			ExpressionAttributeNames:            map[string]string{"#u": "units"},
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":q": num(t.Units)},
+			ConditionExpression:                 aws.String(cond),
+			ExpressionAttributeNames:            names,
+			ExpressionAttributeValues:           values,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}}
 	}
-	return append(out, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-		TableName:                aws.String(s.t.Products),
-		Key:                      map[string]types.AttributeValue{tables.Products.HashKey.Name: str(productID)},
-		ConditionExpression:      aws.String("attribute_exists(#id) AND #p = :p AND #c = :c AND #n = :n"),
-		ExpressionAttributeNames: map[string]string{"#id": "productId", "#p": "price", "#c": "currency", "#n": "stockShards"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": num(it.Price), ":c": str(it.Currency), ":n": num(int64(shards)),
-		},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}})
+	return out
+}
+
+// shardChanged reports whether a shard whose take failed its condition no longer belongs
+// to the layout the line read (gone, or stamped by a later admin write), rather than
+// holding too few units.
+func shardChanged(old map[string]types.AttributeValue, it Item, l layout) bool {
+	if len(old) == 0 {
+		return true
+	}
+	var sh catalog.Shard
+	if err := attributevalue.UnmarshalMap(old, &sh); err != nil {
+		return true
+	}
+	return sh.Gen != l.gen || (l.gen != "" && (sh.Price != it.Price || sh.Currency != it.Currency))
 }
 
 // classifyTakes is classify for an order with sharded lines: a shard's failed condition is
 // a *shardShortError (the line tries elsewhere) unless the rest of the transaction has a
 // final answer (a taken key, a product gone or short) or a product changed under the order
-// (its check failed: priced and planned again); a conflict or throttling is errBusy.
+// (a shard gone or stamped by a later admin write: priced and planned again); a conflict
+// or throttling is errBusy.
 func classifyTakes(o Order, reasons []types.CancellationReason, cause error) error {
 	var rest Order
 	var restReasons []types.CancellationReason
-	var short, gone, changed error
+	var short, changed error
 	busy := false
 	i := 0
 	next := func() (types.CancellationReason, bool) {
@@ -245,7 +245,9 @@ func classifyTakes(o Order, reasons []types.CancellationReason, cause error) err
 			}
 			switch aws.ToString(r.Code) {
 			case "ConditionalCheckFailed":
-				if short == nil {
+				if shardChanged(r.Item, it, o.layouts[it.ProductID]) {
+					changed = errProductChanged
+				} else if short == nil {
 					units := int64(0)
 					if n, ok := r.Item["units"].(*types.AttributeValueMemberN); ok {
 						units, _ = strconv.ParseInt(n.Value, 10, 64)
@@ -255,25 +257,6 @@ func classifyTakes(o Order, reasons []types.CancellationReason, cause error) err
 			case "TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError":
 				busy = true
 			}
-		}
-		r, ok := next() // the product item's check
-		if !ok {
-			return fmt.Errorf("place order: %d cancellation reasons for more writes: %w", len(reasons), cause)
-		}
-		switch aws.ToString(r.Code) {
-		case "None", "":
-		case "ConditionalCheckFailed":
-			if len(r.Item) == 0 {
-				if gone == nil {
-					gone = &goneError{ProductID: it.ProductID}
-				}
-			} else {
-				changed = errProductChanged
-			}
-		case "TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError":
-			busy = true
-		default:
-			return fmt.Errorf("place order: product check of %s cancelled with %s: %w", it.ProductID, aws.ToString(r.Code), cause)
 		}
 	}
 	if i+2 != len(reasons) {
@@ -285,8 +268,6 @@ func classifyTakes(o Order, reasons []types.CancellationReason, cause error) err
 	switch {
 	case errors.Is(err, errKeyUsed):
 		return err
-	case gone != nil:
-		return gone
 	case errors.As(err, &productGone), errors.As(err, &productShort):
 		return err
 	case changed != nil:
@@ -299,8 +280,8 @@ func classifyTakes(o Order, reasons []types.CancellationReason, cause error) err
 	return err
 }
 
-// withShardCount adds the shard count's placeholder (#n) to names.
-func withShardCount(names map[string]string) map[string]string {
-	names["#n"] = "stockShards"
+// withLayout adds the placeholders of the shard count (#n) and generation (#g) to names.
+func withLayout(names map[string]string) map[string]string {
+	names["#n"], names["#g"] = "stockShards", "stockGen"
 	return names
 }

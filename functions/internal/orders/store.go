@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
-	"github.com/cenkalti/backoff/v5"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/internal/dynamo"
@@ -82,6 +81,8 @@ type Product struct {
 	Stock     int64  `dynamodbav:"stock"`
 	// StockShards is 2 or more when the stock is kept over shard items (Stock is then 0).
 	StockShards int `dynamodbav:"stockShards"`
+	// StockGen is the generation of the shards' layout, which every shard carries.
+	StockGen string `dynamodbav:"stockGen"`
 	// MaxPerCustomer is the units one user may buy across all their orders; nil: no limit.
 	MaxPerCustomer *int64 `dynamodbav:"maxPerCustomer"`
 }
@@ -165,39 +166,28 @@ func (s *Store) Products(ctx context.Context, ids []string, consistent bool) (ma
 	for i, id := range ids {
 		keys[i] = map[string]types.AttributeValue{tables.Products.HashKey.Name: str(id)}
 	}
-	req := map[string]types.KeysAndAttributes{s.t.Products: {
+	items, err := dynamo.BatchGet(ctx, s.db, s.t.Products, types.KeysAndAttributes{
 		Keys:                     keys,
-		ProjectionExpression:     aws.String("#id, #p, #c, #s, #n, #m"),
-		ExpressionAttributeNames: withLimit(withShardCount(productNames())),
+		ProjectionExpression:     aws.String("#id, #p, #c, #s, #n, #g, #m"),
+		ExpressionAttributeNames: withLimit(withLayout(productNames())),
 		ConsistentRead:           aws.Bool(consistent),
-	}}
-	found := make(map[string]Product, len(ids))
-	// BatchGetItem may leave keys unprocessed under load; ask again for those, with backoff.
-	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return struct{}{}, backoff.Permanent(fmt.Errorf("batch get products: %w", err))
-		}
-		var ps []Product
-		if err := attributevalue.UnmarshalListOfMaps(out.Responses[s.t.Products], &ps); err != nil {
-			return struct{}{}, backoff.Permanent(fmt.Errorf("decode products: %w", err))
-		}
-		for _, p := range ps {
-			found[p.ProductID] = p
-		}
-		if len(out.UnprocessedKeys) == 0 {
-			return struct{}{}, nil
-		}
-		req = out.UnprocessedKeys
-		return struct{}{}, errUnprocessed
-	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(6))
-	if errors.Is(err, errUnprocessed) {
+	}, newBackOff(), 6)
+	switch {
+	case errors.Is(err, dynamo.ErrUnprocessed):
 		return nil, fmt.Errorf("batch get products: %w", api.ErrUnavailable)
+	case err != nil:
+		return nil, fmt.Errorf("products: %w", err)
 	}
-	return found, err
+	var ps []Product
+	if err := attributevalue.UnmarshalListOfMaps(items, &ps); err != nil {
+		return nil, fmt.Errorf("decode products: %w", err)
+	}
+	found := make(map[string]Product, len(ps))
+	for _, p := range ps {
+		found[p.ProductID] = p
+	}
+	return found, nil
 }
-
-var errUnprocessed = errors.New("unprocessed keys")
 
 // productNames are the attribute name placeholders of the expressions on products.
 func productNames() map[string]string {
@@ -278,7 +268,7 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 	writes := make([]types.TransactWriteItem, 0, 2*len(o.Items)+2)
 	for _, it := range o.Items {
 		if takes, ok := o.takes[it.ProductID]; ok {
-			writes = append(writes, s.takeWrites(it, o.shards[it.ProductID], takes)...)
+			writes = append(writes, s.takeWrites(it, o.layouts[it.ProductID], takes)...)
 			continue
 		}
 		writes = append(writes, types.TransactWriteItem{Update: &types.Update{
@@ -307,9 +297,9 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 		}},
 	)
 	writes = append(writes, s.limitWrites(o)...)
-	if len(writes) > maxTransactionItems {
+	if len(writes) > dynamo.MaxTransactItems {
 		return api.Unprocessable("an order of these products needs %d writes, more than one transaction holds (%d); order fewer products at once",
-			len(writes), maxTransactionItems)
+			len(writes), dynamo.MaxTransactItems)
 	}
 	// The SDK gives the call a ClientRequestToken and keeps it across its own retries, so a
 	// retry of a call whose answer was lost cannot apply the transaction twice.
@@ -326,9 +316,6 @@ func (s *Store) Place(ctx context.Context, o Order, rec Record) error {
 	}
 	return classifyPlace(o, tce.CancellationReasons, err)
 }
-
-// maxTransactionItems is the most writes one TransactWriteItems holds.
-const maxTransactionItems = 100
 
 // withLimit adds the purchase limit's placeholder (#m) to names.
 func withLimit(names map[string]string) map[string]string {
@@ -361,6 +348,10 @@ func classify(o Order, reasons []types.CancellationReason, cause error) error {
 			var p Product
 			if err := attributevalue.UnmarshalMap(old, &p); err != nil {
 				return fmt.Errorf("decode product %s: %w", it.ProductID, err)
+			}
+			if p.StockShards >= 2 { // sharded since it was read: its item holds no stock
+				changed = errProductChanged
+				continue
 			}
 			if p.Stock < it.Quantity {
 				return &shortError{ProductID: it.ProductID, Stock: p.Stock}

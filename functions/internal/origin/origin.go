@@ -8,11 +8,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"net/http"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 	"github.com/shop-serverless/shop/functions/manifest"
@@ -32,23 +28,6 @@ func New(secret string) (*Check, error) {
 		return nil, errors.New("origin secret: empty")
 	}
 	return &Check{secret: []byte(secret)}, nil
-}
-
-// parameterGetter is the part of the SSM client Load uses.
-type parameterGetter interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
-}
-
-// Load reads the secret from the SecureString parameter name, decrypted.
-func Load(ctx context.Context, client parameterGetter, name string) (*Check, error) {
-	out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
-	if err != nil {
-		return nil, fmt.Errorf("origin secret %s: %w", name, err)
-	}
-	if out.Parameter == nil {
-		return nil, fmt.Errorf("origin secret %s: no value", name)
-	}
-	return New(aws.ToString(out.Parameter.Value))
 }
 
 // Allows reports whether req carries the secret. The comparison takes the same time

@@ -3,13 +3,8 @@ package origin
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/shop-serverless/shop/functions/internal/api"
 )
@@ -61,39 +56,5 @@ func TestWrap(t *testing.T) {
 func TestNewRefusesEmptySecret(t *testing.T) {
 	if _, err := New(""); err == nil {
 		t.Fatal("an empty secret would let requests without the header through")
-	}
-}
-
-type fakeSSM struct {
-	in    *ssm.GetParameterInput
-	value string
-	err   error
-}
-
-func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-	f.in = in
-	if f.err != nil {
-		return nil, f.err
-	}
-	return &ssm.GetParameterOutput{Parameter: &types.Parameter{Value: aws.String(f.value)}}, nil
-}
-
-func TestLoad(t *testing.T) {
-	f := &fakeSSM{value: "from-ssm"}
-	check, err := Load(context.Background(), f, "/shop-dev/origin-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if aws.ToString(f.in.Name) != "/shop-dev/origin-secret" || !aws.ToBool(f.in.WithDecryption) {
-		t.Errorf("GetParameter(%q, decryption %v): want the named parameter, decrypted", aws.ToString(f.in.Name), aws.ToBool(f.in.WithDecryption))
-	}
-	if !check.Allows(api.Request{Headers: map[string]string{"x-shop-origin-verify": "from-ssm"}}) {
-		t.Error("the parameter's value is not the one checked")
-	}
-	if _, err := Load(context.Background(), &fakeSSM{err: errors.New("AccessDeniedException")}, "/x"); err == nil {
-		t.Error("a failed read must fail the start, not turn the check off")
-	}
-	if _, err := Load(context.Background(), &fakeSSM{value: ""}, "/x"); err == nil {
-		t.Error("an empty parameter must fail the start")
 	}
 }

@@ -175,8 +175,9 @@ var coldStartEvent = []byte(`{"Records":[],"version":"2.0","routeKey":"GET /_col
 
 // runColdStart builds every function and the hello-world reference as the program builds
 // them (gofunc's flags and tags, the local architecture), and starts each starts times under
-// the emulator, with the environment the stage gives it, alternating with the hello-world so
-// drift in the machine's load touches both alike.
+// the emulator, with the environment the stage gives it in Lambda mode (an API function's
+// init reads the origin secret from the stage's SSM endpoint, as in the cloud), alternating
+// with the hello-world so drift in the machine's load touches both alike.
 func runColdStart(ctx context.Context, st *stage.Stage, starts int, rep *Report) error {
 	rie, err := emulator.EmulatorPath()
 	if err != nil {
@@ -197,7 +198,7 @@ func runColdStart(ctx context.Context, st *stage.Stage, starts int, rep *Report)
 		if err != nil {
 			return err
 		}
-		env := st.EnvVars(fn)
+		env := st.LambdaEnvVars(fn)
 		var fnStarts, helloStarts []coldStart
 		for range starts {
 			h, err := startCold(ctx, rie, "hello", hello, nil, coldStartEvent)

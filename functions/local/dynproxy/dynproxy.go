@@ -27,8 +27,12 @@
 // Limits hold per item key (a query's per partition key value): DynamoDB splits a busy
 // partition by key range, but one key is never split, so its 3,000 read and 1,000 write
 // units a second are the limit a hot item always meets. Each key has a token bucket of one
-// second of its limit; a request is admitted when the buckets of the keys it touches hold the
-// units it consumed last time, and its actual units are charged once DynamoDB Local answers.
+// second of its limit. Before a request is forwarded its units are estimated by the rule
+// above from the sizes of the items it puts and of those stored (read first; a query's
+// estimate is what its partition's last query consumed), and it is admitted only if the
+// buckets of the keys it touches hold them, which reserves them: concurrent requests on one
+// key cannot pass on the same units. Once DynamoDB Local answers, each key is charged what
+// the request consumed in place of its reservation.
 // Scans and batch operations are metered and counted but never throttled; capacity of global
 // secondary indexes is counted per table, not limited per key.
 package dynproxy
@@ -200,13 +204,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}{internalErrorType, "Internal server error"})
 		return
 	}
+	if req.op == "TransactWriteItems" || p.limit(req) > 0 {
+		p.estimate(r, req)
+	}
 	if refused := p.admit(req); refused != nil {
 		p.count(fn, req, nil, true)
 		p.throttle(w, r, req, refused)
 		return
-	}
-	if req.op == "TransactWriteItems" {
-		p.sizeTransaction(r, req, body)
 	}
 	askedCapacity := req.returnCapacity != "" && req.returnCapacity != "NONE"
 	if !askedCapacity {

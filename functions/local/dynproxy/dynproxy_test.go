@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,4 +273,66 @@ func capacity[O any](o *O, err error, field func(*O) *types.ConsumedCapacity) (*
 		return nil, errors.New("no consumed capacity in the answer")
 	}
 	return c, nil
+}
+
+// Concurrent transactions on one key are admitted on the units each will cost, reserved
+// before any is forwarded: a burst on a 3 KB item (6 write units each in a transaction) at
+// 10 units a second lets exactly one through, however the requests interleave, where
+// admitting on a new key's minimum would let five pass and charge them afterwards.
+func TestConcurrentTransactionsOnOneKeyAreAdmittedOnTheirSize(t *testing.T) {
+	frozen := time.Now()
+	f := start(t, dynproxy.Limits{}, func() time.Time { return frozen })
+	ctx := context.Background()
+	big := map[string]string{"userId": "wide", "d": strings.Repeat("w", 2900)}
+	if _, err := f.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(carts), Item: item(big)}); err != nil {
+		t.Fatal(err)
+	}
+	f.proxy.SetLimits(dynproxy.Limits{ReadUnits: 30, WriteUnits: 10})
+	f.proxy.Reset()
+
+	const burst = 8
+	var wg sync.WaitGroup
+	var passed, throttled atomic.Int32
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+				{Update: &types.Update{TableName: aws.String(carts), Key: cartKey("wide"), UpdateExpression: aws.String("SET m = :v"),
+					ExpressionAttributeValues: map[string]types.AttributeValue{":v": s(fmt.Sprint(i))}}},
+			}})
+			var tce *types.TransactionCanceledException
+			switch {
+			case err == nil:
+				passed.Add(1)
+			case errors.As(err, &tce) && len(tce.CancellationReasons) == 1 && aws.ToString(tce.CancellationReasons[0].Code) == "ThrottlingError":
+				throttled.Add(1)
+			default:
+				t.Errorf("transaction: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if passed.Load() != 1 || throttled.Load() != burst-1 {
+		t.Errorf("%d passed, %d throttled; want 1 and %d", passed.Load(), throttled.Load(), burst-1)
+	}
+	want := 2 * units(size(big)+1+1, 1024)
+	if u := f.proxy.Usage()[dynproxy.Caller{Function: "orders", Table: carts}]; u.WriteUnits != want || u.Throttled != burst-1 {
+		t.Errorf("usage %+v; want %v write units, %d throttled", u, want, burst-1)
+	}
+
+	// Another key is not held back by the hot one.
+	if _, err := f.db.UpdateItem(ctx, bump(carts, "cool")); err != nil {
+		t.Fatalf("a write on another key: %v", err)
+	}
+	// A write that costs more than a second of the limit passes on a full bucket, and the
+	// key then owes it: a 12 KB put at 10 units a second, then nothing for the key.
+	huge := map[string]string{"userId": "huge", "d": strings.Repeat("h", 12000)}
+	if _, err := f.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(carts), Item: item(huge)}); err != nil {
+		t.Fatalf("put on a full bucket: %v", err)
+	}
+	var te *types.ThrottlingException
+	if _, err := f.db.UpdateItem(ctx, bump(carts, "huge")); !errors.As(err, &te) {
+		t.Errorf("a write on a key that owes units: %v, want ThrottlingException", err)
+	}
 }

@@ -31,24 +31,43 @@ func (r *request) bucketKey(it item) string {
 	return "r|" + it.key
 }
 
-// admit reserves the units each limited key of req consumed last time (the minimum for a
-// new key). It returns nil when req may pass, or, per item, whether it was refused.
+// limit is the per-key limit req is held to; 0 when it is not held to one.
+func (p *Proxy) limit(req *request) float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.limitLocked(req)
+}
+
+func (p *Proxy) limitLocked(req *request) float64 {
+	if !req.limited {
+		return 0
+	}
+	if req.write {
+		return p.limits.WriteUnits
+	}
+	return p.limits.ReadUnits
+}
+
+// admit reserves each limited key's estimated units (req.estimates) from its bucket before
+// the request is forwarded, so concurrent requests on a key cannot pass together on units
+// only one of them would find. It returns nil when req may pass, or, per item, whether it
+// was refused. A request that costs more than a second of the limit passes on a full bucket
+// (and leaves it owing).
 func (p *Proxy) admit(req *request) []bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	limit := p.limits.ReadUnits
-	if req.write {
-		limit = p.limits.WriteUnits
-	}
-	if limit <= 0 || !req.limited {
+	limit := p.limitLocked(req)
+	if limit <= 0 || len(req.estimates) != len(req.items) {
 		return nil
 	}
 	now := p.now()
 	refused := make([]bool, len(req.items))
+	need := map[string]float64{} // a transaction may name a key twice: DynamoDB refuses it, but not before this
 	any := false
 	for i, it := range req.items {
-		b := p.bucket(req.bucketKey(it), now, limit)
-		if b.tokens < p.estimate(req, it) {
+		k := req.bucketKey(it)
+		need[k] += req.estimates[i]
+		if b := p.bucket(k, now, limit); b.tokens < min(need[k], limit) {
 			refused[i], any = true, true
 		}
 	}
@@ -57,7 +76,7 @@ func (p *Proxy) admit(req *request) []bool {
 	}
 	req.reserved = make([]float64, len(req.items))
 	for i, it := range req.items {
-		req.reserved[i] = p.estimate(req, it)
+		req.reserved[i] = req.estimates[i]
 		p.buckets[req.bucketKey(it)].tokens -= req.reserved[i]
 	}
 	return nil
@@ -73,7 +92,11 @@ func (p *Proxy) bucket(key string, now time.Time, limit float64) *bucket {
 	return b
 }
 
-func (p *Proxy) estimate(req *request, it item) float64 {
+// lastUnits is what the key's last request of req's kind consumed (the minimum for a key
+// not seen before): the estimate of a query, whose size is known only once it ran.
+func (p *Proxy) lastUnits(req *request, it item) float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if u, ok := p.last[req.bucketKey(it)]; ok {
 		return u
 	}
@@ -81,7 +104,7 @@ func (p *Proxy) estimate(req *request, it item) float64 {
 }
 
 // settle charges each key of an admitted request the units it consumed, in place of the
-// estimate admit reserved.
+// estimate admit reserved: a throttled request was charged nothing.
 func (p *Proxy) settle(req *request, actual []float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

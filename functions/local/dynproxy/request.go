@@ -21,9 +21,14 @@ type request struct {
 	tables []string
 	// items are the keys it touches, in the request's order (a transaction's items).
 	items []item
+	// estimates are what each item will cost by the billing rule, computed from the sizes of
+	// the items stored and put before the request is forwarded (sizes.go); nil when the
+	// request is neither limited nor a transactional write.
+	estimates []float64
 	// reserved are the units admit took from each item's bucket; nil when it took none.
 	reserved []float64
-	// units are what each item of a transactional write costs, as the proxy computed them.
+	// units are what each item of a transactional write costs, as the proxy computed them:
+	// its estimates, which DynamoDB Local's figures cannot replace.
 	units []float64
 }
 
@@ -32,6 +37,13 @@ type item struct {
 	table, index string
 	// key identifies the item (or a query's partition) within the proxy.
 	key string
+	// keyAttrs are the item's key attributes; nil for a query's partition or a scan.
+	keyAttrs map[string]json.RawMessage
+	// put is the item a put writes; nil for other writes and reads.
+	put map[string]json.RawMessage
+	// fresh: the write is conditioned on the item not existing, so it either writes a new
+	// item or fails; the item stored before need not be sized.
+	fresh bool
 }
 
 // minUnits is the least one item of the request costs: what a refused write still
@@ -61,6 +73,7 @@ type body struct {
 	ExpressionAttributeNames  map[string]string
 	ExpressionAttributeValues map[string]json.RawMessage
 	ReturnConsumedCapacity    string
+	ConditionExpression       string
 	RequestItems              map[string]json.RawMessage
 	TransactItems             []map[string]body
 }
@@ -72,30 +85,37 @@ func parseRequest(op string, raw []byte, schemas map[string]KeySchema) (*request
 		return nil, err
 	}
 	r := &request{op: op, write: writeOps[op], consistent: b.ConsistentRead, returnCapacity: b.ReturnConsumedCapacity, limited: true}
-	add := func(table, index, key string) {
-		if _, ok := schemas[table]; !ok {
+	add := func(it item, attrs map[string]json.RawMessage) {
+		s, ok := schemas[it.table]
+		if !ok {
 			return
 		}
-		if !slices.Contains(r.tables, table) {
-			r.tables = append(r.tables, table)
+		if !slices.Contains(r.tables, it.table) {
+			r.tables = append(r.tables, it.table)
 		}
-		r.items = append(r.items, item{table: table, index: index, key: key})
+		if attrs != nil {
+			it.key, it.keyAttrs = itemKey(it.table, s, attrs), map[string]json.RawMessage{s.Hash: attrs[s.Hash]}
+			if s.Range != "" {
+				it.keyAttrs[s.Range] = attrs[s.Range]
+			}
+		}
+		r.items = append(r.items, it)
 	}
 	switch op {
 	case "GetItem", "DeleteItem", "UpdateItem":
-		add(b.TableName, "", itemKey(b.TableName, schemas[b.TableName], b.Key))
+		add(item{table: b.TableName}, b.Key)
 	case "PutItem":
-		add(b.TableName, "", itemKey(b.TableName, schemas[b.TableName], b.Item))
+		add(item{table: b.TableName, put: b.Item, fresh: onlyIfNew(b.ConditionExpression)}, b.Item)
 	case "Query":
-		add(b.TableName, b.IndexName, partitionKey(b, schemas[b.TableName]))
+		add(item{table: b.TableName, index: b.IndexName, key: partitionKey(b, schemas[b.TableName])}, nil)
 	case "Scan":
 		r.limited = false
-		add(b.TableName, b.IndexName, b.TableName)
+		add(item{table: b.TableName, index: b.IndexName, key: b.TableName}, nil)
 	case "BatchGetItem", "BatchWriteItem":
 		r.limited = false
 		for _, table := range sortedKeys(b.RequestItems) {
 			for _, k := range batchKeys(op, b.RequestItems[table]) {
-				add(table, "", itemKey(table, schemas[table], k))
+				add(item{table: table}, k)
 			}
 		}
 	case "TransactWriteItems", "TransactGetItems":
@@ -106,12 +126,19 @@ func parseRequest(op string, raw []byte, schemas map[string]KeySchema) (*request
 				if part.Item != nil {
 					k = part.Item
 				}
-				add(part.TableName, "", itemKey(part.TableName, schemas[part.TableName], k))
+				add(item{table: part.TableName, put: part.Item, fresh: part.Item != nil && onlyIfNew(part.ConditionExpression)}, k)
 			}
 		}
 	}
 	return r, nil
 }
+
+// notExists is a condition that the item does not exist: one of its attributes (its key, as
+// callers write it) is absent.
+var notExists = regexp.MustCompile(`^\s*attribute_not_exists\s*\(\s*#?[A-Za-z0-9_]+\s*\)\s*$`)
+
+// onlyIfNew reports whether a put's condition lets it write only an item that does not exist.
+func onlyIfNew(condition string) bool { return notExists.MatchString(condition) }
 
 // batchKeys lists the keys (or items) of one table's part of a batch.
 func batchKeys(op string, raw json.RawMessage) []map[string]json.RawMessage {

@@ -9,28 +9,41 @@ import (
 	"strings"
 )
 
-// sizeTransaction computes what each item of a TransactWriteItems costs, as the service
-// bills it: 2 write units per KB of the larger of the item put (for a Put) and the item
-// stored now (read from DynamoDB Local for updates, deletes and condition checks), at least 2.
-func (p *Proxy) sizeTransaction(r *http.Request, req *request, raw []byte) {
-	var b body
-	if json.Unmarshal(raw, &b) != nil {
-		return
-	}
-	req.units = make([]float64, 0, len(req.items))
-	for _, ti := range b.TransactItems {
-		for kind, part := range ti {
-			bytes := 0
-			if kind == "Put" {
-				bytes = itemSize(part.Item)
-			} else {
-				bytes = p.storedSize(r, part.TableName, part.Key)
-			}
-			req.units = append(req.units, 2*max(1, math.Ceil(float64(bytes)/1024)))
+// estimate computes what each item of req will cost by the billing rule, from the sizes
+// the rule names: the item a write puts (from the request) and the item stored now (read
+// from DynamoDB Local, past the meter). A write costs 1 unit per KB of the larger, 2 in a
+// transaction; a read 1 unit per 4 KB of the stored item (half of it eventually
+// consistent, 2 in a transaction); never less than the request's minimum. An update's new
+// size is not known before it runs, so its estimate is the stored item's; a query's is what
+// the partition's last query consumed. Transactional writes keep their estimates as their
+// charge (DynamoDB Local's figures for them follow no rule); other requests settle to what
+// DynamoDB Local reports.
+func (p *Proxy) estimate(r *http.Request, req *request) {
+	req.estimates = make([]float64, len(req.items))
+	for i, it := range req.items {
+		if it.keyAttrs == nil { // a query's partition
+			req.estimates[i] = p.lastUnits(req, it)
+			continue
 		}
+		bytes := itemSize(it.put)
+		if !it.fresh {
+			bytes = max(bytes, p.storedSize(r, it.table, it.keyAttrs))
+		}
+		per := 1024.0
+		if !req.write {
+			per = 4096
+		}
+		u := max(1, math.Ceil(float64(bytes)/per))
+		switch {
+		case req.transactional:
+			u *= 2
+		case !req.write && !req.consistent:
+			u /= 2
+		}
+		req.estimates[i] = u
 	}
-	if len(req.units) != len(req.items) {
-		req.units = nil
+	if req.op == "TransactWriteItems" {
+		req.units = req.estimates
 	}
 }
 

@@ -2,11 +2,8 @@ package stage
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -17,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shop-serverless/shop/functions/local/emulator"
+	"github.com/shop-serverless/shop/functions/local/ssmlocal"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
@@ -150,7 +148,8 @@ func (s *Stage) Runtime() Runtime { return s.runtime }
 
 // serveSSM serves the one SSM call the functions make, GetParameter of the origin secret's
 // parameter (with its version selector), as the SSM endpoint the functions get in Lambda
-// mode: they read the secret at start as in the cloud. It stops with the stage.
+// mode: they read the secret at start as in the cloud, signing with their own keys, and only
+// the functions the manifest lets read it (ReadsOriginSecret) may. It stops with the stage.
 func (s *Stage) serveSSM() error {
 	ln, err := listen("")
 	if err != nil {
@@ -158,25 +157,21 @@ func (s *Stage) serveSSM() error {
 	}
 	s.ssmURL = "http://" + ln.Addr().String()
 	name, version, _ := strings.Cut(originSecretParameter, ":")
-	s.serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in struct{ Name string }
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameter" || json.NewDecoder(r.Body).Decode(&in) != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = io.WriteString(w, `{"__type":"InvalidAction","message":"the local stage serves GetParameter only"}`)
-			return
+	v, err := strconv.Atoi(version)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("origin secret parameter %q: version: %w", originSecretParameter, err)
+	}
+	readers := map[string][]string{}
+	for _, fn := range manifest.Functions {
+		if fn.ReadsOriginSecret() {
+			readers[s.keyOf[fn.Name]] = []string{name}
 		}
-		if in.Name != originSecretParameter {
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = io.WriteString(w, `{"__type":"ParameterNotFound"}`)
-			return
-		}
-		v, _ := strconv.Atoi(version)
-		_ = json.NewEncoder(w).Encode(map[string]any{"Parameter": map[string]any{
-			"Name": name, "Type": "SecureString", "Value": s.originSecret, "Version": v,
-			"ARN": fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", region, localAccount, name),
-		}})
-	}))
+	}
+	s.serve(ln, &ssmlocal.Server{
+		Region: region, Account: localAccount, Secrets: s.secrets, Readers: readers,
+		Parameters: []ssmlocal.Parameter{{Name: name, Version: v, Value: s.originSecret}},
+	})
 	return nil
 }
 

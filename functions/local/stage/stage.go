@@ -495,6 +495,11 @@ func (s *Stage) EnvVars(fn manifest.Function) map[string]string {
 	return env
 }
 
+// LambdaEnvVars is fn's environment in Lambda mode whatever the stage's runtime: what its
+// bootstrap is started with in an environment, the origin secret's parameter and the
+// stage's SSM endpoint included, so its start reads the secret as in the cloud.
+func (s *Stage) LambdaEnvVars(fn manifest.Function) map[string]string { return s.lambdaEnv(fn) }
+
 // links are what the stage's servers put into a function's environment.
 func (s *Stage) links() manifest.Links[string] {
 	return manifest.Links[string]{

@@ -1,6 +1,5 @@
-// Package httpapp is the main of the shop's HTTP functions. It is apart from app because
-// the origin check reads its secret with the SSM client, whose package initialisation the
-// functions an event source invokes need not run.
+// Package httpapp is the main of the shop's HTTP functions: app's, with the origin check in
+// front of the router, which the functions an event source invokes do not link.
 package httpapp
 
 import (
@@ -8,7 +7,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/shop-serverless/shop/functions/internal/app"
 	"github.com/shop-serverless/shop/functions/internal/origin"
@@ -27,7 +25,7 @@ func Start(name string, build app.HTTPFunction) {
 	}
 	handle := router.Handle
 	if name := os.Getenv(manifest.EnvOriginSecretParameter); name != "" {
-		check, err := origin.Load(ctx, ssm.NewFromConfig(c.AWS), name)
+		check, err := origin.Load(ctx, c.AWS, c.Config.SSMEndpoint, name)
 		if err != nil {
 			app.Fatal("origin secret", err)
 		}
