@@ -61,7 +61,10 @@ type GateOptions struct {
 //     no reservation is in flight; while reservations are in flight it waits for them (at
 //     most MaxWait);
 //   - whenever the gate cannot decide (Redis unreachable, flushed, slow), DynamoDB's
-//     conditions decide alone: nothing is oversold, at worst more transactions are tried.
+//     conditions decide alone: nothing is oversold, at worst more transactions are tried;
+//   - for a product with sharded stock the entry also keeps each shard's units left and
+//     held, learned from DynamoDB with the layout's generation, and a reservation is made
+//     on the shard(s) acquireScript picks: checkout takes the units there (shards.go).
 //
 // A product's entry is two keys hash-tagged with the product's cache key, so the scripts
 // that use both keep to one slot and work unchanged on a cluster-mode cache (ElastiCache
@@ -393,20 +396,20 @@ type Admission struct {
 	Reserved bool
 	// Refused names a product the gate refuses the order for (too few units left).
 	Refused string
-	// Picks are the shards the gate reserved a sharded product's units on, by product.
-	Picks map[string]GatePick
+	// picks are the shards the gate reserved a sharded product's units on, by product.
+	picks map[string]gatePick
 	token string
 }
 
-// GatePick is the shards the gate reserved a line's units on: the units of each, on the
+// gatePick is the shards the gate reserved a line's units on: the units of each, on the
 // layout of generation Gen as the gate learned it.
-type GatePick struct {
+type gatePick struct {
 	Gen   string
 	Takes []shardTake
 }
 
 // takeList is how the scripts take a pick: "shard:units,...".
-func (p GatePick) takeList() string {
+func (p gatePick) takeList() string {
 	parts := make([]string, len(p.Takes))
 	for i, t := range p.Takes {
 		parts[i] = strconv.Itoa(t.Shard) + ":" + strconv.FormatInt(t.Units, 10)
@@ -442,7 +445,7 @@ func (g *Gate) Acquire(ctx context.Context, lines []Line, load StockLoader) (Adm
 				argToken: token, argHold: g.opt.Hold.Milliseconds(), argPick: mrand.Int64N(1 << 30)})
 		})
 		var codes []int64
-		var picks map[string]GatePick
+		var picks map[string]gatePick
 		if err == nil {
 			codes, picks, err = acquireAnswers(lines, answers)
 		}
@@ -467,10 +470,10 @@ func (g *Gate) Acquire(ctx context.Context, lines []Line, load StockLoader) (Adm
 			}
 		}
 		if len(taken) == len(lines) {
-			return Admission{Reserved: true, Picks: picks, token: token}, nil
+			return Admission{Reserved: true, picks: picks, token: token}, nil
 		}
 		// Hold no units while the rest of the order is undecided.
-		g.Release(ctx, Admission{Reserved: true, Picks: picks, token: token}, taken)
+		g.Release(ctx, Admission{Reserved: true, picks: picks, token: token}, taken)
 		if refusedFor != "" {
 			g.unlock(ctx, loads)
 			return Admission{Refused: refusedFor}, nil
@@ -572,7 +575,7 @@ func (g *Gate) settle(ctx context.Context, a Admission, lines []Line, how, obser
 			reported, shards = strconv.FormatInt(stock.Units, 10), stock.shardList()
 		}
 		return settleScript.eval(ctx, pipe, gateKeys(l.ProductID), argv{
-			argToken: a.token, argQty: l.Quantity, argTakes: a.Picks[l.ProductID].takeList(), argHow: how,
+			argToken: a.token, argQty: l.Quantity, argTakes: a.picks[l.ProductID].takeList(), argHow: how,
 			argReported: reported, argShards: shards, argGen: stock.Gen, argNow: now, argLease: lease})
 	}); err != nil {
 		g.breaker.Fail(ctx, how, err)
@@ -645,7 +648,7 @@ func (g *Gate) pipeline(ctx context.Context, lines []Line, script func(redis.Pip
 
 // acquireAnswers reads acquireScript's answers: a code per line, or {ADMIT, gen, shard,
 // units, ...} for a sharded line the gate picked shards for.
-func acquireAnswers(lines []Line, cmds []*redis.Cmd) (codes []int64, picks map[string]GatePick, err error) {
+func acquireAnswers(lines []Line, cmds []*redis.Cmd) (codes []int64, picks map[string]gatePick, err error) {
 	codes = make([]int64, len(cmds))
 	for i, c := range cmds {
 		v, err := c.Result()
@@ -661,7 +664,7 @@ func acquireAnswers(lines []Line, cmds []*redis.Cmd) (codes []int64, picks map[s
 				return nil, nil, err
 			}
 			if picks == nil {
-				picks = map[string]GatePick{}
+				picks = map[string]gatePick{}
 			}
 			codes[i], picks[lines[i].ProductID] = codeAdmit, pick
 		default:
@@ -672,21 +675,21 @@ func acquireAnswers(lines []Line, cmds []*redis.Cmd) (codes []int64, picks map[s
 }
 
 // pickOf reads {ADMIT, gen, shard, units, ...}.
-func pickOf(v []any) (GatePick, error) {
+func pickOf(v []any) (gatePick, error) {
 	bad := fmt.Errorf("acquire: answer %v is not {ADMIT, gen, shard, units, ...}", v)
 	if len(v) < 4 || len(v)%2 != 0 || v[0] != int64(codeAdmit) {
-		return GatePick{}, bad
+		return gatePick{}, bad
 	}
 	gen, ok := v[1].(string)
 	if !ok {
-		return GatePick{}, bad
+		return gatePick{}, bad
 	}
-	p := GatePick{Gen: gen}
+	p := gatePick{Gen: gen}
 	for j := 2; j < len(v); j += 2 {
 		shard, ok1 := v[j].(int64)
 		units, ok2 := v[j+1].(int64)
 		if !ok1 || !ok2 {
-			return GatePick{}, bad
+			return gatePick{}, bad
 		}
 		p.Takes = append(p.Takes, shardTake{Shard: int(shard), Units: units})
 	}

@@ -425,7 +425,7 @@ func TestGatePicksShards(t *testing.T) {
 				if err != nil || !a.Reserved {
 					t.Fatalf("admission %+v (%v) for %d, want reserved", a, err, q)
 				}
-				if pick := a.Picks[p]; pick.Gen != "g1" || !slices.Equal(pick.Takes, want) {
+				if pick := a.picks[p]; pick.Gen != "g1" || !slices.Equal(pick.Takes, want) {
 					t.Fatalf("pick %+v for %d, want %v of generation g1", pick, q, want)
 				}
 				return a
@@ -467,7 +467,7 @@ func TestGatePicksShards(t *testing.T) {
 				t.Fatalf("admission %+v (%v), want reserved", a, err)
 			}
 			clk.Add(2 * time.Second)
-			if a, err := h.Acquire(ctx, []Line{{q, 1}}, db.load); err != nil || !a.Reserved || a.Picks[q].Takes[0] != (shardTake{0, 1}) {
+			if a, err := h.Acquire(ctx, []Line{{q, 1}}, db.load); err != nil || !a.Reserved || a.picks[q].Takes[0] != (shardTake{0, 1}) {
 				t.Fatalf("admission %+v (%v) after the lost reservation expired, want shard 0 reserved", a, err)
 			}
 		})
@@ -503,7 +503,7 @@ func TestGateSpreadsConcurrentOrdersOverShards(t *testing.T) {
 					case a.Reserved:
 						kind = "reserved"
 						mu.Lock()
-						for _, tk := range a.Picks[p].Takes {
+						for _, tk := range a.picks[p].Takes {
 							byShard[tk.Shard] += tk.Units
 							counts["units"] += int(tk.Units)
 						}

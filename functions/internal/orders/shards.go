@@ -86,7 +86,7 @@ func (m shardMisses) add(e *shardShortError) {
 // picks, or, for lines without one, given the shards they already found short. A line no
 // shard can serve, by a consistent read of all of them, ends the request: *shortError with
 // the product's whole stock and its shards.
-func (c *Checkout) planTakes(ctx context.Context, o *Order, picks map[string]GatePick, misses shardMisses) error {
+func (c *Checkout) planTakes(ctx context.Context, o *Order, picks map[string]gatePick, misses shardMisses) error {
 	o.takes = nil
 	for _, it := range o.Items {
 		l, ok := o.layouts[it.ProductID]
@@ -194,14 +194,14 @@ func shardUnits(shards []catalog.Shard) []int64 {
 // line, of the layout the order read, covering its quantity. A product the gate picked for
 // on another layout, or did not pick for although the order found it sharded, goes to
 // relearn: the gate's shards are stale.
-func usablePicks(o Order, adm Admission, relearn map[string]bool) map[string]GatePick {
+func usablePicks(o Order, adm Admission, relearn map[string]bool) map[string]gatePick {
 	if !adm.Reserved {
 		return nil
 	}
-	out := map[string]GatePick{}
+	out := map[string]gatePick{}
 	for _, it := range o.Items {
 		l, sharded := o.layouts[it.ProductID]
-		p, picked := adm.Picks[it.ProductID]
+		p, picked := adm.picks[it.ProductID]
 		switch {
 		case sharded && picked && p.fits(l, it.Quantity):
 			out[it.ProductID] = p
@@ -213,7 +213,7 @@ func usablePicks(o Order, adm Admission, relearn map[string]bool) map[string]Gat
 }
 
 // fits reports whether the pick takes q units from shards of layout l.
-func (p GatePick) fits(l layout, q int64) bool {
+func (p gatePick) fits(l layout, q int64) bool {
 	if p.Gen != l.gen {
 		return false
 	}
