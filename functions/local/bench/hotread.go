@@ -12,6 +12,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/shop-serverless/shop/functions/local/stage"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // sample is one request's outcome.
@@ -87,16 +88,12 @@ func fixedTargeter(url string) vegeta.Targeter {
 
 // runHotRead measures warm cached reads, the floor (GET /health through the same gateway and
 // a raw Redis GET from the same machine, both at the same concurrency) and the naive path
-// (the same reads with no cache).
-func runHotRead(ctx context.Context, st *stage.Stage, naiveURL string, workers int, dur time.Duration, rep *Report) error {
+// (the same reads with no cache), with the functions in-process on st; then the cached reads
+// and the floor again on lst, whose functions run in Lambda mode.
+func runHotRead(ctx context.Context, st, lst *stage.Stage, naiveURL string, workers int, dur time.Duration, rep *Report) error {
 	ids := seedIDs()
-	// Warm the cache: every product once.
-	for _, id := range ids {
-		resp, err := http.Get(st.URL + "/products/" + id)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
+	if err := warmCache(st.URL, ids); err != nil {
+		return err
 	}
 	warm := dur / 5
 	attack("warmup", productTargeter(st.URL, ids, 1), workers, warm)
@@ -110,9 +107,26 @@ func runHotRead(ctx context.Context, st *stage.Stage, naiveURL string, workers i
 	if err != nil {
 		return err
 	}
-	for name, r := range map[string]loadResult{"cached": cached, "floor": floor, "naive": naive} {
+
+	// Lambda mode: every environment the load needs is started (cold) in the warm-ups, so
+	// the figures are warm invocations, as the in-process ones are warm calls.
+	if err := warmCache(lst.URL, ids); err != nil {
+		return err
+	}
+	attack("warmup-lambda", productTargeter(lst.URL, ids, 1), workers, warm)
+	lambdaCached := attack("cached-lambda", productTargeter(lst.URL, ids, 2), workers, dur)
+	attack("warmup-lambda-floor", fixedTargeter(lst.URL+"/health"), workers, warm)
+	lambdaFloor := attack("floor-lambda", fixedTargeter(lst.URL+"/health"), workers, dur)
+
+	for name, r := range map[string]loadResult{"cached": cached, "floor": floor, "naive": naive, "cached in Lambda mode": lambdaCached, "floor in Lambda mode": lambdaFloor} {
 		if n := r.errors(); n > 0 {
 			return fmt.Errorf("hot_read %s: %d of %d requests failed", name, n, len(r.samples))
+		}
+	}
+	envs := map[string]int{}
+	for name, s := range lst.Environments() {
+		if name == manifest.Catalog || name == manifest.Health {
+			envs[name] = s.Started
 		}
 	}
 	rep.HotRead = HotRead{
@@ -120,16 +134,44 @@ func runHotRead(ctx context.Context, st *stage.Stage, naiveURL string, workers i
 		CachedP99Ms:    quantileMs(cached.latencies(), 0.99),
 		CachedRPS:      cached.rps,
 		FloorHTTPP50Ms: quantileMs(floor.latencies(), 0.5),
+		FloorHTTPP99Ms: quantileMs(floor.latencies(), 0.99),
+		FloorHTTPRPS:   floor.rps,
 		RedisGetP50Ms:  quantileMs(redisGet, 0.5),
 		NaiveP50Ms:     quantileMs(naive.latencies(), 0.5),
 		NaiveRPS:       naive.rps,
-		Workers:        workers,
-		Seconds:        dur.Seconds(),
+		Lambda: HotReadLambda{
+			CachedP50Ms:    quantileMs(lambdaCached.latencies(), 0.5),
+			CachedP99Ms:    quantileMs(lambdaCached.latencies(), 0.99),
+			CachedRPS:      lambdaCached.rps,
+			FloorHTTPP50Ms: quantileMs(lambdaFloor.latencies(), 0.5),
+			FloorHTTPP99Ms: quantileMs(lambdaFloor.latencies(), 0.99),
+			FloorHTTPRPS:   lambdaFloor.rps,
+			Environments:   envs,
+		},
+		Workers: workers,
+		Seconds: dur.Seconds(),
 	}
 	rep.Series["hot_read cached"] = toMs(cached.latencies())
 	rep.Series["floor GET /health"] = toMs(floor.latencies())
 	rep.Series["redis GET"] = toMs(redisGet)
 	rep.Series["naive (DynamoDB)"] = toMs(naive.latencies())
+	rep.Series["hot_read cached, Lambda mode"] = toMs(lambdaCached.latencies())
+	rep.Series["floor GET /health, Lambda mode"] = toMs(lambdaFloor.latencies())
+	return nil
+}
+
+// warmCache reads every product once through the gateway at base.
+func warmCache(base string, ids []string) error {
+	for _, id := range ids {
+		resp, err := http.Get(base + "/products/" + id)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("warm GET /products/%s: %s", id, resp.Status)
+		}
+	}
 	return nil
 }
 

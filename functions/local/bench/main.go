@@ -24,6 +24,7 @@ import (
 
 	"github.com/shop-serverless/shop/functions/local/dynproxy"
 	"github.com/shop-serverless/shop/functions/local/stage"
+	"github.com/shop-serverless/shop/functions/manifest"
 )
 
 // Config sizes the scenarios.
@@ -33,10 +34,13 @@ type Config struct {
 	RedisDownDuration time.Duration
 	StampedeRequests  int
 	StampedeInstances int
-	FlashStock        int
-	FlashAttempts     int
-	FlashRetryPercent int
-	ColdStarts        int
+	// StampedeEnvironments are the catalog environments the stampede's burst in Lambda mode
+	// is released over, all provisioned before it (at most the function's concurrency).
+	StampedeEnvironments int
+	FlashStock           int
+	FlashAttempts        int
+	FlashRetryPercent    int
+	ColdStarts           int
 	// CleanRebuild builds the artifacts the second time with an empty build cache, so
 	// "reproducible" also covers a fresh machine (minutes on two cores).
 	CleanRebuild bool
@@ -72,6 +76,7 @@ var Full = Config{
 	RedisDownDuration:    9 * time.Second,
 	StampedeRequests:     1000,
 	StampedeInstances:    8,
+	StampedeEnvironments: 10,
 	FlashStock:           100,
 	FlashAttempts:        5000,
 	FlashRetryPercent:    10,
@@ -154,37 +159,56 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The scenarios that also run in Lambda mode share a second stage, started for the first
+	// and stopped after the last of them.
+	lambda := &lambdaStage{}
+	defer lambda.close()
 	// limited scenarios run with DynamoDB's per-key limits on (scaled; hot_sku sets its own).
 	// The read loads run
 	// without: they reach this machine's full read rate, near the cloud's, so a limit scaled
 	// down for a slower machine would throttle what the service would not; the cost model
 	// counts what requests use, not how fast they may go.
-	scenarios := []struct {
-		name    string
-		limited bool
-		run     func() error
-	}{
-		{"hot_read", false, func() error { return runHotRead(ctx, st, naiveURL, cfg.Workers, cfg.HotReadDuration, rep) }},
-		{"stampede", true, func() error { return runStampede(ctx, st, cfg.StampedeRequests, cfg.StampedeInstances, rep) }},
-		{"flash_sale", true, func() error { return runFlashSale(ctx, st, m, cfg, 0, &rep.FlashSale) }},
-		{"flash_sale_loaded", true, func() error { return runFlashSale(ctx, st, m, cfg, runtime.NumCPU(), &rep.FlashSaleLoaded) }},
-		{"hot_sku", true, func() error { return runHotSKU(ctx, st, cfg, rep) }},
-		{"abuse", true, func() error { return runAbuse(ctx, st, cfg, rep) }},
-		{"cost", false, func() error { return runCost(ctx, st, naiveURL, cfg, rep) }},
-		{"redis_down", false, func() error { return runRedisDown(ctx, st, cfg.Workers, cfg.RedisDownDuration, rep) }},
-		{"cold_start", false, func() error { return runColdStart(ctx, st, cfg.ColdStarts, rep) }},
-		{"artifacts", false, func() error { return runArtifacts(ctx, cfg.CleanRebuild, rep) }},
-		{"storefront", false, func() error { return runStorefront(ctx, rep) }},
+	scenarios := []scenario{
+		{"hot_read", false, true, func() error {
+			return runHotRead(ctx, st, lambda.st, naiveURL, cfg.Workers, cfg.HotReadDuration, rep)
+		}},
+		{"stampede", true, true, func() error {
+			return runStampede(ctx, st, lambda, cfg.StampedeRequests, cfg.StampedeInstances, cfg.StampedeEnvironments, rep)
+		}},
+		{"flash_sale", true, false, func() error { return runFlashSale(ctx, st, m, cfg, 0, &rep.FlashSale) }},
+		{"flash_sale_loaded", true, false, func() error { return runFlashSale(ctx, st, m, cfg, runtime.NumCPU(), &rep.FlashSaleLoaded) }},
+		{"hot_sku", true, false, func() error { return runHotSKU(ctx, st, cfg, rep) }},
+		{"abuse", true, false, func() error { return runAbuse(ctx, st, cfg, rep) }},
+		{"cost", false, false, func() error { return runCost(ctx, st, naiveURL, cfg, rep) }},
+		{"redis_down", false, false, func() error { return runRedisDown(ctx, st, cfg.Workers, cfg.RedisDownDuration, rep) }},
+		{"cold_start", false, false, func() error { return runColdStart(ctx, st, cfg.ColdStarts, rep) }},
+		{"artifacts", false, false, func() error { return runArtifacts(ctx, cfg.CleanRebuild, rep) }},
+		{"storefront", false, false, func() error { return runStorefront(ctx, rep) }},
 	}
-	for _, s := range scenarios {
-		if (s.name == "storefront" && !cfg.Storefront) || (len(cfg.Only) > 0 && !slices.Contains(cfg.Only, s.name)) {
-			continue
+	scenarios = slices.DeleteFunc(scenarios, func(s scenario) bool {
+		return (s.name == "storefront" && !cfg.Storefront) || (len(cfg.Only) > 0 && !slices.Contains(cfg.Only, s.name))
+	})
+	lastLambda := -1
+	for i, s := range scenarios {
+		if s.lambda {
+			lastLambda = i
+		}
+	}
+	for i, s := range scenarios {
+		if s.lambda && lambda.st == nil {
+			step("starting a local stage in Lambda mode (building the bootstraps)")
+			if _, err := lambda.get(ctx); err != nil {
+				return nil, err
+			}
 		}
 		limits := dynproxy.Limits{}
 		if s.limited {
 			limits = dynproxy.ServiceLimits.Scaled(cfg.LimitScale)
 		}
 		st.DynamoDB().SetLimits(limits)
+		if lambda.st != nil {
+			lambda.st.DynamoDB().SetLimits(limits)
+		}
 		rep.Scenarios = append(rep.Scenarios, s.name)
 		step("%s ...", s.name)
 		t0 := time.Now()
@@ -192,14 +216,28 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 		step("%s done in %s", s.name, time.Since(t0).Round(100*time.Millisecond))
+		if i == lastLambda {
+			// Its processes would only share the machine with the scenarios that follow.
+			lambda.close()
+		}
 	}
 	rep.Targets = evaluate(rep)
 	return rep, nil
 }
 
+// scenario is one of the bench's scenarios.
+type scenario struct {
+	name string
+	// limited: DynamoDB's per-key limits are on (scaled).
+	limited bool
+	// lambda: it uses the stage in Lambda mode too.
+	lambda bool
+	run    func() error
+}
+
 // evaluate checks the published targets against this run's figures.
 func evaluate(r *Report) []Target {
-	h := r.HotRead
+	h, se := r.HotRead, r.Stampede.Environments
 	ts := []Target{
 		{"hot_read: cached p50 within 1.5x of (floor_http + redis_get)",
 			fmt.Sprintf("%.2f ms vs 1.5 x (%.2f + %.2f) = %.2f ms", h.CachedP50Ms, h.FloorHTTPP50Ms, h.RedisGetP50Ms, 1.5*(h.FloorHTTPP50Ms+h.RedisGetP50Ms)),
@@ -207,9 +245,16 @@ func evaluate(r *Report) []Target {
 		{"hot_read: naive p50 at least 5x cached p50",
 			fmt.Sprintf("%.2f ms = %.1fx of %.2f ms", h.NaiveP50Ms, h.NaiveP50Ms/h.CachedP50Ms, h.CachedP50Ms),
 			h.NaiveP50Ms >= 5*h.CachedP50Ms},
-		{"stampede: at most 1 DynamoDB read",
+		{"hot_read: Lambda mode's cached p50 within 1.5x of (its floor_http + redis_get)",
+			fmt.Sprintf("%.2f ms vs 1.5 x (%.2f + %.2f) = %.2f ms", h.Lambda.CachedP50Ms, h.Lambda.FloorHTTPP50Ms, h.RedisGetP50Ms, 1.5*(h.Lambda.FloorHTTPP50Ms+h.RedisGetP50Ms)),
+			h.Lambda.CachedP50Ms <= 1.5*(h.Lambda.FloorHTTPP50Ms+h.RedisGetP50Ms)},
+		{"stampede: at most 1 DynamoDB read over in-process instances",
 			fmt.Sprintf("%d reads for %d requests over %d instances (naive: %d)", r.Stampede.DBReads, r.Stampede.Requests, r.Stampede.Instances, r.Stampede.NaiveDBReads),
 			r.Stampede.DBReads <= 1},
+		{"stampede: at most 1 DynamoDB read over Lambda environments (processes)",
+			fmt.Sprintf("%d reads for %d requests served by %d environments (%d provisioned, %d cold starts during the burst)",
+				se.DBReads, se.Requests, se.Served, se.Provisioned, se.ColdStarts),
+			se.DBReads <= 1 && se.Served > 1},
 		{"flash_sale: oversold 0, duplicates 0, sold_out_db_writes 0",
 			fmt.Sprintf("oversold %d, duplicates %d, sold_out_db_writes %d", r.FlashSale.Oversold, r.FlashSale.Duplicates, r.FlashSale.SoldOutDBWrites),
 			r.FlashSale.Oversold == 0 && r.FlashSale.Duplicates == 0 && r.FlashSale.SoldOutDBWrites == 0},
@@ -266,15 +311,22 @@ func printTable(w io.Writer, r *Report) {
 	ran := func(name string) bool { return slices.Contains(r.Scenarios, name) }
 	fmt.Fprintf(tw, "scenario\tfigure\tvalue\n")
 	if ran("hot_read") {
-		fmt.Fprintf(tw, "hot_read\tcached p50 / p99\t%.2f / %.2f ms\n", h.CachedP50Ms, h.CachedP99Ms)
-		fmt.Fprintf(tw, "\tcached req/s\t%.0f\n", h.CachedRPS)
-		fmt.Fprintf(tw, "\tfloor: GET /health p50\t%.2f ms\n", h.FloorHTTPP50Ms)
+		l := h.Lambda
+		fmt.Fprintf(tw, "hot_read\tcached p50 / p99, req/s\t%.2f / %.2f ms, %.0f\n", h.CachedP50Ms, h.CachedP99Ms, h.CachedRPS)
+		fmt.Fprintf(tw, "\tfloor: GET /health p50 / p99, req/s\t%.2f / %.2f ms, %.0f\n", h.FloorHTTPP50Ms, h.FloorHTTPP99Ms, h.FloorHTTPRPS)
 		fmt.Fprintf(tw, "\tfloor: Redis GET p50\t%.3f ms\n", h.RedisGetP50Ms)
 		fmt.Fprintf(tw, "\tnaive (DynamoDB) p50, req/s\t%.2f ms, %.0f\n", h.NaiveP50Ms, h.NaiveRPS)
+		fmt.Fprintf(tw, "\tLambda mode: cached p50 / p99, req/s\t%.2f / %.2f ms, %.0f\n", l.CachedP50Ms, l.CachedP99Ms, l.CachedRPS)
+		fmt.Fprintf(tw, "\tLambda mode: floor p50 / p99, req/s\t%.2f / %.2f ms, %.0f  (environments: catalog %d, health %d)\n",
+			l.FloorHTTPP50Ms, l.FloorHTTPP99Ms, l.FloorHTTPRPS, l.Environments[manifest.Catalog], l.Environments[manifest.Health])
 	}
 	s := r.Stampede
 	if ran("stampede") {
-		fmt.Fprintf(tw, "stampede\tDynamoDB reads, ours / naive\t%d / %d  (%d requests, %d instances)\n", s.DBReads, s.NaiveDBReads, s.Requests, s.Instances)
+		e := s.Environments
+		fmt.Fprintf(tw, "stampede\tDynamoDB reads, ours / naive\t%d / %d  (%d requests, %d in-process instances; naive throttled %d)\n",
+			s.DBReads, s.NaiveDBReads, s.Requests, s.Instances, s.NaiveThrottled)
+		fmt.Fprintf(tw, "\tLambda mode: DynamoDB reads\t%d  (%d requests, served by %d environments of %d provisioned, %d cold starts)\n",
+			e.DBReads, e.Requests, e.Served, e.Provisioned, e.ColdStarts)
 	}
 	f := r.FlashSale
 	if ran("flash_sale") {

@@ -35,25 +35,65 @@ type Machine struct {
 	Date   string `json:"date"`
 }
 
-// HotRead compares warm cached reads with the floor and with the article's naive path.
+// HotRead compares warm cached reads with the floor and with the article's naive path, with
+// the functions in-process; Lambda is the cached reads and the floor again in Lambda mode.
 type HotRead struct {
+	CachedP50Ms    float64       `json:"cached_p50_ms"`
+	CachedP99Ms    float64       `json:"cached_p99_ms"`
+	CachedRPS      float64       `json:"cached_rps"`
+	FloorHTTPP50Ms float64       `json:"floor_http_p50_ms"`
+	FloorHTTPP99Ms float64       `json:"floor_http_p99_ms"`
+	FloorHTTPRPS   float64       `json:"floor_http_rps"`
+	RedisGetP50Ms  float64       `json:"redis_get_p50_ms"`
+	NaiveP50Ms     float64       `json:"naive_p50_ms"`
+	NaiveRPS       float64       `json:"naive_rps"`
+	Lambda         HotReadLambda `json:"lambda"`
+	Workers        int           `json:"workers"`
+	Seconds        float64       `json:"seconds"`
+}
+
+// HotReadLambda is the same cached reads and floor (GET /health) through the gateway of a
+// stage in Lambda mode, where each request is an invocation of an emulator's environment:
+// beside the in-process figures, what the runtime's hop costs.
+type HotReadLambda struct {
 	CachedP50Ms    float64 `json:"cached_p50_ms"`
 	CachedP99Ms    float64 `json:"cached_p99_ms"`
 	CachedRPS      float64 `json:"cached_rps"`
 	FloorHTTPP50Ms float64 `json:"floor_http_p50_ms"`
-	RedisGetP50Ms  float64 `json:"redis_get_p50_ms"`
-	NaiveP50Ms     float64 `json:"naive_p50_ms"`
-	NaiveRPS       float64 `json:"naive_rps"`
-	Workers        int     `json:"workers"`
-	Seconds        float64 `json:"seconds"`
+	FloorHTTPP99Ms float64 `json:"floor_http_p99_ms"`
+	FloorHTTPRPS   float64 `json:"floor_http_rps"`
+	// Environments counts the environments each function started by the end.
+	Environments map[string]int `json:"environments"`
 }
 
-// Stampede counts DynamoDB reads behind concurrent misses for one product.
+// Stampede counts DynamoDB reads behind concurrent misses for one product: over Instances
+// in-process catalog instances (own clients and state), and over Lambda environments.
 type Stampede struct {
 	Requests     int   `json:"requests"`
 	Instances    int   `json:"instances"`
 	DBReads      int64 `json:"db_reads"`
 	NaiveDBReads int64 `json:"naive_db_reads"`
+	// NaiveThrottled counts the naive reads refused past the SDK's retries by the key's
+	// limit (the scenario runs with the limits on).
+	NaiveThrottled int `json:"naive_throttled"`
+	// Environments is the burst through the gateway in Lambda mode.
+	Environments StampedeEnvironments `json:"environments"`
+}
+
+// StampedeEnvironments is a burst of concurrent misses for one product through the gateway in
+// Lambda mode: each catalog environment a process of its own, its reads counted by the
+// DynamoDB endpoint, where every process's requests arrive.
+type StampedeEnvironments struct {
+	Requests int `json:"requests"`
+	// Provisioned environments were started, idle, before the burst was released; Served is
+	// how many environments served its requests, ColdStarts how many started during it.
+	Provisioned int `json:"provisioned"`
+	Served      int `json:"served"`
+	ColdStarts  int `json:"cold_starts"`
+	// DBReads counts the catalog function's GetItem requests at the endpoint.
+	DBReads int64 `json:"db_reads"`
+	// Cache counts the answers by X-Cache (hit: filled by another environment meanwhile).
+	Cache map[string]int `json:"x_cache"`
 }
 
 // FlashSale is the checkout of the last units of one product.

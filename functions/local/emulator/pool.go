@@ -98,7 +98,9 @@ type Pool struct {
 	idle    []*idleEnv
 	running int
 	started int
-	closed  bool
+	// served counts the invocations sent to each environment, by its number.
+	served map[int]int
+	closed bool
 	// freed is signalled (without blocking) when an environment becomes idle or stops.
 	freed chan struct{}
 	stop  chan struct{}
@@ -126,7 +128,7 @@ func NewPool(cfg Config) (*Pool, error) {
 		cfg.Log = os.Stderr
 	}
 	p := &Pool{cfg: cfg, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}},
-		freed: make(chan struct{}, 1), stop: make(chan struct{})}
+		served: map[int]int{}, freed: make(chan struct{}, 1), stop: make(chan struct{})}
 	p.done.Add(1)
 	go p.reapIdle()
 	return p, nil
@@ -141,6 +143,9 @@ func (p *Pool) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 		return nil, err
 	}
 	out, err := env.invoke(ctx, p.client, p.cfg.Timeout, event)
+	p.mu.Lock()
+	p.served[env.id]++
+	p.mu.Unlock()
 	switch {
 	case errors.Is(err, ErrTimeout), errors.Is(err, errCrashed), !env.alive():
 		// Lambda replaces an environment that timed out or crashed.
@@ -163,25 +168,21 @@ func (p *Pool) acquire(ctx context.Context) (*environment, error) {
 			e := p.idle[len(p.idle)-1].env
 			p.idle = p.idle[:len(p.idle)-1]
 			if e.alive() {
+				more := len(p.idle) > 0
 				p.mu.Unlock()
+				if more {
+					// Pass it on: of frees that came together only one signal may have been
+					// kept, and another request may be waiting for the next idle one.
+					p.signal()
+				}
 				return e, nil
 			}
 			p.running--
 		}
 		if p.running < p.cfg.Concurrency {
-			p.running++
-			p.started++
-			id := p.started
+			id := p.reserve()
 			p.mu.Unlock()
-			e, err := startEnvironment(ctx, p.cfg, id)
-			if err != nil {
-				p.mu.Lock()
-				p.running--
-				p.mu.Unlock()
-				p.signal()
-				return nil, err
-			}
-			return e, nil
+			return p.start(ctx, id)
 		}
 		p.mu.Unlock()
 		select {
@@ -192,6 +193,26 @@ func (p *Pool) acquire(ctx context.Context) (*environment, error) {
 			return nil, ErrClosed
 		}
 	}
+}
+
+// reserve counts a new environment as running and returns its number; p.mu is held.
+func (p *Pool) reserve() int {
+	p.running++
+	p.started++
+	return p.started
+}
+
+// start starts the environment reserve numbered id, giving its place back if it fails.
+func (p *Pool) start(ctx context.Context, id int) (*environment, error) {
+	e, err := startEnvironment(ctx, p.cfg, id)
+	if err != nil {
+		p.mu.Lock()
+		p.running--
+		p.mu.Unlock()
+		p.signal()
+		return nil, err
+	}
+	return e, nil
 }
 
 func (p *Pool) release(e *environment) {
@@ -250,6 +271,41 @@ func (p *Pool) reapIdle() {
 		}
 	}
 }
+
+// Provision starts environments until n run (at most the concurrency limit) and leaves the
+// new ones idle, as provisioned concurrency has environments initialised before the requests
+// that need them arrive.
+func (p *Pool) Provision(ctx context.Context, n int) error {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return ErrClosed
+		}
+		if p.running >= min(n, p.cfg.Concurrency) {
+			p.mu.Unlock()
+			return nil
+		}
+		id := p.reserve()
+		p.mu.Unlock()
+		e, err := p.start(ctx, id)
+		if err != nil {
+			return err
+		}
+		p.release(e)
+	}
+}
+
+// Served counts the invocations sent to each environment (failed ones too), by the
+// environment's number (the n of its log prefix), stopped environments included.
+func (p *Pool) Served() map[int]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.served)
+}
+
+// Concurrency is the most environments the pool runs at once.
+func (p *Pool) Concurrency() int { return p.cfg.Concurrency }
 
 // Name is the function's name.
 func (p *Pool) Name() string { return p.cfg.Name }

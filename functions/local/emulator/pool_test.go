@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -255,4 +256,88 @@ func waitGone(t *testing.T, pid int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Errorf("process %d still runs", pid)
+}
+
+// Requests waiting at the concurrency limit get every environment freed, however the frees
+// and the waiters' arrivals interleave: none stays idle while a request waits.
+func TestEveryFreedEnvironmentReachesAWaiter(t *testing.T) {
+	const envs, waiters, rounds = 4, 16, 20000
+	p, err := NewPool(Config{Name: "fake", Bootstrap: "-", Emulator: "-", Timeout: time.Second, MemoryMB: 128, Concurrency: envs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make([]*environment, envs)
+	for i := range held {
+		held[i] = &environment{id: i + 1, cmd: &exec.Cmd{}, exited: make(chan struct{})}
+	}
+	// Stand-ins for processes: stopping one waits for nothing.
+	stopped := slices.Clone(held)
+	defer func() {
+		for _, e := range stopped {
+			close(e.exited)
+		}
+		p.Close()
+	}()
+	p.running, p.started = envs, envs // every environment is busy, with the test
+	for round := range rounds {
+		ctx, cancel := context.WithCancel(context.Background())
+		got := make(chan *environment, waiters)
+		var wg sync.WaitGroup
+		for range waiters {
+			wg.Go(func() {
+				if e, err := p.acquire(ctx); err == nil {
+					got <- e
+				}
+			})
+		}
+		for _, e := range held {
+			go p.release(e)
+		}
+		held = held[:0]
+		for len(held) < envs {
+			select {
+			case e := <-got:
+				held = append(held, e)
+			case <-time.After(10 * time.Second):
+				cancel()
+				wg.Wait()
+				t.Fatalf("round %d: %d of %d freed environments reached the waiting requests; %d left idle", round, len(held), envs, p.Stats().Idle)
+			}
+		}
+		cancel()
+		wg.Wait()
+	}
+}
+
+// Provisioned environments are all started before the requests, and a burst as wide as them
+// is served by each of them, without a cold start.
+func TestProvisionedEnvironmentsServeTheBurst(t *testing.T) {
+	const envs = 3
+	p, _ := newPool(t, Config{Concurrency: envs})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := p.Provision(ctx, envs+2); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s != (Stats{Started: envs, Running: envs, Idle: envs}) {
+		t.Fatalf("after provisioning %d past the limit of %d: %+v", envs+2, envs, s)
+	}
+	var wg sync.WaitGroup
+	for range envs {
+		wg.Go(func() {
+			if _, err := invoke(t, p, `{"sleepMs":300}`); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	served := p.Served()
+	if s := p.Stats(); s.Started != envs || len(served) != envs {
+		t.Errorf("the burst: %+v, served by %v; want the %d provisioned environments, one request each", s, served, envs)
+	}
+	for id, n := range served {
+		if n != 1 {
+			t.Errorf("environment %d served %d requests, want 1", id, n)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/shop-serverless/shop/functions/internal/catalog"
 	"github.com/shop-serverless/shop/functions/internal/invalidator"
 	"github.com/shop-serverless/shop/functions/internal/invalidator/streamtest"
+	"github.com/shop-serverless/shop/functions/local/stage"
 	"github.com/shop-serverless/shop/functions/local/stagetest"
 	"github.com/shop-serverless/shop/functions/manifest"
 	"github.com/shop-serverless/shop/functions/tables"
@@ -99,5 +100,41 @@ func TestInvalidatorHandlesARecordedBatch(t *testing.T) {
 		if _, status := getProduct(t, p.ProductID); status != "miss" {
 			t.Errorf("after the batch: %s, want a miss", status)
 		}
+	}
+}
+
+// In Lambda mode WaitForStreams returns once the stream has delivered what was written
+// before it: the invalidator has evicted the product a script changed, so the very next
+// read is a miss that shows the change.
+func TestLambdaWaitForStreamsReturnsAfterTheEviction(t *testing.T) {
+	if st.Runtime() != stage.Lambda {
+		t.Skipf("the stage runs %s; only Lambda mode maps the stream to the invalidator", st.Runtime())
+	}
+	ctx := context.Background()
+	p := createProduct(t, "streams")
+	// The creation's INSERT evicts the product too: once it is delivered, a read fills the
+	// cache and the next one hits.
+	if err := st.WaitForStreams(ctx); err != nil {
+		t.Fatal(err)
+	}
+	getProduct(t, p.ProductID)
+	if _, status := getProduct(t, p.ProductID); status != "hit" {
+		t.Fatalf("after the creation was delivered: %s, want a hit", status)
+	}
+	table, _ := st.Admin.Config.Table(tables.Products)
+	if _, err := st.Admin.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(table),
+		Key:                       map[string]types.AttributeValue{"productId": &types.AttributeValueMemberS{Value: p.ProductID}},
+		UpdateExpression:          aws.String("SET #n = :n"),
+		ExpressionAttributeNames:  map[string]string{"#n": "name"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberS{Value: "Changed by a script"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WaitForStreams(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, status := getProduct(t, p.ProductID); status != "miss" || got.Name != "Changed by a script" {
+		t.Errorf("the read after WaitForStreams: %s %q, want a miss with the change", status, got.Name)
 	}
 }

@@ -139,6 +139,10 @@ func (s *Stage) Environments() map[string]emulator.Stats {
 	return out
 }
 
+// Pool is the environments of the HTTP function name behind the stage's own gateway (URL),
+// for benchmarks that provision them or count which served a burst; nil in-process.
+func (s *Stage) Pool(name string) *emulator.Pool { return s.gatewayPools[name] }
+
 // Runtime is how the stage runs its functions.
 func (s *Stage) Runtime() Runtime { return s.runtime }
 
@@ -222,7 +226,9 @@ type lambdaState struct {
 	bootstraps map[string]string
 	buildDir   string
 	pools      []*emulator.Pool
-	ssmURL     string
+	// gatewayPools are the environments behind the stage's own gateway, by function.
+	gatewayPools map[string]*emulator.Pool
+	ssmURL       string
 	// aclMu makes draining the ACL log one step.
 	aclMu *sync.Mutex
 	stack stackSettings
@@ -239,7 +245,7 @@ func (l *lambdaState) closePools() {
 		wg.Go(p.Close)
 	}
 	wg.Wait()
-	l.pools = nil
+	l.pools, l.gatewayPools = nil, nil
 	if l.buildDir != "" {
 		_ = os.RemoveAll(l.buildDir)
 	}

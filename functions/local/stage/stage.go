@@ -267,10 +267,11 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if s.Issuer, err = gateway.NewIssuer(Issuer, Audience, manifest.MaxTokenLifetime); err != nil {
 		return nil, err
 	}
-	gw, err := s.newGateway(ctx, s.EnvVars)
+	gw, pools, err := s.newGateway(ctx, s.EnvVars)
 	if err != nil {
 		return nil, err
 	}
+	s.gatewayPools = pools
 	s.serve(gateway.JSONRefusals(ln), s.edgeWith(opts.EdgeRates, s.withMiddleware(gw)))
 	// The bare gateway, as the execute-api endpoint: outside the API's contract (its
 	// functions refuse every request without the origin header), so no middleware.
@@ -285,41 +286,44 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 
 // newGateway builds every HTTP function with the environment envFor gives it, and a
 // gateway serving the route table over them: in Lambda mode each function's environments
-// (emulator.Pool), in-process separate instances with their own clients.
-func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) map[string]string) (*gateway.Gateway, error) {
+// (emulator.Pool, returned by function name), in-process separate instances with their own
+// clients.
+func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) map[string]string) (*gateway.Gateway, map[string]*emulator.Pool, error) {
 	// Every function refuses requests that did not pass the edge, as in the cloud: in
 	// Lambda mode it reads the secret from SSM itself (lambdaEnv), in-process the stage
 	// wraps its handler with the same check.
 	check, err := origin.New(s.originSecret)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	handlers := map[string]gateway.Handler{}
+	pools := map[string]*emulator.Pool{}
 	for name, build := range httpFunctions {
 		fn, ok := manifest.FunctionByName(name)
 		if !ok {
-			return nil, fmt.Errorf("function %q is not in the route table's function list", name)
+			return nil, nil, fmt.Errorf("function %q is not in the route table's function list", name)
 		}
 		if s.runtime == Lambda {
 			p, err := s.newPool(fn, envFor(fn))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			handlers[name] = p.HTTP
+			pools[name] = p
 			continue
 		}
 		env := envFor(fn)
 		c, err := s.functionClients(ctx, fn, func(k string) string { return env[k] })
 		if err != nil {
-			return nil, fmt.Errorf("function %s: %w", name, err)
+			return nil, nil, fmt.Errorf("function %s: %w", name, err)
 		}
 		router, err := build(ctx, c)
 		if err != nil {
-			return nil, fmt.Errorf("function %s: %w", name, err)
+			return nil, nil, fmt.Errorf("function %s: %w", name, err)
 		}
 		// Behind the per-user limits, as the function's main puts it.
 		if router, err = ratelimit.Apply(c, env[manifest.EnvUserLimits], router); err != nil {
-			return nil, fmt.Errorf("function %s: %w", name, err)
+			return nil, nil, fmt.Errorf("function %s: %w", name, err)
 		}
 		handlers[name] = check.Wrap(router.Handle)
 	}
@@ -327,19 +331,19 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) m
 	// both gateways or in neither.
 	gw, err := gateway.New(manifest.All, handlers, s.Issuer, s.opts.Logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	gw.AllowOrigins(s.opts.CORSOrigins...)
 	if err := gw.Handle("POST /_local/token", gateway.TokenHandler(s.Issuer, manifest.MaxTokenLifetime)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := gw.Handle("GET /_local/images/{key...}", s.imagesHandler()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := handleDocs(gw); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return gw, nil
+	return gw, pools, nil
 }
 
 func (s *Stage) withMiddleware(gw http.Handler) http.Handler {
@@ -371,7 +375,7 @@ func (s *Stage) ServeNaive(ctx context.Context) (string, error) {
 // rules rates, where given) and middleware, whose functions get the environments envFor
 // gives; it returns its base URL.
 func (s *Stage) serveAnother(ctx context.Context, envFor func(manifest.Function) map[string]string, rates *gateway.AddressRates) (string, error) {
-	gw, err := s.newGateway(ctx, envFor)
+	gw, _, err := s.newGateway(ctx, envFor)
 	if err != nil {
 		return "", err
 	}

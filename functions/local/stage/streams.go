@@ -45,6 +45,9 @@ type streamMapping struct {
 
 	mu     sync.Mutex
 	failed []FailedBatch
+	// passes counts the reads of every shard begun; quietPass is the last of them that
+	// found no record and no error.
+	passes, quietPass int
 }
 
 func newStreamMapping(invoke func(context.Context, []byte) ([]byte, error)) *streamMapping {
@@ -136,6 +139,10 @@ func (m *streamMapping) poll(ctx context.Context, streams *dynamodbstreams.Clien
 			}
 			iterators[id] = it.ShardIterator
 		}
+		m.mu.Lock()
+		m.passes++
+		pass := m.passes
+		m.mu.Unlock()
 		busy := false
 		for id, it := range iterators {
 			if it == nil {
@@ -144,6 +151,7 @@ func (m *streamMapping) poll(ctx context.Context, streams *dynamodbstreams.Clien
 			batch, next, err := m.gather(ctx, streams, it)
 			iterators[id] = next
 			if err != nil {
+				busy = true // not known to be caught up
 				if ctx.Err() == nil {
 					logf("read shard %s: %v", id, err)
 				}
@@ -155,9 +163,38 @@ func (m *streamMapping) poll(ctx context.Context, streams *dynamodbstreams.Clien
 			}
 		}
 		if !busy {
+			m.mu.Lock()
+			m.quietPass = pass
+			m.mu.Unlock()
 			sleep(ctx, streamPoll)
 		}
 	}
+}
+
+// WaitForStreams waits until every stream mapping (Lambda mode) has delivered the records
+// written to its table before the call: a read of every shard begun after the call found
+// none. Benchmarks call it so that the invalidator's evictions of the seed's writes do not
+// land in the middle of what they measure.
+func (s *Stage) WaitForStreams(ctx context.Context) error {
+	for _, m := range s.mappings {
+		m.mu.Lock()
+		after := m.passes
+		m.mu.Unlock()
+		for {
+			m.mu.Lock()
+			done := m.quietPass > after
+			m.mu.Unlock()
+			if done {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for the stream mappings: %w", ctx.Err())
+			case <-time.After(streamPoll / 4):
+			}
+		}
+	}
+	return nil
 }
 
 // gather reads records from the shard until it has a batch or the batching window since the
