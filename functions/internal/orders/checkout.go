@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -139,9 +141,11 @@ func finalRefusal(err error) (*Refusal, bool) {
 // place prices the order and runs its transaction, with bounded retries, then settles the
 // gate's reservations: committed when the order took its units, given back otherwise.
 func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req Request, adm Admission) (o Order, err error) {
+	// Products whose shards the gate knows stale: it forgets them once the order settled.
+	relearn := map[string]bool{}
 	// Settled even when the request's time ran out: its reservation would otherwise hold
 	// units until it expires, and a Redis call on a spent context would trip the breaker.
-	defer func() { c.settle(context.WithoutCancel(ctx), adm, req.Items, err) }()
+	defer func() { c.settle(context.WithoutCancel(ctx), adm, req.Items, err, relearn) }()
 
 	// With units reserved, the stock is the transaction's to check; without (the gate could
 	// not decide), the read refuses what it sees is short, sparing a doomed write.
@@ -153,9 +157,10 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 		ExpiresAt: c.now().Add(RecordTTL).Unix()}
 	attempt := 0
 	misses := shardMisses{}
+	picks := usablePicks(o, adm, relearn)
 	o, err = backoff.Retry(ctx, func() (Order, error) {
 		attempt++
-		if err := c.planTakes(ctx, &o, misses); err != nil {
+		if err := c.planTakes(ctx, &o, picks, misses); err != nil {
 			return o, backoff.Permanent(err)
 		}
 		err := c.store.Place(ctx, o, rec)
@@ -165,6 +170,11 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 		case err == nil:
 			return o, nil
 		case errors.As(err, &shardShort):
+			if _, picked := picks[shardShort.ProductID]; picked {
+				// The gate's counts were stale: today's path, and the gate learns again.
+				delete(picks, shardShort.ProductID)
+				relearn[shardShort.ProductID] = true
+			}
 			misses.add(shardShort)
 			return o, err
 		case errors.As(err, &gone):
@@ -178,6 +188,7 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 			o = fresh
 			rec.OrderID, rec.CreatedAt = o.OrderID, o.CreatedAt
 			misses = shardMisses{} // of a layout that may be gone
+			picks = usablePicks(o, adm, relearn)
 			return o, err
 		case errors.Is(err, errBusy):
 			return o, err
@@ -196,8 +207,10 @@ func (c *Checkout) place(ctx context.Context, userID, recKey, hash string, req R
 
 // settle tells the gate how the order ended: its reservations are committed when it took
 // its units and given back otherwise; a transaction cancelled for a product short of stock
-// (DynamoDB's own, consistent answer) corrects what the gate knows of it.
-func (c *Checkout) settle(ctx context.Context, adm Admission, lines []Line, err error) {
+// (DynamoDB's own, consistent answer) corrects what the gate knows of it. Then the gate
+// forgets the products of relearn, whose shards it knows stale, unless that answer just
+// taught it their shards.
+func (c *Checkout) settle(ctx context.Context, adm Admission, lines []Line, err error, relearn map[string]bool) {
 	var short *shortError
 	switch {
 	case err == nil:
@@ -206,14 +219,20 @@ func (c *Checkout) settle(ctx context.Context, adm Admission, lines []Line, err 
 		var rest []Line
 		for _, l := range lines {
 			if l.ProductID == short.ProductID {
-				c.gate.Observe(ctx, adm, l, short.Stock)
+				c.gate.Observe(ctx, adm, l, short.level())
 			} else {
 				rest = append(rest, l)
 			}
 		}
 		c.gate.Release(ctx, adm, rest)
+		if short.Shards != nil {
+			delete(relearn, short.ProductID)
+		}
 	default:
 		c.gate.Release(ctx, adm, lines)
+	}
+	if len(relearn) > 0 {
+		c.gate.Forget(ctx, slices.Sorted(maps.Keys(relearn))...)
 	}
 }
 
@@ -260,17 +279,18 @@ func (c *Checkout) price(ctx context.Context, userID string, req Request, consis
 	return o, nil
 }
 
-// stocks is the gate's StockLoader: the products' stock, strongly consistent.
-func (c *Checkout) stocks(ctx context.Context, ids []string) (map[string]int64, error) {
+// stocks is the gate's StockLoader: the products' stock, strongly consistent, with the
+// shards of those kept over shards.
+func (c *Checkout) stocks(ctx context.Context, ids []string) (map[string]StockLevel, error) {
 	products, err := c.store.Products(ctx, ids, true)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]int64, len(products))
+	out := make(map[string]StockLevel, len(products))
 	for id, p := range products {
-		out[id] = p.Stock
+		out[id] = StockLevel{Units: p.Stock}
 		if p.StockShards >= 2 {
-			if out[id], err = c.store.shardedStock(ctx, id); err != nil {
+			if out[id], err = c.store.shardedStock(ctx, id, p.StockGen); err != nil {
 				return nil, err
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -72,25 +74,30 @@ func (c *clock) Add(d time.Duration) {
 type stockTable struct {
 	mu     sync.Mutex
 	stock  map[string]int64
+	shards map[string][]int64 // units by shard of sharded products, of generation gen
+	gen    map[string]string
 	reads  int
 	delay  time.Duration
 	readBy map[string]int
 }
 
 func newStockTable(stock map[string]int64) *stockTable {
-	return &stockTable{stock: stock, readBy: map[string]int{}}
+	return &stockTable{stock: stock, shards: map[string][]int64{}, gen: map[string]string{}, readBy: map[string]int{}}
 }
 
-func (s *stockTable) load(_ context.Context, ids []string) (map[string]int64, error) {
+func (s *stockTable) load(_ context.Context, ids []string) (map[string]StockLevel, error) {
 	time.Sleep(s.delay)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reads++
-	out := map[string]int64{}
+	out := map[string]StockLevel{}
 	for _, id := range ids {
 		s.readBy[id]++
 		if n, ok := s.stock[id]; ok {
-			out[id] = n
+			out[id] = StockLevel{Units: n}
+		}
+		if shards, ok := s.shards[id]; ok {
+			out[id] = StockLevel{Units: sum(shards), Shards: slices.Clone(shards), Gen: s.gen[id]}
 		}
 	}
 	return out, nil
@@ -176,7 +183,7 @@ func TestGateReservesRefusesAndResyncs(t *testing.T) {
 			a = reserved(4)
 
 			// DynamoDB's refusal corrects an optimistic entry (and ends the order's reservation).
-			g.Observe(ctx, a, Line{p, 4}, 0)
+			g.Observe(ctx, a, Line{p, 4}, StockLevel{})
 			expect(acquire(1), refusedFor)
 			if h, _ := rdb.HGet(ctx, GateKey(p), fieldHeld).Int64(); h != 0 {
 				t.Errorf("%d units still held after Observe", h)
@@ -356,7 +363,7 @@ func TestGatePassesWhenRedisIsDown(t *testing.T) {
 		}
 	}
 	held := Admission{Reserved: true, token: "t"}
-	g.Observe(ctx, held, Line{"x", 1}, 0)
+	g.Observe(ctx, held, Line{"x", 1}, StockLevel{})
 	g.Commit(ctx, held, []Line{{"x", 1}})
 	g.Release(ctx, held, []Line{{"x", 1}})
 	g.Forget(ctx, "x")
@@ -377,18 +384,151 @@ func TestGateScriptsTakeExactlyTheirArguments(t *testing.T) {
 	ctx := context.Background()
 	rdb := redisModes(t)["single"]
 	keys := gateKeys("gate-args")
-	full := argv{argStock: 3, argNow: time.Now().UnixMilli(), argLease: 1000, argTTL: 60000}
+	full := argv{argStock: 3, argShards: "", argGen: "", argNow: time.Now().UnixMilli(), argLease: 1000, argTTL: 60000}
 	if err := observeScript.eval(ctx, rdb, keys, full).Err(); err != nil {
 		t.Fatalf("with every argument: %v", err)
 	}
 	if left, err := rdb.HGet(ctx, keys[0], fieldLeft).Int64(); err != nil || left != 3 {
 		t.Fatalf("units left %d (%v), want 3", left, err)
 	}
-	missing := argv{argStock: 3, argNow: 1, argLease: 1000, argHold: 60000}
+	missing := argv{argStock: 3, argShards: "", argGen: "", argNow: 1, argLease: 1000, argHold: 60000}
 	if err := observeScript.eval(ctx, rdb, keys, missing).Err(); err == nil || !strings.Contains(err.Error(), argTTL) {
 		t.Fatalf("without %s: %v, want an error naming it", argTTL, err)
 	}
 	if err := observeScript.eval(ctx, rdb, keys, argv{argStock: 3}).Err(); err == nil {
-		t.Fatal("with one argument of four: no error")
+		t.Fatal("with one argument of six: no error")
+	}
+}
+
+func sum(units []int64) (n int64) {
+	for _, u := range units {
+		n += u
+	}
+	return n
+}
+
+// For a sharded product the gate reserves on a shard that holds the quantity, on several
+// when none alone does, and keeps each shard's count through commits and releases; it
+// refuses only when all shards together are short.
+func TestGatePicksShards(t *testing.T) {
+	ctx := context.Background()
+	for mode, rdb := range redisModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			g := NewGate(rdb, GateOptions{MaxWait: 50 * time.Millisecond, TTL: time.Minute})
+			p := "gate-" + mode + "-shards"
+			db := newStockTable(map[string]int64{})
+			db.shards[p], db.gen[p] = []int64{5, 1, 0}, "g1"
+			line := func(q int64) []Line { return []Line{{p, q}} }
+			reserve := func(q int64, want []shardTake) Admission {
+				t.Helper()
+				a, err := g.Acquire(ctx, line(q), db.load)
+				if err != nil || !a.Reserved {
+					t.Fatalf("admission %+v (%v) for %d, want reserved", a, err, q)
+				}
+				if pick := a.picks[p]; pick.Gen != "g1" || !slices.Equal(pick.Takes, want) {
+					t.Fatalf("pick %+v for %d, want %v of generation g1", pick, q, want)
+				}
+				return a
+			}
+			known := func(want ...int64) {
+				t.Helper()
+				left, gen, ok, err := g.KnownShards(ctx, p)
+				if err != nil || !ok || gen != "g1" || !slices.Equal(left, want) {
+					t.Fatalf("gate knows shards %v of %q (%v, %v), want %v of g1", left, gen, ok, err, want)
+				}
+			}
+
+			g.Commit(ctx, reserve(3, []shardTake{{0, 3}}), line(3)) // only shard 0 holds 3
+			known(2, 1, 0)
+			// No shard holds 3 alone: the fullest ones, together.
+			a := reserve(3, []shardTake{{0, 2}, {1, 1}})
+			if h, _ := rdb.HGet(ctx, GateKey(p), fieldShardHeld+"0").Int64(); h != 2 {
+				t.Errorf("shard 0 holds %d reserved units, want 2", h)
+			}
+			g.Release(ctx, a, line(3))
+			known(2, 1, 0)
+			for i := range 2 {
+				if h, _ := rdb.HGet(ctx, GateKey(p), fieldShardHeld+strconv.Itoa(i)).Int64(); h != 0 {
+					t.Errorf("shard %d holds %d reserved units after the release", i, h)
+				}
+			}
+			g.Commit(ctx, reserve(3, []shardTake{{0, 2}, {1, 1}}), line(3))
+			known(0, 0, 0)
+			if a, err := g.Acquire(ctx, line(1), db.load); err != nil || a.Refused != p {
+				t.Fatalf("admission %+v (%v) when sold out, want refused", a, err)
+			}
+
+			// A reservation lost with its instance gives its shard's units back at expiry.
+			q := "gate-" + mode + "-shards-expiry"
+			db.shards[q], db.gen[q] = []int64{1}, "g1"
+			clk := &clock{}
+			h := NewGate(rdb, GateOptions{Hold: time.Second, MaxWait: 50 * time.Millisecond, TTL: time.Minute, Now: clk.Now})
+			if a, err := h.Acquire(ctx, []Line{{q, 1}}, db.load); err != nil || !a.Reserved {
+				t.Fatalf("admission %+v (%v), want reserved", a, err)
+			}
+			clk.Add(2 * time.Second)
+			if a, err := h.Acquire(ctx, []Line{{q, 1}}, db.load); err != nil || !a.Reserved || a.picks[q].Takes[0] != (shardTake{0, 1}) {
+				t.Fatalf("admission %+v (%v) after the lost reservation expired, want shard 0 reserved", a, err)
+			}
+		})
+	}
+}
+
+// Concurrent orders over shards: exactly the stock is reserved, no shard beyond its units,
+// and the shards' counts end at zero.
+func TestGateSpreadsConcurrentOrdersOverShards(t *testing.T) {
+	ctx := context.Background()
+	for mode, rdb := range redisModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			g := NewGate(rdb, GateOptions{MaxWait: 5 * time.Second})
+			p := "gate-" + mode + "-shard-rush"
+			db := newStockTable(map[string]int64{})
+			db.shards[p] = []int64{10, 10, 10, 10, 3}
+			var (
+				wg      sync.WaitGroup
+				mu      sync.Mutex
+				byShard = map[int]int64{}
+				counts  = map[string]int{}
+			)
+			for i := range 200 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					q := int64(1 + i%2)
+					a, err := g.Acquire(ctx, []Line{{p, q}}, db.load)
+					kind := "undecided"
+					switch {
+					case err != nil:
+						kind = err.Error()
+					case a.Reserved:
+						kind = "reserved"
+						mu.Lock()
+						for _, tk := range a.picks[p].Takes {
+							byShard[tk.Shard] += tk.Units
+							counts["units"] += int(tk.Units)
+						}
+						mu.Unlock()
+						g.Commit(ctx, a, []Line{{p, q}})
+					case a.Refused != "":
+						kind = "refused"
+					}
+					mu.Lock()
+					counts[kind]++
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			if counts["units"] != 43 || counts["undecided"] != 0 {
+				t.Errorf("admissions %v, want 43 units reserved, none undecided", counts)
+			}
+			for shard, n := range byShard {
+				if n > db.shards[p][shard] {
+					t.Errorf("shard %d reserved %d units of its %d", shard, n, db.shards[p][shard])
+				}
+			}
+			if left, _, _, _ := g.KnownShards(ctx, p); !slices.Equal(left, []int64{0, 0, 0, 0, 0}) {
+				t.Errorf("gate's shards end at %v, want all 0", left)
+			}
+		})
 	}
 }

@@ -153,7 +153,7 @@ func (l *localGate) try(lines []Line) (stale []string, wait <-chan struct{}, ref
 
 // learn records the stocks DynamoDB reported for ids; it reports whether every product
 // exists. Unknown ids leave no entry behind, so made-up ids cannot grow the map.
-func (l *localGate) learn(ids []string, stocks map[string]int64) (allKnown bool) {
+func (l *localGate) learn(ids []string, stocks map[string]StockLevel) (allKnown bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	allKnown = true
@@ -167,7 +167,7 @@ func (l *localGate) learn(ids []string, stocks map[string]int64) (allKnown bool)
 			}
 			continue
 		}
-		e.stock, e.learned = n, l.now()
+		e.stock, e.learned = n.Units, l.now()
 		e.signal()
 	}
 	return allKnown

@@ -17,11 +17,15 @@ import (
 )
 
 // Checkout over sharded stock (catalog's shards.go): a line of a product whose stock is
-// kept over N shard items takes its units from one shard, picked at random (so concurrent
-// orders spread over the shards' partitions), or, after blindTries shards turned out short
-// for this request, from the shards a strongly consistent read of all of them shows have
-// units, several in the same transaction when no single one holds the quantity. Only that
-// read decides "sold out". The product's item is neither written nor checked: each shard
+// kept over N shard items takes its units from the shard(s) the Redis gate reserved them on
+// (gate.go: the gate keeps per-shard counts and picks a shard that holds the quantity, or
+// several when none alone does). Without such a pick (no Redis, the breaker open, the gate
+// knowing another layout than the order read) or once a picked shard turned out short, the
+// line takes its units from one shard picked at random (so concurrent orders spread over
+// the shards' partitions), or, after blindTries shards turned out short for this request,
+// from the shards a strongly consistent read of all of them shows have units, several in
+// the same transaction when no single one holds the quantity. Only that read decides "sold
+// out". The product's item is neither written nor checked: each shard
 // carries the product's price, currency and layout generation (catalog's shards.go), and a
 // take is conditioned on them being those the line read from the product item, so an order
 // never confirms for a product deleted, repriced or laid out again since it was read: the
@@ -78,10 +82,11 @@ func (m shardMisses) add(e *shardShortError) {
 	}
 }
 
-// planTakes decides which shards the sharded lines of o take their units from, given the
-// shards they already found short. A line no shard can serve, by a consistent read of all
-// of them, ends the request: *shortError with the product's whole stock.
-func (c *Checkout) planTakes(ctx context.Context, o *Order, misses shardMisses) error {
+// planTakes decides which shards the sharded lines of o take their units from: the gate's
+// picks, or, for lines without one, given the shards they already found short. A line no
+// shard can serve, by a consistent read of all of them, ends the request: *shortError with
+// the product's whole stock and its shards.
+func (c *Checkout) planTakes(ctx context.Context, o *Order, picks map[string]gatePick, misses shardMisses) error {
 	o.takes = nil
 	for _, it := range o.Items {
 		l, ok := o.layouts[it.ProductID]
@@ -91,6 +96,10 @@ func (c *Checkout) planTakes(ctx context.Context, o *Order, misses shardMisses) 
 		n := l.shards
 		if o.takes == nil {
 			o.takes = map[string][]shardTake{}
+		}
+		if p, ok := picks[it.ProductID]; ok {
+			o.takes[it.ProductID] = p.Takes
+			continue
 		}
 		missed := misses[it.ProductID]
 		if len(missed) < blindTries && len(missed) < n {
@@ -107,7 +116,7 @@ func (c *Checkout) planTakes(ctx context.Context, o *Order, misses shardMisses) 
 		}
 		takes, stock := takeLargestFirst(shards, it.Quantity)
 		if takes == nil {
-			return &shortError{ProductID: it.ProductID, Stock: stock}
+			return &shortError{ProductID: it.ProductID, Stock: stock, Shards: shardUnits(shards), Gen: l.gen}
 		}
 		o.takes[it.ProductID] = takes
 	}
@@ -152,17 +161,70 @@ func (s *Store) Shards(ctx context.Context, productID string) ([]catalog.Shard, 
 	return out, nil
 }
 
-// shardedStock is the whole stock of a sharded product: the sum of its shards.
-func (s *Store) shardedStock(ctx context.Context, productID string) (int64, error) {
+// shardedStock is the stock of a sharded product of layout generation gen: its shards
+// and their sum.
+func (s *Store) shardedStock(ctx context.Context, productID, gen string) (StockLevel, error) {
 	shards, err := s.Shards(ctx, productID)
 	if err != nil {
-		return 0, err
+		return StockLevel{}, err
+	}
+	level := StockLevel{Shards: shardUnits(shards), Gen: gen}
+	for _, u := range level.Shards {
+		level.Units += max(0, u)
+	}
+	return level, nil
+}
+
+// shardUnits are the units of shards by shard number (none below zero).
+func shardUnits(shards []catalog.Shard) []int64 {
+	n := 0
+	for _, sh := range shards {
+		n = max(n, sh.Shard+1)
+	}
+	out := make([]int64, n)
+	for _, sh := range shards {
+		if sh.Shard >= 0 {
+			out[sh.Shard] = max(0, sh.Units)
+		}
+	}
+	return out
+}
+
+// usablePicks are the gate's picks of a reserved order o can take: those for a sharded
+// line, of the layout the order read, covering its quantity. A product the gate picked for
+// on another layout, or did not pick for although the order found it sharded, goes to
+// relearn: the gate's shards are stale.
+func usablePicks(o Order, adm Admission, relearn map[string]bool) map[string]gatePick {
+	if !adm.Reserved {
+		return nil
+	}
+	out := map[string]gatePick{}
+	for _, it := range o.Items {
+		l, sharded := o.layouts[it.ProductID]
+		p, picked := adm.picks[it.ProductID]
+		switch {
+		case sharded && picked && p.fits(l, it.Quantity):
+			out[it.ProductID] = p
+		case sharded || picked:
+			relearn[it.ProductID] = true
+		}
+	}
+	return out
+}
+
+// fits reports whether the pick takes q units from shards of layout l.
+func (p gatePick) fits(l layout, q int64) bool {
+	if p.Gen != l.gen {
+		return false
 	}
 	var n int64
-	for _, sh := range shards {
-		n += sh.Units
+	for _, t := range p.Takes {
+		if t.Shard < 0 || t.Shard >= l.shards || t.Units <= 0 {
+			return false
+		}
+		n += t.Units
 	}
-	return n, nil
+	return n == q
 }
 
 // takeWrites are the transaction's writes of a line that takes its units from shards:

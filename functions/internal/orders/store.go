@@ -216,6 +216,15 @@ type shortError struct {
 	ProductID string
 	// Stock is the product's stock when the condition failed.
 	Stock int64
+	// Shards are the units of each shard of a sharded product when checkout read them all
+	// (nil for a product kept in its own item), of the layout of generation Gen.
+	Shards []int64
+	Gen    string
+}
+
+// level is the stock the error reports, as the gate learns it.
+func (e *shortError) level() StockLevel {
+	return StockLevel{Units: e.Stock, Shards: e.Shards, Gen: e.Gen}
 }
 
 func (e *shortError) Error() string {

@@ -249,11 +249,17 @@ func TestShardsWithoutAGenerationSellAndAreMigrated(t *testing.T) {
 func TestThrottledFlashSaleKeepsToTheContract(t *testing.T) {
 	st.DynamoDB().SetLimits(dynproxy.ServiceLimits.Scaled(0.01))
 	defer st.DynamoDB().SetLimits(dynproxy.Limits{})
-	for _, shards := range []int{1, 4} {
-		product := shardedProduct(t, fmt.Sprintf("throttled-%d", shards), 20, shards)
+	// Each item holds more units than its one-second burst takes (10 write units: 5 orders),
+	// so the limits bite even when the gate spreads the orders evenly over the shards.
+	for _, sale := range []struct {
+		shards int
+		stock  int64
+	}{{1, 20}, {4, 40}} {
+		shards := sale.shards
+		product := shardedProduct(t, fmt.Sprintf("throttled-%d", shards), sale.stock, shards)
 		before := throttled(t)
-		sale := flashSale(t, st.URL, product, "sale", 40, 200, nil)
-		checkFlashSale(t, product, 20, 40, sale)
+		attempts := flashSale(t, st.URL, product, "sale", 40, 200, nil)
+		checkFlashSale(t, product, sale.stock, 40, attempts)
 		if throttled(t) == before {
 			t.Errorf("%d shard(s): nothing was throttled", shards)
 		}

@@ -5,11 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/shop-serverless/shop/functions/internal/cache"
 	"github.com/shop-serverless/shop/functions/internal/catalog"
@@ -120,6 +125,7 @@ func TestOrderTakesFromSeveralShards(t *testing.T) {
 	if left := stockLeft(t, product); left != 3 {
 		t.Fatalf("stock left %d after an order of 7 of 10, want 3", left)
 	}
+	expectGateKnowsShards(t, product) // the gate picked the several shards the order took from
 	c.Do(t, "POST", "/orders", line(4), "Idempotency-Key", "multi-2").Expect(t, http.StatusConflict, "out_of_stock")
 	if left := stockLeft(t, product); left != 3 {
 		t.Fatalf("stock left %d after a refused order, want 3", left)
@@ -205,6 +211,7 @@ func TestShardedRestockIsSeenByTheGate(t *testing.T) {
 	if sold != 4 || stockLeft(t, product) != 0 {
 		t.Errorf("%d of the 4 restocked units sold, %d left", sold, stockLeft(t, product))
 	}
+	expectGateKnowsShards(t, product) // it learned the restocked shards and picked by them
 }
 
 // The reviews of a sharded product are served with the product read as the catalog reads
@@ -216,4 +223,94 @@ func TestReviewsOfAShardedProduct(t *testing.T) {
 		t.Fatal(err)
 	}
 	stagetest.NewClient(st.URL, "").Do(t, "GET", "/products/"+product+"/reviews", nil).Expect(t, http.StatusOK, "")
+}
+
+// gateShards is what the stock gate knows of a sharded product's shards; nil when it knows
+// none.
+func gateShards(t testing.TB, id string) []int64 {
+	t.Helper()
+	left, _, ok, err := orders.NewGate(st.Admin.Redis, orders.GateOptions{}).KnownShards(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		return nil
+	}
+	return left
+}
+
+// shardUnits are the units of the product's shard items, by shard.
+func shardUnits(t testing.TB, id string) []int64 {
+	t.Helper()
+	shards := shardsOf(t, id)
+	out := make([]int64, len(shards))
+	for _, sh := range shards {
+		out[sh.Shard] = sh.Units
+	}
+	return out
+}
+
+// expectGateKnowsShards fails unless the gate's count of every shard is the shard item's:
+// the units each order took are those of the shards the gate picked.
+func expectGateKnowsShards(t testing.TB, id string) {
+	t.Helper()
+	if gate, db := gateShards(t, id), shardUnits(t, id); !slices.Equal(gate, db) {
+		t.Fatalf("the gate counts shards %v, DynamoDB holds %v", gate, db)
+	}
+}
+
+// Checkout takes a sharded line's units from the shard the gate picked: after each order
+// the gate's count of every shard is still the shard item's (an order that took from
+// another shard would leave them apart: with 4 shards, 3 times in 4).
+func TestShardedOrdersTakeTheGatesPick(t *testing.T) {
+	product := shardedProduct(t, "gate-pick", 40, 4)
+	c := asUser(t, st.URL, "gate-pick-buyer")
+	for i := range 8 {
+		c.Do(t, "POST", "/orders", orderOf(orders.Line{ProductID: product, Quantity: int64(1 + i%3)}),
+			"Idempotency-Key", fmt.Sprintf("pick-%d", i)).Expect(t, http.StatusCreated, "")
+		expectGateKnowsShards(t, product)
+	}
+}
+
+// When the gate's counts are stale (a shard holds fewer units than the gate thinks), the
+// order it picked that shard for takes its units elsewhere, is not answered sold out, and
+// the gate learns the shards again.
+func TestStaleGatePickFallsBackAndIsRelearned(t *testing.T) {
+	product := shardedProduct(t, "gate-stale", 10, 2) // 5 and 5
+	c := asUser(t, st.URL, "gate-stale-buyer")
+	line := func(q int64) orders.Request { return orderOf(orders.Line{ProductID: product, Quantity: q}) }
+	c.Do(t, "POST", "/orders", line(1), "Idempotency-Key", "stale-1").Expect(t, http.StatusCreated, "")
+	expectGateKnowsShards(t, product) // 4 and 5, or 5 and 4
+	known := gateShards(t, product)
+	full := 0
+	if known[1] > known[0] {
+		full = 1
+	}
+	// Behind the gate's back, the shard it thinks full loses its units to the other one.
+	stock, _ := st.Admin.Config.Table(tables.Stock)
+	for shard, units := range map[int]int64{full: 0, 1 - full: 9} {
+		if _, err := st.Admin.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+			TableName: aws.String(stock), Key: catalog.ShardKey(product, shard),
+			UpdateExpression:          aws.String("SET #u = :u"),
+			ExpressionAttributeNames:  map[string]string{"#u": "units"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":u": &types.AttributeValueMemberN{Value: strconv.FormatInt(units, 10)}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Only the full shard holds 5 as the gate sees it: the gate picks it, DynamoDB says short.
+	c.Do(t, "POST", "/orders", line(5), "Idempotency-Key", "stale-5").Expect(t, http.StatusCreated, "")
+	if got := shardUnits(t, product); got[full] != 0 || got[1-full] != 4 {
+		t.Fatalf("shards %v after an order of 5, want %d left in shard %d only", got, 4, 1-full)
+	}
+	if gate := gateShards(t, product); gate != nil && !slices.Equal(gate, shardUnits(t, product)) {
+		t.Fatalf("the gate still counts shards %v after its pick turned out stale", gate)
+	}
+	c.Do(t, "POST", "/orders", line(1), "Idempotency-Key", "stale-next").Expect(t, http.StatusCreated, "")
+	expectGateKnowsShards(t, product)
+	c.Do(t, "POST", "/orders", line(3), "Idempotency-Key", "stale-last").Expect(t, http.StatusCreated, "")
+	c.Do(t, "POST", "/orders", line(1), "Idempotency-Key", "stale-sold-out").Expect(t, http.StatusConflict, "out_of_stock")
+	if left := stockLeft(t, product); left != 0 {
+		t.Errorf("stock left %d, want 0", left)
+	}
 }
