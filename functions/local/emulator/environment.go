@@ -36,9 +36,24 @@ type environment struct {
 	logDone sync.WaitGroup
 }
 
+// errExitedEarly: the emulator exited before it listened, as it does when a port it was
+// given was taken between servers.FreePort and its bind (other tests share the machine).
+var errExitedEarly = errors.New("the emulator exited before it listened")
+
 // startEnvironment starts an emulator on free loopback ports running cfg's bootstrap, and
-// waits until it accepts invocations.
+// waits until it accepts invocations; an emulator that exits before it listens is started
+// again on other ports, twice at the most.
 func startEnvironment(ctx context.Context, cfg Config, id int) (*environment, error) {
+	for attempt := 1; ; attempt++ {
+		env, err := tryEnvironment(ctx, cfg, id)
+		if errors.Is(err, errExitedEarly) && attempt < 3 && ctx.Err() == nil {
+			continue
+		}
+		return env, err
+	}
+}
+
+func tryEnvironment(ctx context.Context, cfg Config, id int) (*environment, error) {
 	rieAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -98,7 +113,7 @@ func (e *environment) waitReady(ctx context.Context, addr string) error {
 		}
 		select {
 		case <-e.exited:
-			return errors.New("the emulator exited before it listened")
+			return errExitedEarly
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(10 * time.Millisecond):

@@ -341,3 +341,37 @@ func TestProvisionedEnvironmentsServeTheBurst(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvironmentThatExitsBeforeListeningIsStartedAgain: an emulator that exits at once (as
+// it does when its port was taken after FreePort chose it) is started again on other ports.
+func TestEnvironmentThatExitsBeforeListeningIsStartedAgain(t *testing.T) {
+	rie, err := EmulatorPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	attempts := filepath.Join(dir, "attempts")
+	// The first start fails as a bind failure does; the next one is the real emulator.
+	wrapper := filepath.Join(dir, "rie")
+	script := fmt.Sprintf("#!/bin/sh\necho x >> %q\nif [ $(wc -l < %q) -lt 2 ]; then echo 'listen tcp: bind: address already in use' >&2; exit 1; fi\nexec %q \"$@\"\n", attempts, attempts, rie)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	p, err := NewPool(Config{Name: "probe", Bootstrap: probe(t), Emulator: wrapper, MemoryMB: 128, Log: &logs,
+		Timeout: 10 * time.Second, Concurrency: 1, Env: map[string]string{"PROBE": "declared"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	if _, err := p.Invoke(context.Background(), []byte(`{}`)); err != nil {
+		t.Fatalf("invoke after a failed start: %v", err)
+	}
+	b, err := os.ReadFile(attempts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(b, []byte("x")); n != 2 {
+		t.Fatalf("the emulator was started %d times, want 2", n)
+	}
+}
