@@ -243,10 +243,16 @@ end
 local left, held, refuseUntil = tonumber(v[1]), tonumber(v[2] or 0), tonumber(v[3] or 0)
 local n = tonumber(redis.call("HGET", KEYS[1], SHARDS) or 0)
 if n > 0 and left - held >= qty then
+  -- One HMGET of every shard's left and held fields, not two calls per shard: this runs
+  -- for every order of the product, and Redis runs one script at a time.
+  local fields = {}
+  for i = 0, n - 1 do
+    fields[2 * i + 1], fields[2 * i + 2] = SHARD_LEFT .. i, SHARD_HELD .. i
+  end
+  local sv = redis.call("HMGET", KEYS[1], unpack(fields))
   local free, fits, total = {}, {}, 0
   for i = 0, n - 1 do
-    local f = tonumber(redis.call("HGET", KEYS[1], SHARD_LEFT .. i) or 0)
-      - tonumber(redis.call("HGET", KEYS[1], SHARD_HELD .. i) or 0)
+    local f = tonumber(sv[2 * i + 1] or 0) - tonumber(sv[2 * i + 2] or 0)
     free[i] = f
     if f >= qty then fits[#fits + 1] = i end
     if f > 0 then total = total + f end
