@@ -127,8 +127,8 @@ func runStampede(ctx context.Context, st *stage.Stage, l *lambdaStage, requests,
 			return true
 		}
 		p, err := in.store.Get(ctx, id)
-		var api smithy.APIError
-		if errors.As(err, &api) && api.ErrorCode() == "ThrottlingException" {
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "ThrottlingException" {
 			// Its reads of the one key ran past the key's limit, and past the SDK's retries:
 			// what a stampede meets in the cloud, counted rather than failed.
 			naiveThrottled.Add(1)
