@@ -58,6 +58,9 @@ type Config struct {
 	// OriginSecret is the secret shop:originSecret, the value of the header CloudFront adds
 	// to every request it sends to the API.
 	OriginSecret pulumi.StringOutput
+	// PreviousOriginSecret is the secret shop:previousOriginSecret, which the functions still
+	// accept while a new OriginSecret reaches CloudFront's edge locations; nil when unset.
+	PreviousOriginSecret pulumi.StringInput
 
 	Network    NetworkConfig
 	Cache      CacheConfig
@@ -276,7 +279,7 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 		{"edge", &c.Edge},
 		{"userLimits", &c.UserLimits},
 	}
-	known := []string{"alarmEmail", originSecretKey}
+	known := []string{"alarmEmail", originSecretKey, previousOriginSecretKey}
 	for _, v := range settings {
 		known = append(known, v.key)
 		if err := decode(ctx, v.key, v.dst); err != nil {
@@ -289,11 +292,22 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 	if email, ok := ctx.GetConfig(project + ":alarmEmail"); ok && email != "" {
 		c.AlarmEmail = pulumi.Sprintf("%s", pulumi.ToSecret(pulumi.String(email)))
 	}
-	secret, err := originSecret(ctx)
+	secret, err := originSecret(ctx, originSecretKey)
 	if err != nil {
 		errs = append(errs, err)
 	}
 	c.OriginSecret = secret
+	if prev, ok := ctx.GetConfig(project + ":" + previousOriginSecretKey); ok && prev != "" {
+		current, _ := ctx.GetConfig(project + ":" + originSecretKey)
+		switch secret, err := originSecret(ctx, previousOriginSecretKey); {
+		case err != nil:
+			errs = append(errs, err)
+		case prev == current:
+			errs = append(errs, fmt.Errorf("%s:%s: the same as %s: remove it once a rotation is over", project, previousOriginSecretKey, originSecretKey))
+		default:
+			c.PreviousOriginSecret = secret
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -303,17 +317,23 @@ func loadConfig(ctx *pulumi.Context) (*Config, error) {
 	return c, nil
 }
 
-// originSecretKey is the key of the edge's origin secret.
-const originSecretKey = "originSecret"
+// originSecretKey is the key of the edge's origin secret; previousOriginSecretKey, set only
+// during a rotation, the key of the one it replaces.
+const (
+	originSecretKey         = "originSecret"
+	previousOriginSecretKey = "previousOriginSecret"
+)
 
 // minOriginSecretLength is the shortest origin secret the program accepts: 32 characters of
-// `openssl rand -base64 32` carry far more than enough entropy against guessing.
+// `openssl rand -base64 32` carry far more than enough entropy against guessing, and so
+// against turning the functions' verifiers (its SHA-256) back into it.
 const minOriginSecretLength = 32
 
-// originSecret reads shop:originSecret, which must be stored encrypted: set with
-// `pulumi config set --secret`, so the stack file never holds it in plain text.
-func originSecret(ctx *pulumi.Context) (pulumi.StringOutput, error) {
-	key := project + ":" + originSecretKey
+// originSecret reads the origin secret at name (originSecretKey or previousOriginSecretKey),
+// which must be stored encrypted: set with `pulumi config set --secret`, so the stack file
+// never holds it in plain text.
+func originSecret(ctx *pulumi.Context, name string) (pulumi.StringOutput, error) {
+	key := project + ":" + name
 	v, ok := ctx.GetConfig(key)
 	switch {
 	case !ok || v == "":

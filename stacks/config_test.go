@@ -185,6 +185,42 @@ func TestConfigEdgeErrors(t *testing.T) {
 	}
 }
 
+// TestConfigPreviousOriginSecret: a rotation's previous secret is held to the same rules,
+// and one the same as the current secret is refused.
+func TestConfigPreviousOriginSecret(t *testing.T) {
+	current := project + ":" + originSecretKey
+	key := project + ":" + previousOriginSecretKey
+	for _, tt := range []struct {
+		name    string
+		value   string
+		secret  bool
+		wantErr string
+	}{
+		{"plain", "test-previous-origin-secret-0123456789", false, key + ": must be a secret"},
+		{"short", "abc", true, key + ": at least 32 characters"},
+		{"the current one", testOriginSecret, true, key + ": the same as originSecret"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := map[string]string{"aws:region": "eu-west-1", current: testOriginSecret, key: tt.value}
+			secrets := []string{current}
+			if tt.secret {
+				secrets = append(secrets, key)
+			}
+			setEngineConfig(t, cfg, secrets)
+			err := awsmock.New(project, "test").Run(func(ctx *pulumi.Context) error {
+				_, err := loadConfig(ctx)
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), tt.value) {
+				t.Errorf("the error %q repeats the value", err)
+			}
+		})
+	}
+}
+
 // TestConfigOriginSecret: the origin secret is required, and only as an encrypted value of
 // a useful length, so no stack file holds it in plain text.
 func TestConfigOriginSecret(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/auth"
@@ -220,20 +219,7 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		return nil, err
 	}
 
-	// The functions read the edge's origin secret from here at start, never from their
-	// environment.
-	originSecret, err := ssm.NewParameter(ctx, "origin-secret", &ssm.ParameterArgs{
-		Name:        pulumi.Sprintf("/%s/origin-secret", cfg.Prefix),
-		Description: pulumi.String("the value of " + manifest.OriginHeader + ", which CloudFront adds to every API request"),
-		Type:        pulumi.String("SecureString"),
-		Value:       cfg.OriginSecret,
-		Tags:        tags,
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	env := links(cfg, tbls, images, kv, originSecret)
+	env := links(cfg, tbls, images, kv)
 	fns := map[string]*gofunc.Function{}
 	for _, spec := range manifest.Functions {
 		sizes := cfg.Functions.SizesFor(spec.Name)
@@ -260,9 +246,6 @@ func deploy(ctx *pulumi.Context, cfg *Config, opts options) (map[string]pulumi.I
 		if len(spec.Bucket) > 0 {
 			args.BucketArn = images.Arn
 			args.BucketName = images.BucketName
-		}
-		if spec.ReadsOriginSecret() {
-			args.OriginSecretParameterArn = originSecret.Arn
 		}
 		if spec.UsesCache() {
 			args.Cache = &gofunc.CacheRef{Arn: kv.Arn}
@@ -470,12 +453,10 @@ func findRoot(opts options) (string, error) {
 
 // links are what this stack's resources put into a function's environment; which of them a
 // function gets, its entry in functions/manifest decides.
-func links(cfg *Config, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache, originSecret *ssm.Parameter) manifest.Links[pulumi.StringInput] {
-	// The version selector changes with the value, so a new secret is a configuration change:
-	// Lambda replaces the environments, which read the new one.
-	var secret pulumi.StringInput = pulumi.Sprintf("%s:%d", originSecret.Name, originSecret.Version)
+func links(cfg *Config, tbls map[string]*table.Table, images *bucket.Bucket, kv *cache.Cache) manifest.Links[pulumi.StringInput] {
+	verifiers := originVerifiers(cfg)
 	return manifest.Links[pulumi.StringInput]{
-		OriginSecret: &secret,
+		OriginVerifiers: &verifiers,
 		Settings: map[string]pulumi.StringInput{
 			manifest.EnvLogLevel: pulumi.String(cfg.LogLevel),
 			manifest.EnvCartTTL:  pulumi.String(cfg.CartTTL),
@@ -541,4 +522,18 @@ func availabilityZones(ctx *pulumi.Context, n int) ([]string, error) {
 		return nil, fmt.Errorf("%s:network.azCount: %d zones asked, the region has %d", project, n, len(res.Names))
 	}
 	return res.Names[:n], nil
+}
+
+// originVerifiers are what the functions check the edge's header against: the verifiers of
+// the origin secret and, during a rotation, of the previous one (manifest.OriginVerifiers).
+// A verifier does not give the secret away, but it is kept a secret in the state all the
+// same: it is made from one. A new secret changes the functions' configuration, so Lambda
+// replaces their environments.
+func originVerifiers(cfg *Config) pulumi.StringInput {
+	secrets := pulumi.StringArray{cfg.OriginSecret}
+	if cfg.PreviousOriginSecret != nil {
+		secrets = append(secrets, cfg.PreviousOriginSecret)
+	}
+	verifiers := secrets.ToStringArrayOutput().ApplyT(func(s []string) string { return manifest.OriginVerifiers(s...) }).(pulumi.StringOutput)
+	return pulumi.ToSecret(verifiers).(pulumi.StringOutput)
 }

@@ -5,12 +5,15 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shop-serverless/shop/components/awsmock"
 	"github.com/shop-serverless/shop/components/edge"
@@ -273,8 +276,8 @@ func TestPolicyEdgeIsTheAPIAddress(t *testing.T) {
 }
 
 // TestPolicyEdgeOriginSecret: CloudFront adds the origin header with a secret value; the
-// functions the API invokes learn the SSM parameter's name, may read exactly that parameter
-// and nothing else of SSM; the event-fed functions get neither.
+// functions the API invokes get the secret's verifiers in their environment (kept secret in
+// the state), and no function may read anything of SSM: there is no parameter to read.
 func TestPolicyEdgeOriginSecret(t *testing.T) {
 	forEachStack(t, func(t *testing.T, stack string, m *awsmock.Mocks) {
 		cdn := named(t, m, "aws:cloudfront/distribution:Distribution", "edge-cdn")
@@ -282,33 +285,61 @@ func TestPolicyEdgeOriginSecret(t *testing.T) {
 		if len(headers) != 1 || headers[0].(map[string]any)["name"] != manifest.OriginHeader || headers[0].(map[string]any)["value"] != awsmock.Secret {
 			t.Errorf("origin custom headers %v, want %s with a secret value", headers, manifest.OriginHeader)
 		}
-		param := named(t, m, "aws:ssm/parameter:Parameter", "origin-secret")
-		if param.Inputs["type"] != "SecureString" || param.Inputs["value"] != awsmock.Secret {
-			t.Errorf("origin secret parameter: type %v, value %v", param.Inputs["type"], param.Inputs["value"])
+		if params := m.OfType("aws:ssm/parameter:Parameter"); len(params) != 0 {
+			t.Errorf("%d SSM parameters: the functions read none", len(params))
 		}
 		for _, spec := range manifest.Functions {
 			fn := named(t, m, "aws:lambda/function:Function", spec.Name+"-function")
 			env, _ := get(fn.Inputs, "environment", "variables").(map[string]any)
-			var reads []string
 			for _, st := range parsePolicy(t, named(t, m, "aws:iam/rolePolicy:RolePolicy", spec.Name+"-policy"), "policy").Statement {
 				for _, a := range st.Action {
 					if strings.HasPrefix(a, "ssm:") {
-						reads = append(reads, a+" "+strings.Join(st.Resource, ","))
+						t.Errorf("%s may %s on %v", spec.Name, a, st.Resource)
 					}
 				}
 			}
-			want := []string(nil)
-			if spec.ReadsOriginSecret() {
-				want = []string{"ssm:GetParameter " + param.Outputs["arn"].(string)}
-			}
-			if !slices.Equal(reads, want) {
-				t.Errorf("%s may %v of SSM, want %v", spec.Name, reads, want)
-			}
-			if got, _ := env[manifest.EnvOriginSecretParameter].(string); (got == param.Inputs["name"].(string)+":1") != spec.ReadsOriginSecret() {
-				t.Errorf("%s: %s = %q (reads the secret: %v)", spec.Name, manifest.EnvOriginSecretParameter, got, spec.ReadsOriginSecret())
+			if got, has := env[manifest.EnvOriginVerifiers]; has != spec.ChecksOrigin() || (has && got != awsmock.Secret) {
+				t.Errorf("%s: %s = %v (checks the origin: %v; want a secret value)", spec.Name, manifest.EnvOriginVerifiers, got, spec.ChecksOrigin())
 			}
 		}
 	})
+}
+
+// TestOriginVerifiers: the functions' verifiers are those of shop:originSecret and, while it
+// is set, of shop:previousOriginSecret, and CloudFront sends the current secret alone.
+func TestOriginVerifiers(t *testing.T) {
+	const previous = "test-previous-origin-secret-0123456789"
+	current := project + ":" + originSecretKey
+	prev := project + ":" + previousOriginSecretKey
+	for _, tt := range []struct {
+		name string
+		cfg  map[string]string
+		want string
+	}{
+		{"one secret", map[string]string{current: testOriginSecret}, manifest.OriginVerifiers(testOriginSecret)},
+		{"rotating", map[string]string{current: testOriginSecret, prev: previous}, manifest.OriginVerifiers(testOriginSecret, previous)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			secrets := slices.Sorted(maps.Keys(tt.cfg)) // every origin secret is set as a secret
+			tt.cfg["aws:region"] = "eu-west-1"
+			setEngineConfig(t, tt.cfg, secrets)
+			got := make(chan string, 1)
+			err := awsmock.New(project, "test").Run(func(ctx *pulumi.Context) error {
+				cfg, err := loadConfig(ctx)
+				if err != nil {
+					return err
+				}
+				originVerifiers(cfg).ToStringOutput().ApplyT(func(v string) string { got <- v; return v })
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := <-got; v != tt.want {
+				t.Errorf("verifiers %q, want %q", v, tt.want)
+			}
+		})
+	}
 }
 
 // TestPolicyNoSecretInPlainText: the origin secret and the alarm address appear in no input

@@ -117,9 +117,6 @@ type FunctionArgs struct {
 	BucketName pulumi.StringInput
 	// Cache is required when Spec.Cache is set.
 	Cache *CacheRef
-	// OriginSecretParameterArn, when set, is the SSM parameter of the edge's origin secret,
-	// which a function of Spec.ReadsOriginSecret may read.
-	OriginSecretParameterArn pulumi.StringInput
 	// VPC is required when Spec.Cache is set: the cache is reachable only inside the VPC.
 	VPC *VPCConfig
 	// Stream tunes the stream mapping when Spec.StreamOf is set.

@@ -33,7 +33,7 @@ var (
 
 // Statements derives the function's policy from its spec: logs into its own group, traces,
 // then each of its table, index and bucket grants with exactly their actions, the stream,
-// the cache user and the origin secret's parameter, nothing else.
+// and the cache user, nothing else.
 func Statements(a *FunctionArgs, logGroupArn pulumi.StringInput) []iampolicy.Statement {
 	s := a.Spec
 	out := []iampolicy.Statement{
@@ -79,15 +79,6 @@ func Statements(a *FunctionArgs, logGroupArn pulumi.StringInput) []iampolicy.Sta
 			Sid:       "ConnectCache",
 			Actions:   []string{"elasticache:Connect"},
 			Resources: resources,
-		})
-	}
-	if s.ReadsOriginSecret() && a.OriginSecretParameterArn != nil {
-		// A SecureString under the AWS managed aws/ssm key, whose policy lets the account's
-		// principals decrypt through SSM: no KMS statement is needed.
-		out = append(out, iampolicy.Statement{
-			Sid:       "ReadOriginSecret",
-			Actions:   []string{string(manifest.GetParameter)},
-			Resources: []pulumi.StringInput{a.OriginSecretParameterArn},
 		})
 	}
 	if a.VPC != nil {

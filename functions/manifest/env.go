@@ -47,10 +47,10 @@ const (
 	EnvCartTTL = "CART_TTL"
 	// EnvLogLevel is the slog level: debug, info, warn or error.
 	EnvLogLevel = "LOG_LEVEL"
-	// EnvOriginSecretParameter names the SSM SecureString parameter that holds OriginHeader's
-	// value, with its version ("/shop-prod/origin-secret:3"); the function reads it once at
-	// start. The value itself is never in the environment.
-	EnvOriginSecretParameter = "ORIGIN_SECRET_PARAMETER"
+	// EnvOriginVerifiers are the verifiers of the values of OriginHeader the function accepts
+	// (OriginVerifiers: SHA-256 digests, never a secret itself), so that checking the edge's
+	// header costs no call at start.
+	EnvOriginVerifiers = "ORIGIN_VERIFIERS"
 )
 
 // Defaults of the stage settings, where a stack's configuration sets none.
@@ -74,17 +74,16 @@ type Links[V any] struct {
 	// Cache are the variables through which the cache user named user connects: the
 	// endpoint and how it authenticates.
 	Cache func(user string) map[string]V
-	// OriginSecret is the origin secret's parameter (its name and version, never its value)
-	// for the functions that check OriginHeader; nil where the stage checks the header
-	// itself (the local stage).
-	OriginSecret *V
+	// OriginVerifiers is EnvOriginVerifiers' value for the functions that check OriginHeader;
+	// nil where the stage checks the header itself (the local stage in-process).
+	OriginVerifiers *V
 }
 
 // Environment is the environment of f on the stage whose resources links describes: the log
 // level and the settings f reads, the names of the tables its grants name, the bucket's
 // variables when it has bucket grants, its cache user's connection when it has a cache, the
 // per-user limits and its limiter user's connection (LimiterEnvPrefix) when a route of it is
-// limited, and the origin secret's parameter when it checks the edge's header.
+// limited, and the origin secret's verifiers when it checks the edge's header.
 func Environment[V any](f Function, links Links[V]) map[string]V {
 	env := map[string]V{EnvLogLevel: links.Settings[EnvLogLevel]}
 	for _, k := range f.Settings {
@@ -105,8 +104,8 @@ func Environment[V any](f Function, links Links[V]) map[string]V {
 			env[LimiterEnvPrefix+k] = v
 		}
 	}
-	if links.OriginSecret != nil && f.ReadsOriginSecret() {
-		env[EnvOriginSecretParameter] = *links.OriginSecret
+	if links.OriginVerifiers != nil && f.ChecksOrigin() {
+		env[EnvOriginVerifiers] = *links.OriginVerifiers
 	}
 	return env
 }

@@ -20,8 +20,8 @@
 //     Redis commands its code and Lua scripts run.
 //   - StreamOf: the table whose stream invokes it (Lambda's poller gets the stream's read
 //     actions).
-//   - Every function the API invokes may GetParameter the origin secret's SSM parameter
-//     (ReadsOriginSecret, OriginHeader).
+//   - Every function the API invokes checks the edge's header against the origin secret's
+//     verifiers in its environment (ChecksOrigin, OriginHeader); no grant is needed.
 //
 // For example, a function fed by the bucket's object-created events that reads and deletes
 // uploaded objects and sets a product's image would declare

@@ -39,8 +39,6 @@ type Config struct {
 	Region           string
 	DynamoDBEndpoint string
 	S3Endpoint       string
-	// SSMEndpoint is where the origin secret is read (origin.Load); empty: the regional one.
-	SSMEndpoint string
 	// Tables maps a logical table name (tables.Table.Name) to its deployed name.
 	Tables        map[string]string
 	ImagesBucket  string
@@ -74,7 +72,6 @@ func LoadConfig(env Env) (Config, error) {
 		Region:           first(env("AWS_REGION"), env("AWS_DEFAULT_REGION"), "us-east-1"),
 		DynamoDBEndpoint: first(env("AWS_ENDPOINT_URL_DYNAMODB"), env("AWS_ENDPOINT_URL")),
 		S3Endpoint:       first(env("AWS_ENDPOINT_URL_S3"), env("AWS_ENDPOINT_URL")),
-		SSMEndpoint:      first(env("AWS_ENDPOINT_URL_SSM"), env("AWS_ENDPOINT_URL")),
 		Tables:           map[string]string{},
 		ImagesBucket:     env(manifest.EnvImagesBucket),
 		ImagesBaseURL:    strings.TrimSuffix(env(manifest.EnvImagesBaseURL), "/"),

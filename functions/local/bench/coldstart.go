@@ -169,14 +169,14 @@ func msDuration(s string) (time.Duration, error) {
 }
 
 // coldStartEvent is what each cold start is invoked with: an empty batch for the functions
-// an event source feeds, a request for no route for the API's (answered 404 by the router,
-// touching no store). The init it measures happens before the event arrives.
+// an event source feeds, a request for no route for the API's, without the edge's header
+// (refused 403 by the origin check, touching no store). The init it measures happens before the event arrives.
 var coldStartEvent = []byte(`{"Records":[],"version":"2.0","routeKey":"GET /_coldstart","rawPath":"/_coldstart","requestContext":{"http":{"method":"GET","path":"/_coldstart"}}}`)
 
 // runColdStart builds every function and the hello-world reference as the program builds
 // them (gofunc's flags and tags, the local architecture), and starts each starts times under
 // the emulator, with the environment the stage gives it in Lambda mode (an API function's
-// init reads the origin secret from the stage's SSM endpoint, as in the cloud), alternating
+// holds the origin secret's verifiers, as in the cloud), alternating
 // with the hello-world so drift in the machine's load touches both alike.
 func runColdStart(ctx context.Context, st *stage.Stage, starts int, rep *Report) error {
 	rie, err := emulator.EmulatorPath()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shop-serverless/shop/functions/internal/origin"
 	"github.com/shop-serverless/shop/functions/local/stage"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
@@ -86,6 +87,15 @@ func TestLambdaEnvironmentIsTheProgramsDevEnvironment(t *testing.T) {
 				// their floods test what they are about; the limits' tests set their own.
 				if !ok {
 					t.Errorf("%s: %s (%q in the cloud) is missing", fn.Name, k, want[k])
+				}
+			case k == manifest.EnvOriginVerifiers:
+				// A secret in the program's state; locally the verifier of the stage's own
+				// secret, new every run.
+				if want[k] != "[secret]" {
+					t.Errorf("%s: %s=%q in the snapshot, want it kept secret", fn.Name, k, want[k])
+				}
+				if _, err := origin.New(v); !ok || err != nil {
+					t.Errorf("%s: %s=%q: %v", fn.Name, k, v, err)
 				}
 			case slices.Contains(cloudOnly, base):
 				if ok {

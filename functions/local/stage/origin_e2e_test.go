@@ -31,6 +31,13 @@ func TestRequestsThatBypassTheEdgeAreRefused(t *testing.T) {
 	direct.Do(t, "GET", "/health", nil).Expect(t, http.StatusForbidden, "forbidden")
 	direct.Do(t, "GET", path, nil, manifest.OriginHeader, "guess").Expect(t, http.StatusForbidden, "forbidden")
 	direct.Do(t, "GET", path, nil, manifest.OriginHeader, "").Expect(t, http.StatusForbidden, "forbidden")
+	// What a function's environment holds is a verifier of the secret, not the secret.
+	health, _ := manifest.FunctionByName(manifest.Health)
+	verifiers := st.LambdaEnvVars(health)[manifest.EnvOriginVerifiers]
+	if verifiers == "" {
+		t.Fatalf("health's environment has no %s", manifest.EnvOriginVerifiers)
+	}
+	direct.Do(t, "GET", "/health", nil, manifest.OriginHeader, verifiers).Expect(t, http.StatusForbidden, "forbidden")
 	asUser(t, st.APIEndpoint, "bypasser").Do(t, "POST", "/orders", order, "Idempotency-Key", "bypass-1").
 		Expect(t, http.StatusForbidden, "forbidden")
 	if left := stockLeft(t, product); left != 5 {

@@ -6,15 +6,12 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shop-serverless/shop/functions/local/emulator"
-	"github.com/shop-serverless/shop/functions/local/ssmlocal"
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
@@ -56,10 +53,6 @@ const localConcurrency = emulator.DefaultConcurrency
 // stackName is the stack whose configuration (Pulumi.dev.yaml) sizes and configures the
 // local stage's functions.
 const stackName = "dev"
-
-// originSecretParameter is the local stage's origin-secret parameter, named and versioned
-// as the program names the stack's (/<prefix>/origin-secret:<version>).
-const originSecretParameter = "/" + project + "-local/origin-secret:1"
 
 // project is the Pulumi project's name, the first part of every physical name.
 const project = "shop"
@@ -146,35 +139,6 @@ func (s *Stage) Pool(name string) *emulator.Pool { return s.gatewayPools[name] }
 // Runtime is how the stage runs its functions.
 func (s *Stage) Runtime() Runtime { return s.runtime }
 
-// serveSSM serves the one SSM call the functions make, GetParameter of the origin secret's
-// parameter (with its version selector), as the SSM endpoint the functions get in Lambda
-// mode: they read the secret at start as in the cloud, signing with their own keys, and only
-// the functions the manifest lets read it (ReadsOriginSecret) may. It stops with the stage.
-func (s *Stage) serveSSM() error {
-	ln, err := listen("")
-	if err != nil {
-		return err
-	}
-	s.ssmURL = "http://" + ln.Addr().String()
-	name, version, _ := strings.Cut(originSecretParameter, ":")
-	v, err := strconv.Atoi(version)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("origin secret parameter %q: version: %w", originSecretParameter, err)
-	}
-	readers := map[string][]string{}
-	for _, fn := range manifest.Functions {
-		if fn.ReadsOriginSecret() {
-			readers[s.keyOf[fn.Name]] = []string{name}
-		}
-	}
-	s.serve(ln, &ssmlocal.Server{
-		Region: region, Account: localAccount, Secrets: s.secrets, Readers: readers,
-		Parameters: []ssmlocal.Parameter{{Name: name, Version: v, Value: s.originSecret}},
-	})
-	return nil
-}
-
 // DrainCacheRefusals moves the commands the functions' Redis users were refused from the
 // server's ACL log into the stage's refusals (Access().Denied()). In Lambda mode the
 // functions' clients live in other processes, so the log is where refusals show; in-process
@@ -228,7 +192,6 @@ type lambdaState struct {
 	pools      []*emulator.Pool
 	// gatewayPools are the environments behind the stage's own gateway, by function.
 	gatewayPools map[string]*emulator.Pool
-	ssmURL       string
 	// aclMu makes draining the ACL log one step.
 	aclMu *sync.Mutex
 	stack stackSettings
@@ -257,11 +220,10 @@ func (l *lambdaState) closePools() {
 // process of its own serving one request at a time, as in the cloud.
 func (s *Stage) lambdaEnv(fn manifest.Function) map[string]string {
 	links := s.links()
-	secret := originSecretParameter
-	links.OriginSecret = &secret
+	verifiers := manifest.OriginVerifiers(s.originSecret)
+	links.OriginVerifiers = &verifiers
 	env := manifest.Environment(fn, links)
 	maps.Copy(env, s.awsEnv(fn))
-	env["AWS_ENDPOINT_URL_SSM"] = s.ssmURL
 	return env
 }
 

@@ -235,9 +235,6 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	if err = s.serveDynamoDB(); err != nil {
 		return nil, err
 	}
-	if err = s.serveSSM(); err != nil {
-		return nil, err
-	}
 	if err = s.serveS3(ctx); err != nil {
 		return nil, err
 	}
@@ -290,9 +287,9 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 // clients.
 func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) map[string]string) (*gateway.Gateway, map[string]*emulator.Pool, error) {
 	// Every function refuses requests that did not pass the edge, as in the cloud: in
-	// Lambda mode it reads the secret from SSM itself (lambdaEnv), in-process the stage
-	// wraps its handler with the same check.
-	check, err := origin.New(s.originSecret)
+	// Lambda mode it checks the verifiers in its environment itself (lambdaEnv), in-process
+	// the stage wraps its handler with the same check.
+	check, err := origin.New(manifest.OriginVerifiers(s.originSecret))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -496,8 +493,8 @@ func (s *Stage) EnvVars(fn manifest.Function) map[string]string {
 }
 
 // LambdaEnvVars is fn's environment in Lambda mode whatever the stage's runtime: what its
-// bootstrap is started with in an environment, the origin secret's parameter and the
-// stage's SSM endpoint included, so its start reads the secret as in the cloud.
+// bootstrap is started with in an environment, the origin secret's verifiers included, so
+// it checks the edge's header as in the cloud.
 func (s *Stage) LambdaEnvVars(fn manifest.Function) map[string]string { return s.lambdaEnv(fn) }
 
 // links are what the stage's servers put into a function's environment.

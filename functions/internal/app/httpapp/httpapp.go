@@ -13,8 +13,8 @@ import (
 	"github.com/shop-serverless/shop/functions/manifest"
 )
 
-// Start is the main of the HTTP function name. Where the environment names the origin
-// secret's parameter (always, in the cloud), requests that did not come through the edge
+// Start is the main of the HTTP function name. Where the environment holds the origin
+// secret's verifiers (always, in the cloud), requests that did not come through the edge
 // are refused before the router sees them.
 func Start(name string, build app.HTTPFunction) {
 	ctx := context.Background()
@@ -24,10 +24,10 @@ func Start(name string, build app.HTTPFunction) {
 		app.Fatal("init", err)
 	}
 	handle := router.Handle
-	if name := os.Getenv(manifest.EnvOriginSecretParameter); name != "" {
-		check, err := origin.Load(ctx, c.AWS, c.Config.SSMEndpoint, name)
+	if verifiers := os.Getenv(manifest.EnvOriginVerifiers); verifiers != "" {
+		check, err := origin.New(verifiers)
 		if err != nil {
-			app.Fatal("origin secret", err)
+			app.Fatal("origin verifiers", err)
 		}
 		handle = check.Wrap(handle)
 	}
