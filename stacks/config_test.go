@@ -185,69 +185,39 @@ func TestConfigEdgeErrors(t *testing.T) {
 	}
 }
 
-// TestConfigPreviousOriginSecret: a rotation's previous secret is held to the same rules,
-// and one the same as the current secret is refused.
-func TestConfigPreviousOriginSecret(t *testing.T) {
-	current := project + ":" + originSecretKey
-	key := project + ":" + previousOriginSecretKey
-	for _, tt := range []struct {
-		name    string
-		value   string
-		secret  bool
-		wantErr string
-	}{
-		{"plain", "test-previous-origin-secret-0123456789", false, key + ": must be a secret"},
-		{"short", "abc", true, key + ": at least 32 characters"},
-		{"the current one", testOriginSecret, true, key + ": the same as originSecret"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := map[string]string{"aws:region": "eu-west-1", current: testOriginSecret, key: tt.value}
-			secrets := []string{current}
-			if tt.secret {
-				secrets = append(secrets, key)
-			}
-			setEngineConfig(t, cfg, secrets)
-			err := awsmock.New(project, "test").Run(func(ctx *pulumi.Context) error {
-				_, err := loadConfig(ctx)
-				return err
-			})
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error %v, want %q", err, tt.wantErr)
-			}
-			if strings.Contains(err.Error(), tt.value) {
-				t.Errorf("the error %q repeats the value", err)
-			}
-		})
-	}
-}
-
 // TestConfigOriginSecret: the origin secret is required, and only as an encrypted value of
-// a useful length, so no stack file holds it in plain text.
+// a useful length, so no stack file holds it in plain text; a rotation's previous secret is
+// held to the same rules, and one the same as the current secret is refused.
 func TestConfigOriginSecret(t *testing.T) {
 	key := project + ":" + originSecretKey
+	prev := project + ":" + previousOriginSecretKey
 	for _, tt := range []struct {
 		name    string
-		value   string
-		secret  bool
+		cfg     map[string]string
+		secrets []string
 		wantErr string
 	}{
-		{"missing", "", true, key + ": required: pulumi config set --secret"},
-		{"plain", testOriginSecret, false, key + ": must be a secret"},
-		{"short", "abc", true, key + ": at least 32 characters"},
+		{"missing", map[string]string{key: ""}, []string{key}, key + ": required: pulumi config set --secret"},
+		{"plain", map[string]string{key: testOriginSecret}, nil, key + ": must be a secret"},
+		{"short", map[string]string{key: "abc"}, []string{key}, key + ": at least 32 characters"},
+		{"previous plain", map[string]string{key: testOriginSecret, prev: "test-previous-origin-secret-0123456789"}, []string{key}, prev + ": must be a secret"},
+		{"previous short", map[string]string{key: testOriginSecret, prev: "abc"}, []string{key, prev}, prev + ": at least 32 characters"},
+		{"previous the current one", map[string]string{key: testOriginSecret, prev: testOriginSecret}, []string{key, prev}, prev + ": the same as originSecret"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := map[string]string{"aws:region": "eu-west-1", key: tt.value}
-			var secrets []string
-			if tt.secret {
-				secrets = []string{key}
-			}
-			setEngineConfig(t, cfg, secrets)
+			tt.cfg["aws:region"] = "eu-west-1"
+			setEngineConfig(t, tt.cfg, tt.secrets)
 			err := awsmock.New(project, "test").Run(func(ctx *pulumi.Context) error {
 				_, err := loadConfig(ctx)
 				return err
 			})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			for _, k := range []string{key, prev} {
+				if v := tt.cfg[k]; len(v) >= minOriginSecretLength && strings.Contains(err.Error(), v) {
+					t.Errorf("the error %q repeats %s's value", err, k)
+				}
 			}
 		})
 	}
