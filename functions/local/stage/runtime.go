@@ -220,7 +220,7 @@ func (l *lambdaState) closePools() {
 // process of its own serving one request at a time, as in the cloud.
 func (s *Stage) lambdaEnv(fn manifest.Function) map[string]string {
 	links := s.links()
-	verifiers := manifest.OriginVerifiers(s.originSecret)
+	verifiers := s.originVerifiers()
 	links.OriginVerifiers = &verifiers
 	env := manifest.Environment(fn, links)
 	maps.Copy(env, s.awsEnv(fn))

@@ -289,7 +289,7 @@ func (s *Stage) newGateway(ctx context.Context, envFor func(manifest.Function) m
 	// Every function refuses requests that did not pass the edge, as in the cloud: in
 	// Lambda mode it checks the verifiers in its environment itself (lambdaEnv), in-process
 	// the stage wraps its handler with the same check.
-	check, err := origin.New(manifest.OriginVerifiers(s.originSecret))
+	check, err := origin.New(s.originVerifiers())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -439,6 +439,10 @@ var GenerousUserLimits = func() map[string]manifest.UserLimit {
 	}
 	return out
 }()
+
+// originVerifiers are what the functions check the stage's origin header against, as the
+// program sets them on each Lambda.
+func (s *Stage) originVerifiers() string { return manifest.OriginVerifiers(s.originSecret) }
 
 // edge plays CloudFront in front of the gateway: it sets the origin header on every
 // request, replacing one a client sent, as CloudFront replaces a viewer's header of the
