@@ -110,8 +110,8 @@ func TestFunctionsBuildTheirDeclaredClients(t *testing.T) {
 // neverLinked are SDK packages no function links: the SSM client (the origin check reads
 // verifiers from the environment, no parameter); the SDK's configuration chain with the
 // clients it links for credentials Lambda never gets from them (clients.New reads Lambda's
-// variables instead); and the schemas of DynamoDB's schema-based serialisation, which go.mod keeps out by the
-// versions it requires.
+// variables instead); and the schemas of DynamoDB's schema-based serialisation, which
+// go.mod keeps out by the versions it requires.
 var neverLinked = []string{
 	"github.com/aws/aws-sdk-go-v2/service/ssm",
 	"github.com/aws/aws-sdk-go-v2/config",
